@@ -1,0 +1,160 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/hash"
+)
+
+// Verdict is what an audit says about training on an image.
+type Verdict string
+
+// Verdicts.
+const (
+	// Keep: nothing found against training on the image.
+	Keep Verdict = "keep"
+	// Review: something needs a person's look before the image is used: it
+	// could not be read in full, or it carries a rights notice or personal
+	// data. A review image is not on the keep-list.
+	Review Verdict = "review"
+	// Exclude: an objection applies, a registry entry matched the image or
+	// the file itself says no. Never train on it.
+	Exclude Verdict = "exclude"
+)
+
+// Record is the audit of one image: everything found, and the verdict with
+// the reasons for it. A record holds all that is needed to match the image
+// against another registry later without reading it again.
+type Record struct {
+	Key  string `json:"key"`            // stable identifier within the source
+	Path string `json:"path,omitempty"` // where to find the image again
+	Size int64  `json:"size"`           // bytes read
+
+	SHA256 *hash.Digest `json:"sha256,omitempty"` // nil when the bytes could not be read
+	// Perceptual hashes; nil when the image could not be decoded.
+	*hash.Perceptual
+
+	Width  int    `json:"width,omitempty"` // as stored, before orientation
+	Height int    `json:"height,omitempty"`
+	Format string `json:"format,omitempty"` // jpeg, png, gif, webp, tiff, bmp
+
+	EXIF    *exif.EXIF    `json:"exif,omitempty"`
+	Signals []exif.Signal `json:"signals,omitempty"`
+	Matches []Match       `json:"matches,omitempty"`
+
+	Verdict Verdict  `json:"verdict"`
+	Reasons []string `json:"reasons"`
+
+	// Error says why the image could not be read or decoded (no perceptual
+	// hashes); MetadataError why its metadata could not be read in full.
+	Error         string `json:"error,omitempty"`
+	MetadataError string `json:"metadata_error,omitempty"`
+
+	// Millis is the time spent on the item in its worker, in milliseconds.
+	Millis float64 `json:"ms"`
+
+	// Err and MetaErr are the errors behind Error and MetadataError, for
+	// errors.Is; they do not survive a round trip through a report.
+	Err     error `json:"-"`
+	MetaErr error `json:"-"`
+}
+
+func (r *Record) setErr(err error) {
+	r.Err = err
+	r.Error = err.Error()
+}
+
+// Policy turns what a record found into a verdict. The zero Policy is the
+// strict default: default radii, and rights notices, privacy findings and
+// metadata errors all send an image to review.
+type Policy struct {
+	// Radii for perceptual matching; nil means DefaultRadii.
+	Radii *Radii
+	// AllowRightsNotices keeps an image whose only findings are rights
+	// notices (an EXIF Artist or Copyright): they name an owner but do not
+	// object.
+	AllowRightsNotices bool
+	// AllowPrivacy keeps an image whose file carries personal data (a GPS
+	// position).
+	AllowPrivacy bool
+	// AllowMetadataErrors keeps an image whose metadata could not be read in
+	// full. By default it goes to review: an objection may hide in what
+	// could not be read.
+	AllowMetadataErrors bool
+}
+
+func (p Policy) radii() Radii {
+	if p.Radii == nil {
+		return DefaultRadii
+	}
+	return *p.Radii
+}
+
+// Judge matches the record's hashes against reg (which may be nil) and sets
+// its Matches, Verdict and Reasons. It reads nothing but the record, so a
+// record from an earlier report can be judged again against a new registry.
+func Judge(r *Record, reg *Registry, pol Policy) {
+	r.Matches = reg.Match(r.SHA256, r.Perceptual, pol.radii())
+	r.Reasons = r.Reasons[:0]
+	var excl, rev []string
+	for _, m := range r.Matches {
+		e := m.entry
+		s := fmt.Sprintf("registry entry %s (%s) matches", m.Entry, e.Hash())
+		if m.Algo.Perceptual() {
+			s += fmt.Sprintf(" by %s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
+		} else {
+			s += " exactly"
+		}
+		if m.Source != "" {
+			s += "; filed by " + m.Source
+		}
+		excl = append(excl, s)
+	}
+	for _, sg := range r.Signals {
+		switch {
+		case sg.Meaning == exif.OptOut:
+			excl = append(excl, "the file objects: "+sg.String())
+		case sg.Meaning == exif.RightsNotice && !pol.AllowRightsNotices:
+			rev = append(rev, "rights notice in the file: "+sg.String())
+		case sg.Meaning == exif.Privacy && !pol.AllowPrivacy:
+			rev = append(rev, "personal data in the file: "+sg.String())
+		}
+	}
+	if r.Error != "" {
+		what := "could not be decoded, so only an exact (sha256) match was possible"
+		if r.SHA256 == nil {
+			what = "could not be read, so it could not be matched at all"
+		}
+		rev = append(rev, fmt.Sprintf("image %s: %s", what, r.Error))
+	}
+	if r.MetadataError != "" && !pol.AllowMetadataErrors {
+		rev = append(rev, "metadata not fully readable, an objection may be missed: "+r.MetadataError)
+	}
+	switch {
+	case len(excl) > 0:
+		r.Verdict = Exclude
+		r.Reasons = append(append(r.Reasons, excl...), rev...)
+	case len(rev) > 0:
+		r.Verdict = Review
+		r.Reasons = append(r.Reasons, rev...)
+	default:
+		r.Verdict = Keep
+		what := "no registry entry matches"
+		if reg == nil || reg.Active() == 0 {
+			what = "no registry loaded"
+		}
+		r.Reasons = append(r.Reasons, what+"; no objection, rights notice or personal data in the file")
+	}
+}
+
+// MatchList writes matches compactly, as in the CSV report:
+// "entry:algo:distance" joined by "; ".
+func MatchList(ms []Match) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = fmt.Sprintf("%s:%s:%d", m.Entry, m.Algo, m.Distance)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,285 @@
+package audit
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Writer writes records to a report. Close flushes buffered output; it does
+// not close the underlying io.Writer.
+type Writer interface {
+	Write(Record) error
+	Flush() error
+	Close() error
+}
+
+// JSONLWriter writes one JSON object per record per line: every field of
+// Record, hashes in hex. ReadJSONL reads it back.
+type JSONLWriter struct {
+	bw  *bufio.Writer
+	enc *json.Encoder
+}
+
+// NewJSONLWriter returns a JSONLWriter on w.
+func NewJSONLWriter(w io.Writer) *JSONLWriter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	return &JSONLWriter{bw: bw, enc: enc}
+}
+
+// Write writes one record.
+func (w *JSONLWriter) Write(r Record) error {
+	if r.Reasons == nil {
+		r.Reasons = []string{}
+	}
+	if err := w.enc.Encode(&r); err != nil {
+		return fmt.Errorf("audit: write jsonl: %w", err)
+	}
+	return nil
+}
+
+// Flush writes buffered records out.
+func (w *JSONLWriter) Flush() error { return w.bw.Flush() }
+
+// Close flushes.
+func (w *JSONLWriter) Close() error { return w.bw.Flush() }
+
+// ReadJSONL reads records written by JSONLWriter. A line that cannot be
+// parsed yields an error naming its line, and reading goes on with the next
+// line; the records read are complete but for Err and MetaErr.
+func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		line := 0
+		for sc.Scan() {
+			line++
+			b := sc.Bytes()
+			if len(strings.TrimSpace(string(b))) == 0 {
+				continue
+			}
+			var rec Record
+			if err := json.Unmarshal(b, &rec); err != nil {
+				if !yield(Record{}, fmt.Errorf("audit: report line %d: %w", line, err)) {
+					return
+				}
+				continue
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(Record{}, fmt.Errorf("audit: report after line %d: %w", line, err))
+		}
+	}
+}
+
+// CSVColumns are the columns CSVWriter writes, in order.
+var CSVColumns = []string{
+	"key", "path", "verdict", "reasons", "matches", "sha256", "phash", "dhash", "ahash",
+	"format", "width", "height", "size", "artist", "copyright", "gps", "orientation",
+	"error", "metadata_error", "ms",
+}
+
+// CSVWriter writes one row per record with a header row (CSVColumns).
+// Reasons are joined with " | ", matches as in MatchList.
+type CSVWriter struct {
+	cw     *csv.Writer
+	header bool
+}
+
+// NewCSVWriter returns a CSVWriter on w.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{cw: csv.NewWriter(w)} }
+
+// Write writes one record.
+func (w *CSVWriter) Write(r Record) error {
+	if !w.header {
+		w.header = true
+		if err := w.cw.Write(CSVColumns); err != nil {
+			return fmt.Errorf("audit: write csv: %w", err)
+		}
+	}
+	var sha, ph, dh, ah, artist, copyright, gps, orient string
+	if r.SHA256 != nil {
+		sha = r.SHA256.String()
+	}
+	if p := r.Perceptual; p != nil {
+		ph, dh, ah = p.PHash.String(), p.DHash.String(), p.AHash.String()
+	}
+	if e := r.EXIF; e != nil {
+		artist, copyright = e.Artist, e.Copyright
+		if e.GPS != nil {
+			gps = fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude)
+		}
+		if e.Orientation != 0 {
+			orient = strconv.Itoa(e.Orientation)
+		}
+	}
+	row := []string{
+		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), sha, ph, dh, ah,
+		r.Format, itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), artist, copyright, gps, orient,
+		r.Error, r.MetadataError, strconv.FormatFloat(r.Millis, 'f', 2, 64),
+	}
+	if err := w.cw.Write(row); err != nil {
+		return fmt.Errorf("audit: write csv: %w", err)
+	}
+	return nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// Flush writes buffered rows out.
+func (w *CSVWriter) Flush() error {
+	w.cw.Flush()
+	return w.cw.Error()
+}
+
+// Close flushes.
+func (w *CSVWriter) Close() error { return w.Flush() }
+
+// ListWriter writes the path of every record with a given verdict, one per
+// line: with Keep, the keep-list of images safe to train on.
+type ListWriter struct {
+	bw      *bufio.Writer
+	verdict Verdict
+}
+
+// NewKeepList returns a ListWriter of the records whose verdict is Keep.
+func NewKeepList(w io.Writer) *ListWriter { return NewListWriter(w, Keep) }
+
+// NewListWriter returns a ListWriter of the records with verdict v.
+func NewListWriter(w io.Writer, v Verdict) *ListWriter {
+	return &ListWriter{bw: bufio.NewWriter(w), verdict: v}
+}
+
+// Write writes the record's path (its key when it has no path) if its
+// verdict is the list's.
+func (w *ListWriter) Write(r Record) error {
+	if r.Verdict != w.verdict {
+		return nil
+	}
+	p := r.Path
+	if p == "" {
+		p = r.Key
+	}
+	if strings.ContainsAny(p, "\n\r") {
+		return fmt.Errorf("audit: path %q has a line break and cannot go on a list", p)
+	}
+	_, err := w.bw.WriteString(p + "\n")
+	return err
+}
+
+// Flush writes buffered lines out.
+func (w *ListWriter) Flush() error { return w.bw.Flush() }
+
+// Close flushes.
+func (w *ListWriter) Close() error { return w.bw.Flush() }
+
+// MultiWriter writes every record to each of its writers.
+type MultiWriter []Writer
+
+// Write writes r to every writer, and returns their errors joined.
+func (m MultiWriter) Write(r Record) error { return m.each(func(w Writer) error { return w.Write(r) }) }
+
+// Flush flushes every writer.
+func (m MultiWriter) Flush() error { return m.each(Writer.Flush) }
+
+// Close closes every writer.
+func (m MultiWriter) Close() error { return m.each(Writer.Close) }
+
+func (m MultiWriter) each(f func(Writer) error) error {
+	var errs []error
+	for _, w := range m {
+		if err := f(w); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Summary counts what a scan found.
+type Summary struct {
+	Images         int             `json:"images"`
+	Bytes          int64           `json:"bytes"`
+	Verdicts       map[Verdict]int `json:"verdicts"`
+	Errors         int             `json:"errors"`          // records with Error
+	MetadataErrors int             `json:"metadata_errors"` // records with MetadataError
+	Formats        map[string]int  `json:"formats"`         // "" for files that are no image
+	Entries        map[string]int  `json:"entries"`         // matched registry entries: images each matched
+}
+
+// Add counts one record.
+func (s *Summary) Add(r Record) {
+	if s.Verdicts == nil {
+		s.Verdicts, s.Formats, s.Entries = map[Verdict]int{}, map[string]int{}, map[string]int{}
+	}
+	s.Images++
+	s.Bytes += r.Size
+	s.Verdicts[r.Verdict]++
+	if r.Error != "" {
+		s.Errors++
+	}
+	if r.MetadataError != "" {
+		s.MetadataErrors++
+	}
+	s.Formats[r.Format]++
+	seen := map[string]bool{}
+	for _, m := range r.Matches {
+		if !seen[m.Entry] {
+			seen[m.Entry] = true
+			s.Entries[m.Entry]++
+		}
+	}
+}
+
+// WriteText writes the summary for a person to read.
+func (s *Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "images:   %d (%s)\n", s.Images, humanBytes(s.Bytes))
+	fmt.Fprintf(&b, "keep:     %d\nreview:   %d\nexclude:  %d\n", s.Verdicts[Keep], s.Verdicts[Review], s.Verdicts[Exclude])
+	fmt.Fprintf(&b, "errors:   %d unreadable or undecodable, %d with unreadable metadata\n", s.Errors, s.MetadataErrors)
+	if len(s.Formats) > 0 {
+		var parts []string
+		for _, f := range slices.Sorted(maps.Keys(s.Formats)) {
+			name := f
+			if name == "" {
+				name = "not an image"
+			}
+			parts = append(parts, fmt.Sprintf("%s %d", name, s.Formats[f]))
+		}
+		fmt.Fprintf(&b, "formats:  %s\n", strings.Join(parts, ", "))
+	}
+	if len(s.Entries) > 0 {
+		fmt.Fprintf(&b, "registry entries matched: %d\n", len(s.Entries))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,177 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/hash"
+)
+
+// DefaultMaxFileBytes is the largest file read when Options.MaxFileBytes is
+// 0: 256 MiB, above any single photograph.
+const DefaultMaxFileBytes = 256 << 20
+
+// Options controls Scan. A nil *Options means the defaults.
+type Options struct {
+	// Workers is the number of files processed at once; 0 means GOMAXPROCS.
+	Workers int
+	// Registry to match against; nil matches nothing.
+	Registry *Registry
+	// Policy turns findings into verdicts; the zero Policy is the default.
+	Policy Policy
+	// MaxFileBytes refuses larger files; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
+	// MaxPixels refuses images declaring more pixels; 0 means
+	// hash.DefaultMaxPixels.
+	MaxPixels int64
+	// IgnoreOrientation hashes images as stored, not as displayed.
+	IgnoreOrientation bool
+	// Metadata limits; nil means the exif package's defaults.
+	Metadata *exif.Options
+}
+
+func (o *Options) orDefault() *Options {
+	if o == nil {
+		o = &Options{}
+	}
+	c := *o
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = DefaultMaxFileBytes
+	}
+	return &c
+}
+
+// Scan audits every item of src with a bounded pool of workers and yields a
+// Record per item as each finishes, so records come in completion order, not
+// source order.
+//
+// Problems with one item (unreadable, not an image, malformed metadata) are
+// in that item's Record (Error, MetadataError) and the scan goes on. The
+// iterator's error is final: the source failed or ctx was cancelled, and no
+// record follows it. Breaking out of the loop, or cancelling ctx, stops the
+// workers; when the iterator returns, every goroutine it started has exited.
+func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, error] {
+	o := opts.orDefault()
+	return func(yield func(Record, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+
+		items := make(chan Item)
+		results := make(chan Record, o.Workers)
+		var srcErr error // written by the producer before it closes items
+		go func() {
+			defer close(items)
+			for it, err := range src.Items(ctx) {
+				if err != nil {
+					srcErr = err
+					return
+				}
+				select {
+				case items <- it:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		for range o.Workers {
+			wg.Go(func() {
+				for it := range items {
+					rec := o.process(it)
+					select {
+					case results <- rec:
+					case <-ctx.Done():
+						return
+					}
+				}
+			})
+		}
+		go func() {
+			wg.Wait()
+			close(results)
+		}()
+
+		for rec := range results {
+			if !yield(rec, nil) {
+				cancel()
+				for range results { // wait for every worker to exit
+				}
+				return
+			}
+		}
+		// results is closed: every worker, and so the producer, has finished.
+		switch {
+		case srcErr != nil:
+			yield(Record{}, srcErr)
+		case ctx.Err() != nil:
+			yield(Record{}, fmt.Errorf("audit: scan stopped: %w", context.Cause(ctx)))
+		}
+	}
+}
+
+// Process audits one item in the calling goroutine, as a Scan worker does.
+func Process(it Item, opts *Options) Record { return opts.orDefault().process(it) }
+
+// process reads the item's bytes once and derives everything from them:
+// SHA-256, metadata, decode and perceptual hashes, then the verdict.
+func (o *Options) process(it Item) (rec Record) {
+	rec.Key, rec.Path = it.Key, it.Path
+	start := time.Now()
+	stage := "reading"
+	defer func() {
+		// A last resort: each library call below already turns its own
+		// panics into errors. This keeps a bug in this package from taking
+		// the whole scan down with it.
+		if r := recover(); r != nil {
+			rec.setErr(fmt.Errorf("audit: internal error while %s: %v", stage, r))
+			rec.Perceptual = nil
+		}
+		Judge(&rec, o.Registry, o.Policy)
+		rec.Millis = math.Round(float64(time.Since(start).Microseconds())/10) / 100
+	}()
+	if it.Err != nil {
+		rec.setErr(it.Err)
+		return rec
+	}
+	data, err := it.Read(o.MaxFileBytes)
+	if err != nil {
+		rec.setErr(fmt.Errorf("audit: read %s: %w", it.Path, err))
+		return rec
+	}
+	rec.Size = int64(len(data))
+	stage = "hashing bytes"
+	d := hash.Sum(data)
+	rec.SHA256 = &d
+
+	stage = "reading metadata"
+	md, err := exif.Read(data, o.Metadata)
+	rec.EXIF = md.EXIF
+	rec.Signals = md.Signals()
+	if err != nil {
+		rec.MetaErr = err
+		rec.MetadataError = err.Error()
+	}
+
+	stage = "decoding"
+	orient := md.Orientation()
+	if o.IgnoreOrientation {
+		orient = 1
+	}
+	p, info, err := hash.Compute(data, &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient})
+	rec.Width, rec.Height, rec.Format = info.Width, info.Height, info.Format
+	if err != nil {
+		rec.setErr(err)
+		return rec
+	}
+	rec.Perceptual = &p
+	return rec
+}

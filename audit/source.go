@@ -1,0 +1,187 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Item is one image a Source offers for scanning.
+type Item struct {
+	// Key identifies the item within its source, stably across runs (for a
+	// directory, the slash-separated path below the root).
+	Key string
+	// Path is where to find the item again (for a directory, the file path).
+	Path string
+	// Read returns the item's bytes, refusing more than max bytes.
+	Read func(max int64) ([]byte, error)
+	// Err, when set, is why the item could not be listed (an unreadable
+	// directory, say); Read is then nil and the scan records the error.
+	Err error
+}
+
+// Source lists the items of a corpus. The iterator's error is final: the
+// listing stopped. Per-item problems travel in Item.Err instead.
+type Source interface {
+	Items(ctx context.Context) iter.Seq2[Item, error]
+}
+
+// ImageExts are the file extensions Dir treats as images, lower case.
+var ImageExts = []string{".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
+
+// Dir is a directory tree of image files, walked in lexical order. Hidden
+// files and directories (names starting with '.') are skipped, symbolic
+// links are not followed, and only files with an image extension (ImageExts,
+// any case) are listed unless AllFiles is set.
+type Dir struct {
+	Root     string
+	AllFiles bool
+}
+
+// ErrTooLarge is wrapped by a Read that refused a file over its byte budget.
+var ErrTooLarge = errors.New("audit: file exceeds the byte budget")
+
+// Items walks the tree. A directory that cannot be read becomes an item with
+// Err set, and the walk goes on; a root that cannot be read is a final error.
+func (d Dir) Items(ctx context.Context) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		info, err := os.Stat(d.Root)
+		if err != nil {
+			yield(Item{}, fmt.Errorf("audit: source: %w", err))
+			return
+		}
+		if !info.IsDir() {
+			yield(Item{}, fmt.Errorf("audit: source %s: not a directory", d.Root))
+			return
+		}
+		stop := errors.New("stop")
+		err = filepath.WalkDir(d.Root, func(path string, de fs.DirEntry, err error) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			key := d.key(path)
+			if err != nil {
+				if path == d.Root {
+					return err
+				}
+				if !yield(Item{Key: key, Path: path, Err: fmt.Errorf("audit: list %s: %w", path, err)}, nil) {
+					return stop
+				}
+				if de != nil && de.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if path != d.Root && strings.HasPrefix(de.Name(), ".") {
+				if de.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !de.Type().IsRegular() || !d.AllFiles && !isImageName(de.Name()) {
+				return nil
+			}
+			if !yield(Item{Key: key, Path: path, Read: readFile(path)}, nil) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && err != stop {
+			yield(Item{}, fmt.Errorf("audit: source %s: %w", d.Root, err))
+		}
+	}
+}
+
+func (d Dir) key(path string) string {
+	rel, err := filepath.Rel(d.Root, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
+}
+
+func isImageName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range ImageExts {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}
+
+// readFile returns a Read for a file on disk: it checks the size before
+// reading and reads at most max+1 bytes, so a file that grows while it is
+// read is refused too.
+func readFile(path string) func(int64) ([]byte, error) {
+	return func(max int64) ([]byte, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if info.Size() > max {
+			return nil, fmt.Errorf("%w: %d bytes, budget %d", ErrTooLarge, info.Size(), max)
+		}
+		buf := make([]byte, 0, info.Size()+1)
+		data, err := readAllLimit(f, buf, max)
+		if err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+}
+
+func readAllLimit(r io.Reader, buf []byte, max int64) ([]byte, error) {
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Files is a fixed list of files, in the given order; each file's key is its
+// path as given.
+type Files []string
+
+// Items lists the files.
+func (fl Files) Items(ctx context.Context) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		for _, p := range fl {
+			if ctx.Err() != nil {
+				yield(Item{}, ctx.Err())
+				return
+			}
+			if !yield(FileItem(p), nil) {
+				return
+			}
+		}
+	}
+}
+
+// FileItem is the Item for one file on disk, keyed by its path as given.
+func FileItem(path string) Item {
+	return Item{Key: filepath.ToSlash(path), Path: path, Read: readFile(path)}
+}

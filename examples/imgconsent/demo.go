@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imgconsent demo [flags]\n\n"+
+			"Generates a small corpus and an opt-out registry, audits the corpus, and prints\n"+
+			"what it found. The corpus has objected images copied as they are, resized,\n"+
+			"brightened, converted to PNG and stored rotated, one withdrawn objection, a photo\n"+
+			"with a copyright notice and a GPS position, and two broken files.\n\n")
+		fs.PrintDefaults()
+	}
+	dir := fs.String("dir", "", "build the corpus and write the reports in `dir`, and keep them (default: a temporary folder, removed afterwards)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	root := *dir
+	if root == "" {
+		tmp, err := os.MkdirTemp("", "imgconsent-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		root = tmp
+	}
+	corpus := filepath.Join(root, "corpus")
+	regPath := filepath.Join(root, "registry.csv")
+	if err := buildDemo(corpus, regPath); err != nil {
+		return fmt.Errorf("building the sample corpus: %w", err)
+	}
+	reg, err := audit.LoadRegistry(regPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Sample corpus in %s, registry %s (%d entries, %d active).\n\n", corpus, regPath, reg.Len(), reg.Active())
+
+	report := filepath.Join(root, "report.jsonl")
+	keep := filepath.Join(root, "keep.txt")
+	opts := &audit.Options{Registry: reg}
+	sum, elapsed, err := scanTo(context.Background(), audit.Dir{Root: corpus}, opts, stdout,
+		outputs{report: report, keep: keep})
+	if err != nil {
+		return err
+	}
+
+	// Records arrive in completion order; show them sorted.
+	f, err := os.Open(report)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var recs []audit.Record
+	for rec, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	slices.SortFunc(recs, func(a, b audit.Record) int { return strings.Compare(a.Key, b.Key) })
+	for _, r := range recs {
+		fmt.Fprintf(stdout, "%-8s %s\n", strings.ToUpper(string(r.Verdict)), r.Key)
+		if r.Verdict != audit.Keep {
+			for _, reason := range r.Reasons {
+				fmt.Fprintf(stdout, "         - %s\n", reason)
+			}
+		}
+	}
+	fmt.Fprintln(stdout)
+	printSummary(stdout, sum, elapsed, reg)
+	if *dir != "" {
+		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\n", report, keep)
+	}
+	return nil
+}
+
+// buildDemo writes the demo corpus below dir and its registry to regPath.
+func buildDemo(dir, regPath string) error {
+	write := func(name string, data []byte) error {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, data, 0o644)
+	}
+	const w, h = 640, 480
+	// Photos nobody objected to.
+	for seed := 1; seed <= 8; seed++ {
+		if err := write(fmt.Sprintf("photos/photo-%02d.jpg", seed), sample.JPEG(sample.Photo(uint64(seed), w, h), 88)); err != nil {
+			return err
+		}
+	}
+	// A photo whose file names its author and where it was taken.
+	tagged := sample.WithEXIF(sample.JPEG(sample.Photo(9, w, h), 88), sample.EXIF{
+		Artist: "Jane Doe", Copyright: "(c) 2026 Jane Doe, all rights reserved",
+		HasGPS: true, Lat: 48.858222, Lon: 2.2945,
+	}.TIFF())
+	if err := write("photos/photo-09-tagged.jpg", tagged); err != nil {
+		return err
+	}
+
+	// Photos whose owners objected: the registry holds the originals' hashes,
+	// the corpus holds copies as they travel the web.
+	originals := map[int][]byte{}
+	for _, seed := range []int{101, 102, 103, 104, 105} {
+		originals[seed] = sample.JPEG(sample.Photo(uint64(seed), w, h), 92)
+	}
+	img := func(seed int) *image.NRGBA { return sample.Photo(uint64(seed), w, h) }
+	copies := []struct {
+		name string
+		data []byte
+	}{
+		{"reposts/objected-101-exact.jpg", originals[101]},
+		{"reposts/objected-102-half-size.jpg", sample.JPEG(imaging.Resize(img(102), w/2, 0, imaging.Lanczos), 70)},
+		{"reposts/objected-103-brighter.png", sample.PNG(imaging.AdjustBrightness(img(103), 8))},
+		{"reposts/withdrawn-104.jpg", sample.JPEG(img(104), 80)},
+		// Stored sideways with an EXIF orientation that turns it upright.
+		{"reposts/objected-105-rotated.jpg", sample.WithEXIF(sample.JPEG(imaging.Rotate90(img(105)), 85),
+			sample.EXIF{Orientation: 6}.TIFF())},
+	}
+	for _, c := range copies {
+		if err := write(c.name, c.data); err != nil {
+			return err
+		}
+	}
+	// Broken files: a download cut short, and a page saved under an image name.
+	if err := write("broken/truncated.jpg", originals[101][:400]); err != nil {
+		return err
+	}
+	if err := write("broken/not-an-image.jpg", []byte("<html><body>404 Not Found</body></html>\n")); err != nil {
+		return err
+	}
+	if err := write("notes.txt", []byte("not an image extension: the scan skips this file\n")); err != nil {
+		return err
+	}
+
+	// The registry, written the way "imgconsent registry add" writes it.
+	var entries []*audit.Entry
+	for _, seed := range []int{101, 102, 103, 104, 105} {
+		rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
+		status := audit.Active
+		note := "owner asked not to train on this photo"
+		if seed == 104 {
+			status, note = audit.Withdrawn, "owner withdrew the objection"
+		}
+		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String()} {
+			e, err := audit.NewEntry(v, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+		}
+	}
+	os.Remove(regPath)
+	return appendEntries(regPath, entries)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imgconsent/imgconsent/audit"
+)
+
+func cmdInspect(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imgconsent inspect FILE... [flags]\n\nPrints the hashes, metadata, signals and verdict of each image.\n\n")
+		fs.PrintDefaults()
+	}
+	var pf policyFlags
+	pf.register(fs)
+	asJSON := fs.Bool("json", false, "print each record as JSON, as in a scan report")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: want at least one file", errUsage)
+	}
+	opts, err := pf.options()
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for i, path := range pos {
+		rec := audit.Process(audit.FileItem(path), opts)
+		if rec.Error != "" {
+			failed++
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printRecord(stdout, rec)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be read as images", failed, len(pos))
+	}
+	return nil
+}
+
+func printRecord(w io.Writer, r audit.Record) {
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-15s %s\n", k+":", v)
+		}
+	}
+	row("file", r.Path)
+	row("size", fmt.Sprintf("%d bytes", r.Size))
+	if r.Format != "" {
+		row("image", fmt.Sprintf("%s %d×%d", r.Format, r.Width, r.Height))
+	}
+	if r.SHA256 != nil {
+		row("sha256", r.SHA256.String())
+	}
+	if p := r.Perceptual; p != nil {
+		row("phash", p.PHash.String())
+		row("dhash", p.DHash.String())
+		row("ahash", p.AHash.String())
+	}
+	if e := r.EXIF; e != nil {
+		row("exif artist", e.Artist)
+		row("exif copyright", e.Copyright)
+		if e.Orientation != 0 {
+			row("orientation", fmt.Sprint(e.Orientation))
+		}
+		if e.GPS != nil {
+			row("gps", fmt.Sprintf("%.6f, %.6f", e.GPS.Latitude, e.GPS.Longitude))
+		}
+	}
+	for _, s := range r.Signals {
+		row("signal", s.String())
+	}
+	row("error", r.Error)
+	row("metadata error", r.MetadataError)
+	row("verdict", strings.ToUpper(string(r.Verdict)))
+	for _, s := range r.Reasons {
+		row("reason", s)
+	}
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/hash"
+)
+
+func cmdRegistry(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: want a subcommand: add or check", errUsage)
+	}
+	switch args[0] {
+	case "add":
+		return cmdRegistryAdd(args[1:], stdout, stderr)
+	case "check":
+		return cmdRegistryCheck(args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("%w: unknown subcommand %q: want add or check", errUsage, args[0])
+}
+
+// defaultAddAlgos are the hashes "registry add" records per image: the exact
+// digest, and the two perceptual hashes that do not collide between
+// unrelated photos at their default radii. aHash is left out by default.
+var defaultAddAlgos = []hash.Algo{hash.SHA256, hash.PHash, hash.DHash}
+
+func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("registry add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imgconsent registry add IMAGES... --out FILE [flags]\n\n"+
+			"Hashes images whose owners objected and appends an entry per hash to a registry\n"+
+			"(CSV, or JSON Lines if FILE ends in .jsonl). Entries of one image share its id.\n\n")
+		fs.PrintDefaults()
+	}
+	out := fs.String("out", "", "registry `file` to create or append to (required)")
+	id := fs.String("id", "", "id of the objection (one image only; default: img- and the first 12 hex digits of its sha256)")
+	source := fs.String("source", "", "who filed the objection")
+	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
+	note := fs.String("note", "", "free-text note")
+	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, phash, dhash, ahash")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(pos) == 0 {
+		return fmt.Errorf("%w: want images and --out FILE", errUsage)
+	}
+	if *id != "" && len(pos) > 1 {
+		return fmt.Errorf("%w: --id names one objection; give one image", errUsage)
+	}
+	var algos []hash.Algo
+	for _, a := range strings.Split(*algoList, ",") {
+		a := hash.Algo(strings.TrimSpace(strings.ToLower(a)))
+		if !slices.Contains(hash.Algos, a) {
+			return fmt.Errorf("%w: unknown algorithm %q in --algos", errUsage, a)
+		}
+		algos = append(algos, a)
+	}
+
+	var entries []*audit.Entry
+	var failed []string
+	for _, path := range pos {
+		rec := audit.Process(audit.FileItem(path), nil)
+		if rec.SHA256 == nil {
+			failed = append(failed, rec.Error)
+			continue
+		}
+		eid := *id
+		if eid == "" {
+			eid = "img-" + rec.SHA256.String()[:12]
+		}
+		added := 0
+		for _, a := range algos {
+			var v string
+			switch {
+			case a == hash.SHA256:
+				v = rec.SHA256.String()
+			case rec.Perceptual != nil:
+				h, _ := rec.Perceptual.Get(a)
+				v = h.String()
+			default:
+				continue
+			}
+			e, err := audit.NewEntry(string(a)+":"+v, eid, *source, *date, audit.Active, *note)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+			added++
+		}
+		msg := fmt.Sprintf("%s: %d entries as %s", path, added, eid)
+		if rec.Perceptual == nil {
+			msg += fmt.Sprintf(" (sha256 only: %s)", rec.Error)
+		}
+		fmt.Fprintln(stderr, msg)
+	}
+	if err := appendEntries(*out, entries); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d entries added to %s\n", len(entries), *out)
+	if len(failed) > 0 {
+		return fmt.Errorf("%d images could not be read: %s", len(failed), strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func joinAlgos(as []hash.Algo) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ",")
+}
+
+var registryHeader = []string{"hash", "id", "source", "date", "status", "note"}
+
+// appendEntries appends entries to a registry file, creating it (with a
+// header for CSV) when it does not exist. An existing CSV file must have no
+// header or the standard one, so the appended columns line up.
+func appendEntries(path string, entries []*audit.Entry) error {
+	jsonl := strings.HasSuffix(strings.ToLower(path), ".jsonl")
+	_, err := os.Stat(path)
+	exists := err == nil
+	if exists && !jsonl {
+		if err := checkCSVHeader(path); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if jsonl {
+		enc := json.NewEncoder(bw)
+		for _, e := range entries {
+			err = errors.Join(err, enc.Encode(map[string]string{
+				"hash": e.Hash(), "id": e.ID, "source": e.Source, "date": e.Date, "status": string(e.Status), "note": e.Note,
+			}))
+		}
+	} else {
+		cw := csv.NewWriter(bw)
+		if !exists {
+			err = cw.Write(registryHeader)
+		}
+		for _, e := range entries {
+			err = errors.Join(err, cw.Write([]string{e.Hash(), e.ID, e.Source, e.Date, string(e.Status), e.Note}))
+		}
+		cw.Flush()
+		err = errors.Join(err, cw.Error())
+	}
+	return errors.Join(err, bw.Flush(), f.Close())
+}
+
+func checkCSVHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	rec, err := cr.Read()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if strings.EqualFold(strings.TrimSpace(rec[0]), "hash") && !slices.Equal(lower(rec), registryHeader) {
+		return fmt.Errorf("%s has the header %q, not %q: appended rows would not line up", path, rec, registryHeader)
+	}
+	return nil
+}
+
+func lower(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return out
+}
+
+func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("registry check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: want registry files", errUsage)
+	}
+	bad := 0
+	for _, p := range pos {
+		reg, err := audit.LoadRegistry(p)
+		if err != nil {
+			bad++
+			fmt.Fprintln(stdout, err)
+			continue
+		}
+		counts := map[hash.Algo]int{}
+		for _, e := range reg.Entries() {
+			counts[e.Algo]++
+		}
+		var parts []string
+		for _, a := range hash.Algos {
+			if counts[a] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", a, counts[a]))
+			}
+		}
+		fmt.Fprintf(stdout, "%s: %d entries (%d active, %d withdrawn): %s\n", filepath.Clean(p),
+			reg.Len(), reg.Active(), reg.Len()-reg.Active(), strings.Join(parts, ", "))
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d registries have errors", bad, len(pos))
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit"
+)
+
+var errInterrupted = errors.New("interrupted")
+
+// policyFlags are the flags shared by scan and inspect that shape verdicts.
+type policyFlags struct {
+	registries           multi
+	radii                audit.Radii
+	allowRights          bool
+	allowPrivacy         bool
+	allowMetadataErrors  bool
+	maxPixels, maxFileMB int64
+	ignoreOrientation    bool
+}
+
+func (p *policyFlags) register(fs *flag.FlagSet) {
+	fs.Var(&p.registries, "registry", "opt-out registry `file` (CSV or JSON Lines); repeat for several")
+	p.radii = audit.DefaultRadii
+	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
+	fs.IntVar(&p.radii.DHash, "radius-dhash", p.radii.DHash, "dHash match radius in bits (-1: off)")
+	fs.IntVar(&p.radii.AHash, "radius-ahash", p.radii.AHash, "aHash match radius in bits (-1: off)")
+	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (EXIF Artist/Copyright)")
+	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position)")
+	fs.BoolVar(&p.allowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
+	fs.Int64Var(&p.maxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
+	fs.Int64Var(&p.maxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
+	fs.BoolVar(&p.ignoreOrientation, "ignore-orientation", false, "hash images as stored, not as displayed")
+}
+
+func (p *policyFlags) options() (*audit.Options, error) {
+	o := &audit.Options{
+		Policy: audit.Policy{
+			Radii:               &p.radii,
+			AllowRightsNotices:  p.allowRights,
+			AllowPrivacy:        p.allowPrivacy,
+			AllowMetadataErrors: p.allowMetadataErrors,
+		},
+		MaxPixels:         p.maxPixels,
+		MaxFileBytes:      p.maxFileMB << 20,
+		IgnoreOrientation: p.ignoreOrientation,
+	}
+	if len(p.registries) > 0 {
+		reg, err := audit.LoadRegistry(p.registries...)
+		if err != nil {
+			return nil, err
+		}
+		o.Registry = reg
+	}
+	return o, nil
+}
+
+func cmdScan(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imgconsent scan DIR [flags]\n\nAudits every image below DIR.\n\n")
+		fs.PrintDefaults()
+	}
+	var pf policyFlags
+	pf.register(fs)
+	out := fs.String("out", "", "write the report to `file`: CSV if it ends in .csv, else JSON Lines; - for stdout")
+	csvOut := fs.String("csv", "", "also write a CSV report to `file`")
+	keep := fs.String("keep", "", "write the keep-list (paths of images safe to train on) to `file`")
+	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
+	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
+	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
+	quiet := fs.Bool("quiet", false, "print no summary")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one directory, got %d arguments", errUsage, len(pos))
+	}
+	opts, err := pf.options()
+	if err != nil {
+		return err
+	}
+	opts.Workers = *workers
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, elapsed, err := scanTo(ctx, audit.Dir{Root: pos[0], AllFiles: *allFiles}, opts, stdout, outputs{
+		report: *out, csv: *csvOut, keep: *keep, excluded: *excluded,
+	})
+	if !*quiet && sum.Images > 0 {
+		printSummary(stderr, sum, elapsed, opts.Registry)
+	}
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w after %d images; the outputs hold every record finished before", errInterrupted, sum.Images)
+	}
+	return err
+}
+
+type outputs struct{ report, csv, keep, excluded string }
+
+// scanTo runs the scan and writes every record to the outputs as it comes,
+// flushing them at least once a second so that an interrupted run leaves
+// every finished record on disk.
+func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
+	var sum audit.Summary
+	var w audit.MultiWriter
+	var files []*os.File
+	closeAll := func() error {
+		errs := []error{w.Close()}
+		for _, f := range files {
+			errs = append(errs, f.Close())
+		}
+		return errors.Join(errs...)
+	}
+	open := func(path string, mk func(io.Writer) audit.Writer) error {
+		if path == "" {
+			return nil
+		}
+		if path == "-" {
+			w = append(w, mk(stdout))
+			return nil
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		w = append(w, mk(f))
+		return nil
+	}
+	report := func(wr io.Writer) audit.Writer { return audit.NewJSONLWriter(wr) }
+	if strings.HasSuffix(strings.ToLower(o.report), ".csv") {
+		report = func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }
+	}
+	for _, out := range []struct {
+		path string
+		mk   func(io.Writer) audit.Writer
+	}{
+		{o.report, report},
+		{o.csv, func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }},
+		{o.keep, func(wr io.Writer) audit.Writer { return audit.NewKeepList(wr) }},
+		{o.excluded, func(wr io.Writer) audit.Writer { return audit.NewListWriter(wr, audit.Exclude) }},
+	} {
+		if err := open(out.path, out.mk); err != nil {
+			closeAll()
+			return sum, 0, err
+		}
+	}
+
+	start := time.Now()
+	lastFlush := start
+	var scanErr error
+	for rec, err := range audit.Scan(ctx, src, opts) {
+		if err != nil {
+			scanErr = err
+			break
+		}
+		sum.Add(rec)
+		if err := w.Write(rec); err != nil {
+			scanErr = fmt.Errorf("writing the outputs: %w", err)
+			break
+		}
+		if time.Since(lastFlush) > time.Second {
+			lastFlush = time.Now()
+			if err := w.Flush(); err != nil {
+				scanErr = fmt.Errorf("writing the outputs: %w", err)
+				break
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	if err := closeAll(); err != nil && scanErr == nil {
+		scanErr = fmt.Errorf("writing the outputs: %w", err)
+	}
+	return sum, elapsed, scanErr
+}
+
+func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry) {
+	if reg != nil {
+		fmt.Fprintf(w, "registry: %d entries (%d active) from %s\n", reg.Len(), reg.Active(), strings.Join(reg.Files(), ", "))
+	}
+	sum.WriteText(w)
+	secs := elapsed.Seconds()
+	if secs > 0 {
+		fmt.Fprintf(w, "time:     %.2fs, %.0f images/s\n", secs, float64(sum.Images)/secs)
+	}
+}
