@@ -111,7 +111,7 @@ func pngEXIF(data []byte) ([]byte, error) {
 		}
 		p += 12 + int(n)
 	}
-	return nil, nil
+	return nil, fmt.Errorf("%w: png: file ends at offset %d before its IEND chunk", ErrMalformed, p)
 }
 
 // webpEXIF walks the RIFF chunks and returns the payload of the EXIF chunk.
