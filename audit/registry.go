@@ -274,8 +274,8 @@ func detectFormat(name string, br *bufio.Reader) RegistryFormat {
 var csvColumns = []string{"hash", "id", "source", "date", "status", "note"}
 
 // readCSV reads CSV lines: hash,id,source,date,status,note. A first line
-// whose first field is "hash" is a header naming the columns (in any order;
-// unknown columns are ignored). '#' starts a comment line.
+// with a field "hash" is a header naming the columns (in any order; unknown
+// columns are ignored). '#' starts a comment line.
 func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 	cr := csv.NewReader(rd)
 	cr.FieldsPerRecord = -1
@@ -306,11 +306,12 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 		}
 		if first {
 			first = false
-			if strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(rec[0]), "\ufeff"), "hash") {
-				col = map[string]int{}
-				for i, name := range rec {
-					col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))] = i
-				}
+			names := map[string]int{}
+			for i, name := range rec {
+				names[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))] = i
+			}
+			if _, ok := names["hash"]; ok {
+				col = names
 				continue
 			}
 		}

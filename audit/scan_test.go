@@ -1,0 +1,418 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"iter"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// registryFor returns a registry objecting to the given originals by their
+// sha256, phash and dhash, with ids obj-<name>.
+func registryFor(t *testing.T, originals map[string][]byte) *audit.Registry {
+	t.Helper()
+	reg := &audit.Registry{}
+	for name, data := range originals {
+		rec := audit.Process(audit.Item{Key: name, Read: func(int64) ([]byte, error) { return data, nil }}, nil)
+		if rec.Perceptual == nil {
+			t.Fatalf("original %s: %s", name, rec.Error)
+		}
+		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String()} {
+			e, err := audit.NewEntry(v, "obj-"+name, "test", "", audit.Active, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg.Add(e)
+		}
+	}
+	return reg
+}
+
+func collect(t *testing.T, seq iter.Seq2[audit.Record, error]) map[string]audit.Record {
+	t.Helper()
+	out := map[string]audit.Record{}
+	for rec, err := range seq {
+		if err != nil {
+			t.Fatalf("final error: %v", err)
+		}
+		if _, dup := out[rec.Key]; dup {
+			t.Fatalf("record %s twice", rec.Key)
+		}
+		out[rec.Key] = rec
+	}
+	return out
+}
+
+func TestScanDirectory(t *testing.T) {
+	dir := t.TempDir()
+	orig := sample.JPEG(sample.Photo(50, 400, 300), 92)
+	writeFile(t, filepath.Join(dir, "a", "photo-1.jpg"), sample.JPEG(sample.Photo(1, 400, 300), 85))
+	writeFile(t, filepath.Join(dir, "a", "photo-2.PNG"), sample.PNG(sample.Photo(2, 200, 150)))
+	writeFile(t, filepath.Join(dir, "b", "objected-copy.jpg"), sample.JPEG(imaging.Resize(sample.Photo(50, 400, 300), 200, 0, imaging.Lanczos), 60))
+	writeFile(t, filepath.Join(dir, "b", "truncated.jpg"), orig[:len(orig)/3])
+	writeFile(t, filepath.Join(dir, "b", "empty.webp"), nil)
+	writeFile(t, filepath.Join(dir, "b", "html.gif"), []byte("<html>not found</html>"))
+	writeFile(t, filepath.Join(dir, "c", "tagged.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(3, 300, 200), 85),
+		sample.EXIF{Copyright: "(c) Ann", HasGPS: true, Lat: 1, Lon: 2}.TIFF()))
+	writeFile(t, filepath.Join(dir, "c", "bad-exif.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(4, 300, 200), 85),
+		sample.BuildTIFF([]sample.Entry{{Tag: 0x010E, Type: 2, Count: 0xFFFFFFFF, Value: []byte{0, 0, 0, 0}}}, nil)))
+	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("not an image"))
+	writeFile(t, filepath.Join(dir, ".cache", "hidden.jpg"), orig)
+	writeFile(t, filepath.Join(dir, ".hidden.jpg"), orig)
+
+	reg := registryFor(t, map[string][]byte{"50": orig})
+	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Registry: reg, Workers: 3}))
+
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range recs {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	wantKeys := []string{"a/photo-1.jpg", "a/photo-2.PNG", "b/empty.webp", "b/html.gif", "b/objected-copy.jpg", "b/truncated.jpg", "c/bad-exif.jpg", "c/tagged.jpg"}
+	if !slices.Equal(keys, wantKeys) {
+		t.Fatalf("keys %v\nwant %v", keys, wantKeys)
+	}
+	for _, tc := range []struct {
+		key      string
+		verdict  audit.Verdict
+		hasError bool
+		reason   string
+	}{
+		{"a/photo-1.jpg", audit.Keep, false, "no registry entry matches"},
+		{"a/photo-2.PNG", audit.Keep, false, "no registry entry matches"},
+		{"b/objected-copy.jpg", audit.Exclude, false, "registry entry obj-50 (phash:"},
+		{"b/truncated.jpg", audit.Review, true, "could not be decoded"},
+		{"b/empty.webp", audit.Review, true, "could not be decoded"},
+		{"b/html.gif", audit.Review, true, "unknown image format"},
+		{"c/tagged.jpg", audit.Review, false, `exif Copyright = "(c) Ann"`},
+		{"c/bad-exif.jpg", audit.Review, false, "metadata not fully readable"},
+	} {
+		r := recs[tc.key]
+		if r.Verdict != tc.verdict || (r.Error != "") != tc.hasError || !strings.Contains(strings.Join(r.Reasons, "\n"), tc.reason) {
+			t.Errorf("%s: verdict %s, error %q, reasons %q; want %s, error %v, a reason with %q",
+				tc.key, r.Verdict, r.Error, r.Reasons, tc.verdict, tc.hasError, tc.reason)
+		}
+		if r.Path != filepath.Join(dir, filepath.FromSlash(tc.key)) {
+			t.Errorf("%s: path %s", tc.key, r.Path)
+		}
+	}
+	if r := recs["c/bad-exif.jpg"]; r.Perceptual == nil {
+		t.Error("an image with broken EXIF was not hashed")
+	}
+	if r := recs["b/truncated.jpg"]; r.SHA256 == nil || r.Perceptual != nil || r.Format != "jpeg" {
+		t.Errorf("truncated: sha %v perceptual %v format %q", r.SHA256, r.Perceptual, r.Format)
+	}
+
+	var sum audit.Summary
+	for _, r := range recs {
+		sum.Add(r)
+	}
+	if sum.Images != 8 || sum.Verdicts[audit.Keep] != 2 || sum.Verdicts[audit.Review] != 5 || sum.Verdicts[audit.Exclude] != 1 ||
+		sum.Errors != 3 || sum.MetadataErrors != 1 || sum.Entries["obj-50"] != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+}
+
+func TestScanAllFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "photo"), sample.JPEG(sample.Photo(1, 64, 64), 80))
+	writeFile(t, filepath.Join(dir, "x.txt"), []byte("text"))
+	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir, AllFiles: true}, nil))
+	if len(recs) != 2 || recs["photo"].Format != "jpeg" || recs["x.txt"].Error == "" {
+		t.Errorf("records %+v", recs)
+	}
+}
+
+// edits are the changes an image goes through as it is copied around the
+// web; a registry entry of the original must catch every one.
+var edits = []struct {
+	name string
+	f    func(image.Image) []byte
+}{
+	{"re-encoded at quality 50", func(m image.Image) []byte { return sample.JPEG(m, 50) }},
+	{"half size", func(m image.Image) []byte {
+		return sample.JPEG(imaging.Resize(m, m.Bounds().Dx()/2, 0, imaging.Lanczos), 80)
+	}},
+	{"quarter size", func(m image.Image) []byte {
+		return sample.JPEG(imaging.Resize(m, m.Bounds().Dx()/4, 0, imaging.Box), 80)
+	}},
+	{"PNG", func(m image.Image) []byte { return sample.PNG(m) }},
+	{"brighter", func(m image.Image) []byte { return sample.JPEG(imaging.AdjustBrightness(m, 10), 85) }},
+	{"more contrast", func(m image.Image) []byte { return sample.JPEG(imaging.AdjustContrast(m, 15), 85) }},
+	{"grey", func(m image.Image) []byte { return sample.JPEG(imaging.Grayscale(m), 85) }},
+}
+
+func TestEditedCopiesMatch(t *testing.T) {
+	const objected = 10
+	originals := map[string][]byte{}
+	for seed := 1000; seed < 1000+objected; seed++ {
+		originals[fmt.Sprint(seed)] = sample.JPEG(sample.Photo(uint64(seed), 480, 360), 92)
+	}
+	reg := registryFor(t, originals)
+	process := func(data []byte) audit.Record {
+		return audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Registry: reg})
+	}
+	for _, ed := range edits {
+		t.Run(ed.name, func(t *testing.T) {
+			for seed := 1000; seed < 1000+objected; seed++ {
+				r := process(ed.f(sample.Photo(uint64(seed), 480, 360)))
+				if r.Verdict != audit.Exclude {
+					t.Errorf("seed %d: %s %v", seed, r.Verdict, r.Reasons)
+					continue
+				}
+				if r.Matches[0].Entry != fmt.Sprintf("obj-%d", seed) {
+					t.Errorf("seed %d matched %v", seed, r.Matches)
+				}
+			}
+		})
+	}
+	t.Run("unrelated images", func(t *testing.T) {
+		for seed := 1; seed <= 60; seed++ {
+			if r := process(sample.JPEG(sample.Photo(uint64(seed), 480, 360), 85)); r.Verdict != audit.Keep {
+				t.Errorf("unrelated seed %d: %s %v", seed, r.Verdict, r.Reasons)
+			}
+		}
+	})
+}
+
+// settle waits for the goroutine count to come back to base.
+func settle(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// memSource is an in-memory corpus of n small images.
+type memSource struct {
+	n       int
+	data    []byte
+	reading atomic.Int32 // reads in progress
+	maxSeen atomic.Int32
+	delay   time.Duration
+}
+
+func (s *memSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+	return func(yield func(audit.Item, error) bool) {
+		for i := range s.n {
+			if ctx.Err() != nil {
+				return
+			}
+			read := func(int64) ([]byte, error) {
+				n := s.reading.Add(1)
+				defer s.reading.Add(-1)
+				for {
+					m := s.maxSeen.Load()
+					if n <= m || s.maxSeen.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				time.Sleep(s.delay)
+				return s.data, nil
+			}
+			if !yield(audit.Item{Key: fmt.Sprint(i), Read: read}, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestScanBoundedWorkers(t *testing.T) {
+	src := &memSource{n: 40, data: sample.JPEG(sample.Photo(1, 64, 64), 80), delay: 2 * time.Millisecond}
+	recs := collect(t, audit.Scan(t.Context(), src, &audit.Options{Workers: 3}))
+	if len(recs) != 40 {
+		t.Fatalf("%d records", len(recs))
+	}
+	if m := src.maxSeen.Load(); m > 3 || m < 2 {
+		t.Errorf("%d reads at once with 3 workers", m)
+	}
+}
+
+func TestScanBreakLeaksNothing(t *testing.T) {
+	base := runtime.NumGoroutine()
+	src := &memSource{n: 1000, data: sample.JPEG(sample.Photo(1, 64, 64), 80)}
+	n := 0
+	for _, err := range audit.Scan(t.Context(), src, &audit.Options{Workers: 4}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 3 {
+			break
+		}
+	}
+	settle(t, base)
+}
+
+func TestScanCancel(t *testing.T) {
+	base := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	src := &memSource{n: 1000, data: sample.JPEG(sample.Photo(1, 64, 64), 80), delay: time.Millisecond}
+	n := 0
+	var final error
+	for _, err := range audit.Scan(ctx, src, &audit.Options{Workers: 2}) {
+		if err != nil {
+			final = err
+			continue
+		}
+		if n++; n == 5 {
+			cancel()
+		}
+	}
+	if !errors.Is(final, context.Canceled) {
+		t.Errorf("final error %v, want context.Canceled", final)
+	}
+	if n >= 1000 {
+		t.Errorf("all %d records came after cancel", n)
+	}
+	settle(t, base)
+}
+
+func TestScanMissingRoot(t *testing.T) {
+	var errs []error
+	for rec, err := range audit.Scan(t.Context(), audit.Dir{Root: filepath.Join(t.TempDir(), "nope")}, nil) {
+		if err == nil {
+			t.Errorf("record %+v", rec)
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], os.ErrNotExist) {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+// panicSource's items panic when read: a bug in a source must fail that item only.
+type panicSource struct{}
+
+func (panicSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+	return func(yield func(audit.Item, error) bool) {
+		good := sample.JPEG(sample.Photo(1, 32, 32), 80)
+		yield(audit.Item{Key: "bad", Read: func(int64) ([]byte, error) { panic("boom") }}, nil)
+		yield(audit.Item{Key: "good", Read: func(int64) ([]byte, error) { return good, nil }}, nil)
+	}
+}
+
+func TestScanRecoversPanics(t *testing.T) {
+	recs := collect(t, audit.Scan(t.Context(), panicSource{}, nil))
+	if r := recs["bad"]; r.Verdict != audit.Review || !strings.Contains(r.Error, "internal error while reading: boom") {
+		t.Errorf("bad: %+v", r)
+	}
+	if r := recs["good"]; r.Verdict != audit.Keep {
+		t.Errorf("good: %+v", r)
+	}
+}
+
+func TestScanByteBudget(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "big.jpg"), sample.JPEG(sample.Photo(1, 300, 300), 90))
+	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{MaxFileBytes: 1000}))
+	if r := recs["big.jpg"]; !errors.Is(r.Err, audit.ErrTooLarge) || r.Verdict != audit.Review {
+		t.Errorf("%+v", r)
+	}
+	recs = collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{MaxPixels: 300*300 - 1}))
+	if r := recs["big.jpg"]; !errors.Is(r.Err, hash.ErrTooManyPixels) || r.SHA256 == nil {
+		t.Errorf("%+v", r)
+	}
+}
+
+// The real files in ../shared/fixtures: camera photos, corrupt EXIF,
+// invalid JPEGs, HEIC, TIFF. Every file must give exactly one record, in
+// bounded time, and the scan must not stop.
+func TestScanFixtures(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "fixtures", "exif")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no shared fixtures")
+	}
+	var files int
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && strings.Contains(strings.Join(audit.ImageExts, " "), strings.ToLower(filepath.Ext(p))) && filepath.Ext(p) != "" {
+			files++
+		}
+		return nil
+	})
+	start := time.Now()
+	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	if len(recs) != files {
+		t.Errorf("%d records for %d files", len(recs), files)
+	}
+	var sum audit.Summary
+	var withEXIF, camera int
+	for _, r := range recs {
+		sum.Add(r)
+		switch {
+		case strings.HasPrefix(r.Key, "corrupt/"):
+			if r.MetadataError == "" || r.Verdict != audit.Review {
+				t.Errorf("%s: %s, metadata error %q", r.Key, r.Verdict, r.MetadataError)
+			}
+		case strings.HasPrefix(r.Key, "camera/"):
+			// goexif's camera samples keep the EXIF and drop most of the pixels.
+			camera++
+			if r.EXIF != nil {
+				withEXIF++
+			}
+		case strings.HasPrefix(r.Key, "exif-samples/jpg/"), strings.HasPrefix(r.Key, "exif-samples/tiff/"):
+			if r.Perceptual == nil {
+				t.Errorf("%s: not hashed: %s", r.Key, r.Error)
+			}
+		case strings.HasPrefix(r.Key, "exif-samples/heic/"):
+			if r.Error == "" || r.Verdict != audit.Review {
+				t.Errorf("%s: HEIC is not decoded yet, yet %s %q", r.Key, r.Verdict, r.Error)
+			}
+		}
+	}
+	if withEXIF < camera*9/10 {
+		t.Errorf("EXIF read from %d of %d camera files", withEXIF, camera)
+	}
+	t.Logf("%d files in %v: %+v", len(recs), time.Since(start), sum)
+
+	// The orientation samples are one picture stored 8 ways, each with the
+	// EXIF orientation that shows it upright: as displayed, they must agree.
+	for _, shape := range []string{"landscape", "portrait"} {
+		first := recs["exif-samples/jpg/orientation/"+shape+"_1.jpg"]
+		if first.Perceptual == nil {
+			t.Fatalf("%s_1 not hashed", shape)
+		}
+		for o := 2; o <= 8; o++ {
+			r := recs[fmt.Sprintf("exif-samples/jpg/orientation/%s_%d.jpg", shape, o)]
+			if r.Perceptual == nil {
+				t.Errorf("%s_%d not hashed", shape, o)
+				continue
+			}
+			if d := hash.Distance(r.PHash, first.PHash); d > 4 {
+				t.Errorf("%s_%d: pHash %d bits from %s_1", shape, o, d, shape)
+			}
+		}
+	}
+}
