@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(b))
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"keep:     9", "review:   3", "exclude:  4",
+		"EXCLUDE  reposts/objected-101-exact.jpg",
+		"EXCLUDE  reposts/objected-102-half-size.jpg",
+		"EXCLUDE  reposts/objected-103-brighter.png",
+		"EXCLUDE  reposts/objected-105-rotated.jpg",
+		"KEEP     reposts/withdrawn-104.jpg",
+		"REVIEW   photos/photo-09-tagged.jpg",
+		"REVIEW   broken/truncated.jpg",
+		"errors:   2 unreadable or undecodable",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(lines(t, filepath.Join(dir, "keep.txt"))); n != 9 {
+		t.Errorf("keep-list has %d lines", n)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "report.jsonl"))
+	if n := strings.Count(string(b), "\n"); n != 16 {
+		t.Errorf("report has %d lines", n)
+	}
+}
+
+func TestDemoTempDirIsRemoved(t *testing.T) {
+	code, out, _ := runCLI(t, "demo")
+	if code != 0 {
+		t.Fatal(out)
+	}
+	line := strings.SplitN(out, "\n", 2)[0] // "Sample corpus in DIR/corpus, …"
+	dir := strings.TrimSuffix(strings.Fields(line)[3], ",")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still there: %v", dir, err)
+	}
+}
+
+// The auditor's path: register objected originals, check the registry, scan
+// a corpus holding copies of them, read the outputs.
+func TestRegistryAddThenScan(t *testing.T) {
+	dir := t.TempDir()
+	owner := filepath.Join(dir, "owner")
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(owner, 0o755)
+	os.MkdirAll(filepath.Join(corpus, "sub"), 0o755)
+	for _, seed := range []uint64{1, 2} {
+		os.WriteFile(filepath.Join(owner, "orig-"+string(rune('0'+seed))+".jpg"), sample.JPEG(sample.Photo(seed, 400, 300), 95), 0o644)
+	}
+	os.WriteFile(filepath.Join(corpus, "copy-1.jpg"), sample.JPEG(imaging.Resize(sample.Photo(1, 400, 300), 200, 0, imaging.Lanczos), 70), 0o644)
+	os.WriteFile(filepath.Join(corpus, "sub", "copy-2.png"), sample.PNG(sample.Photo(2, 400, 300)), 0o644)
+	os.WriteFile(filepath.Join(corpus, "other.jpg"), sample.JPEG(sample.Photo(3, 400, 300), 85), 0o644)
+	os.WriteFile(filepath.Join(corpus, "bad.jpg"), []byte("nope"), 0o644)
+
+	reg := filepath.Join(dir, "registry.csv")
+	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(owner, "orig-1.jpg"), "--out", reg, "--source", "owner@example.org", "--note", "no AI, thanks")
+	if code != 0 || !strings.Contains(out, "3 entries added") {
+		t.Fatalf("registry add: %d %s %s", code, out, errOut)
+	}
+	// Appending keeps one header.
+	code, _, errOut = runCLI(t, "registry", "add", "--out", reg, "--algos", "phash", filepath.Join(owner, "orig-2.jpg"))
+	if code != 0 {
+		t.Fatalf("second add: %s", errOut)
+	}
+	b, _ := os.ReadFile(reg)
+	if strings.Count(string(b), "hash,id,source") != 1 || strings.Count(string(b), "\n") != 5 {
+		t.Errorf("registry file:\n%s", b)
+	}
+	code, out, _ = runCLI(t, "registry", "check", reg)
+	if code != 0 || !strings.Contains(out, "4 entries (4 active, 0 withdrawn): sha256 1, phash 2, dhash 1") {
+		t.Errorf("registry check: %d %s", code, out)
+	}
+
+	report := filepath.Join(dir, "out", "report.jsonl")
+	keep := filepath.Join(dir, "out", "keep.txt")
+	code, out, errOut = runCLI(t, "scan", corpus, "--registry", reg, "--out", report, "--keep", keep,
+		"--csv", filepath.Join(dir, "out", "report.csv"), "--excluded", filepath.Join(dir, "out", "excluded.txt"), "--workers", "2")
+	if code != 0 {
+		t.Fatalf("scan: %d %s %s", code, out, errOut)
+	}
+	for _, want := range []string{"registry: 4 entries (4 active)", "images:   4", "keep:     1", "review:   1", "exclude:  2", "images/s"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("summary lacks %q:\n%s", want, errOut)
+		}
+	}
+	if got := lines(t, keep); len(got) != 1 || filepath.Base(got[0]) != "other.jpg" {
+		t.Errorf("keep-list %v", got)
+	}
+	if got := lines(t, filepath.Join(dir, "out", "excluded.txt")); len(got) != 2 {
+		t.Errorf("exclude-list %v", got)
+	}
+	f, _ := os.Open(report)
+	defer f.Close()
+	n := 0
+	for rec, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if rec.Key == "copy-1.jpg" && (rec.Verdict != audit.Exclude || rec.Matches[0].Source != "owner@example.org") {
+			t.Errorf("copy-1: %+v", rec)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d records", n)
+	}
+	if csvRows := strings.Count(string(must(os.ReadFile(filepath.Join(dir, "out", "report.csv")))), "\n"); csvRows != 5 {
+		t.Errorf("CSV has %d lines", csvRows)
+	}
+
+	// A CSV report by extension, to stdout-free file; flags before the directory.
+	code, _, errOut = runCLI(t, "scan", "--quiet", "--out", filepath.Join(dir, "r.csv"), corpus)
+	if code != 0 || errOut != "" {
+		t.Errorf("quiet scan: %d %q", code, errOut)
+	}
+	if !strings.HasPrefix(string(must(os.ReadFile(filepath.Join(dir, "r.csv")))), "key,path,verdict") {
+		t.Error("--out r.csv did not write CSV")
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "x.jpg")
+	os.WriteFile(img, sample.WithEXIF(sample.JPEG(sample.Photo(5, 200, 100), 85), sample.EXIF{Copyright: "(c) Ann", Orientation: 6}.TIFF()), 0o644)
+	code, out, errOut := runCLI(t, "inspect", img)
+	if code != 0 {
+		t.Fatalf("%d %s", code, errOut)
+	}
+	for _, want := range []string{"image:          jpeg 200×100", "sha256:", "phash:", "exif copyright: (c) Ann", "orientation:    6", "verdict:        REVIEW", `rights notice in the file: exif Copyright = "(c) Ann"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "inspect", "--json", img)
+	var rec audit.Record
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec.Perceptual == nil || rec.EXIF.Orientation != 6 {
+		t.Errorf("inspect --json: %d %s", code, out)
+	}
+	bad := filepath.Join(dir, "bad.png")
+	os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\n"), 0o644)
+	code, out, errOut = runCLI(t, "inspect", bad)
+	if code != 1 || !strings.Contains(out, "error:") || !strings.Contains(errOut, "could not be read as images") {
+		t.Errorf("inspect of a broken file: %d %s %s", code, out, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	badReg := filepath.Join(dir, "bad.csv")
+	os.WriteFile(badReg, []byte("phash:c3a1ff0012345678\nphash:123\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"scan"}, 2, "want one directory"},
+		{[]string{"scan", dir, "--nope"}, 2, "flag provided but not defined"},
+		{[]string{"scan", dir, "--registry", badReg}, 1, "bad.csv:2"},
+		{[]string{"scan", filepath.Join(dir, "missing")}, 1, "no such file"},
+		{[]string{"registry"}, 2, "want a subcommand"},
+		{[]string{"registry", "add", "x.jpg"}, 2, "--out"},
+		{[]string{"registry", "add", "--out", "r.csv", "--algos", "md5", "x.jpg"}, 2, "unknown algorithm"},
+		{[]string{"registry", "check", badReg}, 1, "1 of 1 registries have errors"},
+		{[]string{"inspect"}, 2, "want at least one file"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.msg) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s%s", tc.args, code, tc.code, tc.msg, out, errOut)
+		}
+	}
+	if code, _, _ := runCLI(t, "scan", "-h"); code != 0 {
+		t.Errorf("scan -h: exit %d", code)
+	}
+}
