@@ -292,7 +292,6 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -304,6 +303,7 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if first {
 			first = false
 			names := map[string]int{}

@@ -1,0 +1,38 @@
+package audit_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/audit"
+)
+
+// FuzzReadRegistry: any bytes, read as CSV and as JSON Lines, either load
+// entries that are all valid or fail with *LineError values; never a panic.
+func FuzzReadRegistry(f *testing.F) {
+	f.Add([]byte("hash,id,source,date,status,note\n" + p1 + ",obj-1,alice,2026-01-02,active,first\n"))
+	f.Add([]byte(`{"hash":"` + sha + `","id":"x","status":"withdrawn"}` + "\n"))
+	f.Add([]byte("p:c3a1ff0012345678\n\"a,b\nd:zz\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, format := range []audit.RegistryFormat{audit.FormatCSV, audit.FormatJSONL} {
+			r := &audit.Registry{}
+			err := r.Read(bytes.NewReader(data), "fuzz", format)
+			if err != nil {
+				var le *audit.LineError
+				if r.Len() != 0 {
+					t.Fatalf("%s: failed read kept %d entries", format, r.Len())
+				}
+				if !errors.As(err, &le) && !bytes.Contains([]byte(err.Error()), []byte("registry fuzz")) {
+					t.Fatalf("%s: error %v names no line", format, err)
+				}
+				continue
+			}
+			for _, e := range r.Entries() {
+				if _, _, err := audit.ParseHash(e.Hash()); err != nil || e.Line < 1 {
+					t.Fatalf("%s: invalid entry %+v: %v", format, e, err)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,140 @@
+// Benchmarks of imgconsent's hot paths, on images generated here:
+//
+//	go test -bench . -benchmem            # every benchmark
+//	go test -bench Hash -cpu 1 -count 5   # per-image cost on one core, for benchstat
+//
+// images/s is per benchmark loop: per core for the Hash and Metadata
+// benchmarks, for the whole pool in Scan.
+package imgconsent_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// benchImage is one generated input, made once per process.
+type benchImage struct {
+	name string
+	w, h int
+	once sync.Once
+	data []byte
+}
+
+func (b *benchImage) bytes() []byte {
+	b.once.Do(func() {
+		jpg := sample.JPEG(sample.Photo(uint64(b.w), b.w, b.h), 85)
+		// Camera-like metadata, so the metadata path has work to do.
+		b.data = sample.WithEXIF(jpg, sample.EXIF{
+			Artist: "Bench Mark", Copyright: "(c) 2026 Bench Mark", Orientation: 1,
+			HasGPS: true, Lat: 51.5007, Lon: -0.1246,
+		}.TIFF())
+	})
+	return b.data
+}
+
+var (
+	webJPEG   = &benchImage{name: "web-0.5MP", w: 800, h: 600}
+	photoJPEG = &benchImage{name: "photo-12MP", w: 4000, h: 3000}
+)
+
+// BenchmarkHash: bytes of one JPEG → decode → aHash, dHash, pHash.
+func BenchmarkHash(b *testing.B) {
+	for _, img := range []*benchImage{webJPEG, photoJPEG} {
+		b.Run(img.name, func(b *testing.B) {
+			data := img.bytes()
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := hash.Compute(data, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkSHA256: the exact hash of one file's bytes.
+func BenchmarkSHA256(b *testing.B) {
+	for _, img := range []*benchImage{webJPEG, photoJPEG} {
+		b.Run(img.name, func(b *testing.B) {
+			data := img.bytes()
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				hash.Sum(data)
+			}
+		})
+	}
+}
+
+// BenchmarkMetadata: find, check and read the EXIF of one JPEG, no pixels.
+func BenchmarkMetadata(b *testing.B) {
+	for _, img := range []*benchImage{webJPEG, photoJPEG} {
+		b.Run(img.name, func(b *testing.B) {
+			data := img.bytes()
+			b.ReportAllocs()
+			for b.Loop() {
+				md, err := exif.Read(data, nil)
+				if err != nil || md.EXIF == nil {
+					b.Fatal(md, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkScan: the whole pipeline (read, SHA-256, metadata, decode,
+// hashes, registry match, verdict) over a folder of 48 web-size JPEGs,
+// against a registry of 1000 entries, with 1 worker and with one per CPU.
+func BenchmarkScan(b *testing.B) {
+	const n = 48
+	dir := b.TempDir()
+	for i := range n {
+		data := sample.JPEG(sample.Photo(uint64(i), 800, 600), 85)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img-%03d.jpg", i)), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reg := &audit.Registry{}
+	for i := range 1000 {
+		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		reg.Add(e)
+	}
+	for _, workers := range []int{1, 0} {
+		name := fmt.Sprintf("workers=%d", workers)
+		if workers == 0 {
+			name = "workers=GOMAXPROCS"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			opts := &audit.Options{Workers: workers, Registry: reg}
+			for b.Loop() {
+				count := 0
+				for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
+					if err != nil || rec.Error != "" {
+						b.Fatal(err, rec.Error)
+					}
+					count++
+				}
+				if count != n {
+					b.Fatalf("%d records", count)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
