@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"image"
 	"image/jpeg"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/corona10/goimagehash"
@@ -223,5 +225,22 @@ func TestBadInput(t *testing.T) {
 		if tc.is != nil && !errors.Is(err, tc.is) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.is)
 		}
+	}
+}
+
+// A decoder that panics must fail the one image, naming the decoder, not
+// the process.
+func TestDecoderPanic(t *testing.T) {
+	image.RegisterFormat("panicky", "PANICKY", func(io.Reader) (image.Image, error) {
+		panic("index out of range")
+	}, func(io.Reader) (image.Config, error) {
+		return image.Config{Width: 10, Height: 10}, nil
+	})
+	_, info, err := hash.Compute([]byte("PANICKY image"), nil)
+	if err == nil || !strings.Contains(err.Error(), "panicky decoder panicked: index out of range") {
+		t.Fatalf("err = %v", err)
+	}
+	if info.Format != "panicky" {
+		t.Errorf("format %q", info.Format)
 	}
 }

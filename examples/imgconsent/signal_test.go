@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// TestMain lets a test run this test binary as the imgconsent command.
+func TestMain(m *testing.M) {
+	if os.Getenv("IMGCONSENT_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// An interrupted scan exits 130 and leaves every record it finished in the
+// report, each line whole.
+func TestInterruptKeepsFinishedRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	data := sample.JPEG(sample.Photo(1, 800, 600), 85)
+	const n = 400
+	for i := range n {
+		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	cmd := exec.Command(os.Args[0], "scan", corpus, "--workers", "1", "--out", report)
+	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first flush, then interrupt.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no record flushed in 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
+	}
+	f, _ := os.Open(report)
+	defer f.Close()
+	got := 0
+	for _, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatalf("a broken line in the report: %v", err)
+		}
+		got++
+	}
+	if got == 0 || got >= n {
+		t.Errorf("%d records of %d after the interrupt", got, n)
+	}
+	if want := fmt.Sprintf("interrupted after %d images", got); !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+}
