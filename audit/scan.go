@@ -67,8 +67,10 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 
 		items := make(chan Item)
 		results := make(chan Record, o.Workers)
-		var srcErr error // written by the producer before it closes items
+		var srcErr error // written by the producer before it closes produced
+		produced := make(chan struct{})
 		go func() {
+			defer close(produced)
 			defer close(items)
 			for it, err := range src.Items(ctx) {
 				if err != nil {
@@ -105,10 +107,13 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 				cancel()
 				for range results { // wait for every worker to exit
 				}
+				<-produced
 				return
 			}
 		}
-		// results is closed: every worker, and so the producer, has finished.
+		// results is closed: every worker has finished; wait for the
+		// producer too (after a cancel it may still be inside the source).
+		<-produced
 		switch {
 		case srcErr != nil:
 			yield(Record{}, srcErr)

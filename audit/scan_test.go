@@ -416,3 +416,32 @@ func TestScanFixtures(t *testing.T) {
 		}
 	}
 }
+
+// A source that reports the cancellation itself (Files does) must neither
+// race with nor outlive the scan.
+func TestScanCancelFiles(t *testing.T) {
+	base := runtime.NumGoroutine()
+	path := filepath.Join(t.TempDir(), "a.jpg")
+	writeFile(t, path, sample.JPEG(sample.Photo(1, 64, 64), 80))
+	files := make(audit.Files, 500)
+	for i := range files {
+		files[i] = path
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	n := 0
+	var final error
+	for _, err := range audit.Scan(ctx, files, &audit.Options{Workers: 2}) {
+		if err != nil {
+			final = err
+			continue
+		}
+		if n++; n == 3 {
+			cancel()
+		}
+	}
+	if !errors.Is(final, context.Canceled) {
+		t.Errorf("final error %v", final)
+	}
+	settle(t, base)
+}

@@ -254,10 +254,6 @@ func perceptual(img image.Image) (p Perceptual, err error) {
 	return Perceptual{PHash: Hash64(ph.GetHash()), DHash: Hash64(dh.GetHash()), AHash: Hash64(ah.GetHash())}, nil
 }
 
-// FromImage returns the perceptual hashes of an already decoded image, as
-// displayed (no orientation is applied).
-func FromImage(img image.Image) (Perceptual, error) { return perceptual(img) }
-
 // Orient returns img as displayed under EXIF orientation o (1–8). Values
 // outside 2–8 return img unchanged.
 func Orient(img image.Image, o int) image.Image {
