@@ -160,13 +160,11 @@ func buildDemo(dir, regPath string) error {
 		if seed == 104 {
 			status, note = audit.Withdrawn, "owner withdrew the objection"
 		}
-		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String()} {
-			e, err := audit.NewEntry(v, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, e)
+		es, err := entriesFor(rec, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)
+		if err != nil {
+			return err
 		}
+		entries = append(entries, es...)
 	}
 	os.Remove(regPath)
 	return appendEntries(regPath, entries)

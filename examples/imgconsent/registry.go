@@ -82,26 +82,12 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		if eid == "" {
 			eid = "img-" + rec.SHA256.String()[:12]
 		}
-		added := 0
-		for _, a := range algos {
-			var v string
-			switch {
-			case a == hash.SHA256:
-				v = rec.SHA256.String()
-			case rec.Perceptual != nil:
-				h, _ := rec.Perceptual.Get(a)
-				v = h.String()
-			default:
-				continue
-			}
-			e, err := audit.NewEntry(string(a)+":"+v, eid, *source, *date, audit.Active, *note)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, e)
-			added++
+		es, err := entriesFor(rec, algos, eid, *source, *date, audit.Active, *note)
+		if err != nil {
+			return err
 		}
-		msg := fmt.Sprintf("%s: %d entries as %s", path, added, eid)
+		entries = append(entries, es...)
+		msg := fmt.Sprintf("%s: %d entries as %s", path, len(es), eid)
 		if rec.Perceptual == nil {
 			msg += fmt.Sprintf(" (sha256 only: %s)", rec.Error)
 		}
@@ -115,6 +101,30 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d images could not be read: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// entriesFor returns a registry entry for each of the algorithms that the
+// record has a hash for, all with the same id and fields.
+func entriesFor(rec audit.Record, algos []hash.Algo, id, source, date string, status audit.Status, note string) ([]*audit.Entry, error) {
+	var out []*audit.Entry
+	for _, a := range algos {
+		var v string
+		switch {
+		case a == hash.SHA256 && rec.SHA256 != nil:
+			v = rec.SHA256.String()
+		case a.Perceptual() && rec.Perceptual != nil:
+			h, _ := rec.Perceptual.Get(a)
+			v = h.String()
+		default:
+			continue
+		}
+		e, err := audit.NewEntry(string(a)+":"+v, id, source, date, status, note)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func joinAlgos(as []hash.Algo) string {
