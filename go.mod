@@ -3,15 +3,20 @@ module github.com/imgconsent/imgconsent
 go 1.26.8
 
 require (
-	github.com/corona10/goimagehash v1.1.0 // indirect
-	github.com/disintegration/imaging v1.6.2 // indirect
-	github.com/dsoprea/go-exif/v3 v3.0.1 // indirect
+	github.com/corona10/goimagehash v1.1.0
+	github.com/disintegration/imaging v1.6.2
+	github.com/dsoprea/go-exif/v3 v3.0.1
+	github.com/fxamacker/cbor/v2 v2.10.0
+	golang.org/x/image v0.47.0
+)
+
+require (
 	github.com/dsoprea/go-logging v0.0.0-20200710184922-b02d349568dd // indirect
 	github.com/dsoprea/go-utility/v2 v2.0.0-20221003172846-a3e1774ef349 // indirect
 	github.com/go-errors/errors v1.4.2 // indirect
 	github.com/golang/geo v0.0.0-20210211234256-740aa86cb551 // indirect
 	github.com/nfnt/resize v0.0.0-20180221191011-83c6a9932646 // indirect
-	golang.org/x/image v0.47.0 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
 	golang.org/x/net v0.0.0-20221002022538-bcab6841153b // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )

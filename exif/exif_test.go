@@ -121,9 +121,9 @@ func TestSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []exif.Signal{
-		{exif.SourceEXIF, "Artist", "Jane Doe", exif.RightsNotice},
-		{exif.SourceEXIF, "Copyright", "(c) 2026 Jane Doe", exif.RightsNotice},
-		{exif.SourceEXIF, "GPS", "-33.856784,151.215297", exif.Privacy},
+		{exif.SourceEXIF, "Artist", "Jane Doe", exif.RightsNotice, ""},
+		{exif.SourceEXIF, "Copyright", "(c) 2026 Jane Doe", exif.RightsNotice, ""},
+		{exif.SourceEXIF, "GPS", "-33.856784,151.215297", exif.Privacy, "where the photo was taken"},
 	}
 	got := md.Signals()
 	if len(got) != len(want) {
@@ -207,8 +207,10 @@ func TestRealCameraFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// goexif's samples are cut short after their metadata: faults are
+		// expected, the EXIF must be read all the same.
 		md, err := exif.Read(data, nil)
-		if err != nil || md.EXIF == nil {
+		if md.EXIF == nil {
 			t.Fatalf("%s: %+v %v", tc.file, md, err)
 		}
 		if md.EXIF.Copyright != tc.copyright || md.EXIF.Orientation != tc.orient || (md.EXIF.GPS != nil) != tc.gps {

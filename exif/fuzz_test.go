@@ -10,7 +10,8 @@ import (
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
-// FuzzRead feeds Read every container it knows. It must never panic, hang or
+// FuzzRead feeds Read every container it knows (JPEG, PNG, WebP, TIFF,
+// HEIF) carrying every payload (EXIF, XMP, IPTC, C2PA). It must never panic, hang or
 // allocate without bound, and every error must wrap ErrMalformed.
 func FuzzRead(f *testing.F) {
 	payload := tagged.TIFF()
@@ -20,8 +21,18 @@ func FuzzRead(f *testing.F) {
 	f.Add(webpWithChunk("EXIF", payload))
 	f.Add(payload)
 	f.Add(tiffLE(8, ifd(8, entry(0x8769, 4, 1, 8))...))
+	// Every payload in every container.
+	f.Add(sample.WithAPP11(sample.WithIPTC(sample.WithXMP(sample.WithEXIF(jpg, payload), optOut), iim), store, 200))
+	f.Add(sample.WithPNGChunk(sample.WithPNGChunk(basePNG, "iTXt", sample.PNGiTXt("XML:com.adobe.xmp", optOut)), "caBX", store))
+	f.Add(webpChunks(map[string][]byte{"EXIF": payload, "XMP ": optOut, "C2PA": store}))
+	f.Add(sample.BuildTIFF([]sample.Entry{
+		{Tag: 0x02BC, Type: 7, Count: uint32(len(optOut)), Value: optOut},
+		{Tag: 0x83BB, Type: 7, Count: uint32(len(iim)), Value: iim},
+		{Tag: 0xCD41, Type: 7, Count: uint32(len(store)), Value: store},
+	}, nil))
+	f.Add(heif(payload, optOut, store))
 	// Real corrupt files, when the shared fixtures are there.
-	for _, glob := range []string{"exif/corrupt/*.jpg", "exif/camera/f*-exif.jpg"} {
+	for _, glob := range []string{"exif/corrupt/*.jpg", "exif/camera/f*-exif.jpg", "consent/datadiligence_sample_c2pa.png", "consent/c2pars_C.jpg"} {
 		files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "fixtures", glob))
 		for _, p := range files {
 			if data, err := os.ReadFile(p); err == nil && len(data) < 1<<20 {

@@ -1,10 +1,13 @@
 package exif
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	goexif "github.com/dsoprea/go-exif/v3"
@@ -17,56 +20,78 @@ var ErrMalformed = errors.New("exif: malformed metadata")
 
 // Default limits, used where an Options field is 0.
 const (
-	DefaultMaxPayload = 1 << 20 // bytes of EXIF payload read from a non-TIFF container (JPEG caps it at 64 KiB)
-	DefaultMaxIFDs    = 16
-	DefaultMaxTags    = 2048
+	DefaultMaxPayload    = 16 << 20 // bytes of one metadata payload (EXIF, IPTC, a C2PA store)
+	DefaultMaxXMP        = 8 << 20  // bytes of XMP, Extended XMP included
+	DefaultMaxIFDs       = 16
+	DefaultMaxTags       = 2048
+	DefaultMaxJUMBFDepth = 16
 )
 
 // Options limits what Read accepts. A nil *Options means the defaults.
 type Options struct {
-	// MaxPayload is the largest EXIF payload read, in bytes; a larger one is
-	// an error. TIFF files are their own payload and are limited only by the
-	// IFD walk. 0 means DefaultMaxPayload.
+	// MaxPayload is the largest EXIF, IPTC or C2PA payload read, in bytes;
+	// a larger one is skipped as a fault. A TIFF file is its own EXIF
+	// payload and is bounded by the IFD walk instead. 0 means
+	// DefaultMaxPayload.
 	MaxPayload int
-	// MaxIFDs is the most IFDs followed (IFD0, IFD1, Exif, GPS, Interop …).
+	// MaxXMP is the largest XMP read, Extended XMP included. 0 means
+	// DefaultMaxXMP.
+	MaxXMP int
+	// MaxIFDs is the most IFDs followed (IFD0, IFD1, Exif, GPS, Interop).
 	// 0 means DefaultMaxIFDs.
 	MaxIFDs int
 	// MaxTags is the most IFD entries, over all IFDs. 0 means DefaultMaxTags.
 	MaxTags int
+	// MaxJUMBFDepth is the deepest nesting of JUMBF superboxes read. A C2PA
+	// store nests four deep. 0 means DefaultMaxJUMBFDepth.
+	MaxJUMBFDepth int
 }
 
-type limits struct{ maxPayload, maxIFDs, maxTags int }
+type limits struct{ maxPayload, maxXMP, maxIFDs, maxTags, maxJUMBFDepth int }
 
 func (o *Options) limits() limits {
-	l := limits{DefaultMaxPayload, DefaultMaxIFDs, DefaultMaxTags}
+	l := limits{DefaultMaxPayload, DefaultMaxXMP, DefaultMaxIFDs, DefaultMaxTags, DefaultMaxJUMBFDepth}
 	if o == nil {
 		return l
 	}
-	if o.MaxPayload > 0 {
-		l.maxPayload = o.MaxPayload
-	}
-	if o.MaxIFDs > 0 {
-		l.maxIFDs = o.MaxIFDs
-	}
-	if o.MaxTags > 0 {
-		l.maxTags = o.MaxTags
+	for _, f := range []struct {
+		dst *int
+		v   int
+	}{
+		{&l.maxPayload, o.MaxPayload}, {&l.maxXMP, o.MaxXMP}, {&l.maxIFDs, o.MaxIFDs},
+		{&l.maxTags, o.MaxTags}, {&l.maxJUMBFDepth, o.MaxJUMBFDepth},
+	} {
+		if f.v > 0 {
+			*f.dst = f.v
+		}
 	}
 	return l
 }
 
-// Metadata is what Read found in a file.
+// Metadata is what Read found in a file. A nil part means the file has none.
 type Metadata struct {
 	Container Container `json:"container,omitempty"`
-	EXIF      *EXIF     `json:"exif,omitempty"` // nil when the file has no EXIF
+	EXIF      *EXIF     `json:"exif,omitempty"`
+	XMP       *XMP      `json:"xmp,omitempty"`
+	IPTC      *IPTC     `json:"iptc,omitempty"`
+	C2PA      *C2PA     `json:"c2pa,omitempty"`
 }
 
 // EXIF holds the EXIF fields imgconsent reads. Strings are trimmed of the
-// NUL padding writers leave; invalid UTF-8 is replaced.
+// padding writers leave; invalid UTF-8 and UTF-16 are replaced with U+FFFD.
 type EXIF struct {
-	Artist      string `json:"artist,omitempty"`
-	Copyright   string `json:"copyright,omitempty"`
-	Orientation int    `json:"orientation,omitempty"` // 1–8, 0 when absent
-	GPS         *GPS   `json:"gps,omitempty"`         // nil when there is no GPS IFD with a position
+	Artist           string `json:"artist,omitempty"`
+	Copyright        string `json:"copyright,omitempty"`
+	ImageDescription string `json:"image_description,omitempty"`
+	UserComment      string `json:"user_comment,omitempty"`
+	XPAuthor         string `json:"xp_author,omitempty"`
+	XPComment        string `json:"xp_comment,omitempty"`
+	CameraOwnerName  string `json:"camera_owner_name,omitempty"`
+	BodySerialNumber string `json:"body_serial_number,omitempty"`
+	ImageUniqueID    string `json:"image_unique_id,omitempty"`
+	DateTimeOriginal string `json:"date_time_original,omitempty"`
+	Orientation      int    `json:"orientation,omitempty"` // 1–8, 0 when absent
+	GPS              *GPS   `json:"gps,omitempty"`         // nil when there is no GPS position
 }
 
 // GPS is a position from the GPS IFD, in decimal degrees (south and west
@@ -84,6 +109,24 @@ func (m Metadata) Orientation() int {
 	}
 	return 1
 }
+
+// FaultError lists the damage Read found and stepped around: the payloads,
+// entries or boxes named were skipped, everything else was read. It wraps
+// ErrMalformed.
+type FaultError struct {
+	Faults []string
+}
+
+func (e *FaultError) Error() string {
+	s := "exif: malformed metadata, skipped: " + e.Faults[0]
+	if len(e.Faults) > 1 {
+		s += fmt.Sprintf(" (and %d more)", len(e.Faults)-1)
+	}
+	return s
+}
+
+// Unwrap returns ErrMalformed.
+func (e *FaultError) Unwrap() error { return ErrMalformed }
 
 // shared go-exif state: one IFD mapping and one tag index for every call.
 // go-exif loads its standard tags lazily without a lock, so they are loaded
@@ -108,76 +151,156 @@ func shared() (*exifcommon.IfdMapping, *goexif.TagIndex, error) {
 }
 
 // Read returns the metadata of an image file from its bytes, decoding no
-// pixels. A file with no metadata, or in a container Read does not know,
-// gives empty Metadata and no error. A malformed payload gives an error
-// wrapping ErrMalformed together with whatever Metadata could be read: where
-// the damage could be stepped around (an entry or IFD pointing outside the
-// payload, a loop), the error is a *FaultError and the rest was read.
+// pixels: EXIF, XMP (with JPEG Extended XMP), IPTC-IIM and the C2PA manifest
+// store, from JPEG, PNG, WebP, TIFF, HEIF and AVIF files, each found by
+// walking the container's own structure.
+//
+// A file with no metadata, or in a container Read does not know, gives empty
+// Metadata and no error. Damage is stepped around where it can be (a box or
+// IFD entry pointing outside its payload, a loop, a segment cut short): the
+// error is then a *FaultError listing what was skipped, and the Metadata
+// holds everything else.
 func Read(data []byte, opts *Options) (Metadata, error) {
 	lim := opts.limits()
 	md := Metadata{Container: Sniff(data)}
-	payload, err := findEXIF(md.Container, data)
-	if err != nil || payload == nil {
-		return md, err
+	p := findPayloads(md.Container, data, lim)
+
+	if p.exif != nil {
+		if md.Container != TIFF && len(p.exif) > lim.maxPayload {
+			p.fault("exif: %d-byte payload exceeds the %d-byte limit", len(p.exif), lim.maxPayload)
+		} else {
+			md.EXIF = readEXIFPayload(p.exif, md.Container == TIFF, lim, &p)
+		}
 	}
-	if md.Container != TIFF && len(payload) > lim.maxPayload {
-		return md, fmt.Errorf("%w: %d-byte EXIF payload exceeds the %d-byte limit", ErrMalformed, len(payload), lim.maxPayload)
+	if p.xmp != nil {
+		md.XMP = readXMP(p.xmp, p.xmpExt, lim, &p)
 	}
+	iptc := p.iptc
+	if p.irb != nil {
+		b, err := irbIPTC(p.irb)
+		if err != nil {
+			p.fault("iptc: %v", err)
+		}
+		iptc = b
+	}
+	if iptc != nil {
+		if len(iptc) > lim.maxPayload {
+			p.fault("iptc: %d-byte payload exceeds the %d-byte limit", len(iptc), lim.maxPayload)
+		} else {
+			md.IPTC = &IPTC{}
+			if err := parseIPTC(iptc, md.IPTC); err != nil {
+				p.fault("iptc: %v", err)
+			}
+		}
+	}
+	for _, store := range p.jumbf {
+		if len(store) > lim.maxPayload {
+			p.fault("c2pa: %d-byte manifest store exceeds the %d-byte limit", len(store), lim.maxPayload)
+			continue
+		}
+		c, err := parseC2PA(store, lim, &p)
+		if errors.Is(err, errNotC2PA) {
+			continue
+		}
+		if err != nil {
+			p.fault("c2pa: %v", err)
+		}
+		if c != nil && md.C2PA == nil {
+			md.C2PA = c
+		}
+	}
+	if len(p.faults) > 0 {
+		return md, &FaultError{Faults: p.faults}
+	}
+	return md, nil
+}
+
+// readEXIFPayload sanitises a TIFF-structured payload, reads its fields
+// with go-exif, and for a TIFF file also collects the XMP, IPTC and C2PA
+// its IFD0 carries.
+func readEXIFPayload(payload []byte, isTIFF bool, lim limits, p *payloads) *EXIF {
 	fixed, faults, err := sanitizeTIFF(payload, lim)
+	for _, f := range faults {
+		p.fault("exif: %s", f)
+	}
 	if err != nil {
-		return md, err
+		p.fault("exif: %v", strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
+		return nil
+	}
+	if isTIFF {
+		tiffPayloads(fixed, p)
 	}
 	e, err := readEXIF(fixed)
-	md.EXIF = e
-	if err == nil && len(faults) > 0 {
-		err = &FaultError{Faults: faults}
+	if err != nil {
+		p.fault("exif: %v", err)
 	}
-	return md, err
+	return e
 }
 
-// FaultError lists the faults found in an EXIF payload that Read worked
-// around: the entries and IFDs named were skipped, everything else was read.
-// It wraps ErrMalformed.
-type FaultError struct {
-	Faults []string
-}
-
-func (e *FaultError) Error() string {
-	s := "exif: malformed metadata, skipped: " + e.Faults[0]
-	if len(e.Faults) > 1 {
-		s += fmt.Sprintf(" (and %d more)", len(e.Faults)-1)
+func readXMP(packet []byte, ext []extXMP, lim limits, p *payloads) *XMP {
+	if len(packet) > lim.maxXMP {
+		p.fault("xmp: %d-byte packet exceeds the %d-byte limit", len(packet), lim.maxXMP)
+		return nil
 	}
-	return s
+	x := &XMP{}
+	// Packets are padded with NULs (HEIF items) or spaces (JPEG), and some
+	// HEIF writers copy the JPEG APP1 signature in front of the packet.
+	packet = bytes.Trim(bytes.TrimPrefix(packet, xmpHeader), "\x00 \t\r\n")
+	guid, err := parseXMP(packet, x)
+	if err != nil {
+		p.fault("xmp: %v", err)
+	}
+	if len(ext) > 0 {
+		more, fault := joinExtendedXMP(ext, guid, limits{maxXMP: lim.maxXMP - len(packet)})
+		switch {
+		case fault != "":
+			p.fault("%s", fault)
+		default:
+			x.Extended = true
+			if _, err := parseXMP(more, x); err != nil {
+				p.fault("xmp: extended XMP: %v", err)
+			}
+		}
+	}
+	return x
 }
 
-// Unwrap returns ErrMalformed.
-func (e *FaultError) Unwrap() error { return ErrMalformed }
-
-// readEXIF reads the fields from a payload checkTIFF accepted.
+// readEXIF reads the fields from a payload sanitizeTIFF accepted.
 func readEXIF(payload []byte) (e *EXIF, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: go-exif panicked: %v", ErrMalformed, r)
+			err = fmt.Errorf("go-exif panicked: %v", r)
 		}
 	}()
 	im, ti, err := shared()
 	if err != nil {
-		return nil, fmt.Errorf("exif: go-exif tag index: %w", err)
+		return nil, fmt.Errorf("go-exif tag index: %w", err)
 	}
 	_, index, err := goexif.Collect(im, ti, payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: go-exif: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("go-exif: %v", err)
 	}
 	root := index.RootIfd
 	if root == nil {
 		return nil, nil
 	}
+	bo := byteOrder(payload)
 	e = &EXIF{
-		Artist:    asciiTag(root, 0x013B),
-		Copyright: asciiTag(root, 0x8298),
+		Artist:           asciiTag(root, 0x013B),
+		Copyright:        asciiTag(root, 0x8298),
+		ImageDescription: asciiTag(root, 0x010E),
+		XPAuthor:         utf16Tag(root, 0x9C9D),
+		XPComment:        utf16Tag(root, 0x9C9C),
 	}
 	if o, ok := shortTag(root, 0x0112); ok {
 		e.Orientation = int(o)
+	}
+	if exifIfd, err := goexif.FindIfdFromRootIfd(root, "IFD/Exif"); err == nil {
+		e.UserComment = userComment(exifIfd, bo)
+		e.CameraOwnerName = asciiTag(exifIfd, 0xA430)
+		e.BodySerialNumber = asciiTag(exifIfd, 0xA431)
+		e.ImageUniqueID = asciiTag(exifIfd, 0xA420)
+		e.DateTimeOriginal = asciiTag(exifIfd, 0x9003)
 	}
 	if gpsIfd, err := goexif.FindIfdFromRootIfd(root, "IFD/GPSInfo"); err == nil {
 		if gi, err := gpsIfd.GpsInfo(); err == nil {
@@ -187,31 +310,67 @@ func readEXIF(payload []byte) (e *EXIF, err error) {
 	return e, nil
 }
 
-// asciiTag returns the first value of an ASCII tag, trimmed and made valid
-// UTF-8; "" when the tag is absent or not text.
-func asciiTag(ifd *goexif.Ifd, id uint16) string {
+// rawTag returns the raw bytes of the first entry with the tag id.
+func rawTag(ifd *goexif.Ifd, id uint16) []byte {
 	entries, err := ifd.FindTagWithId(id)
 	if err != nil || len(entries) == 0 {
-		return ""
+		return nil
 	}
-	v, err := entries[0].Value()
+	b, err := entries[0].GetRawBytes()
 	if err != nil {
-		return ""
+		return nil
 	}
-	var s string
-	switch v := v.(type) {
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return ""
-	}
+	return b
+}
+
+// cleanText trims NUL padding and spaces and replaces invalid UTF-8.
+func cleanText(s string) string {
 	s = strings.TrimSpace(strings.TrimRight(s, "\x00"))
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i] // ASCII values end at the first NUL
+	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return s
+	return strings.TrimSpace(s)
+}
+
+// asciiTag returns an ASCII tag's value, cleaned; "" when absent.
+func asciiTag(ifd *goexif.Ifd, id uint16) string {
+	return cleanText(string(rawTag(ifd, id)))
+}
+
+// utf16Tag returns a Windows XP* tag: UTF-16LE bytes, NUL-terminated.
+func utf16Tag(ifd *goexif.Ifd, id uint16) string {
+	return decodeUTF16(rawTag(ifd, id), binary.LittleEndian)
+}
+
+func decodeUTF16(b []byte, bo binary.ByteOrder) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := bo.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return strings.TrimSpace(string(utf16.Decode(u))) // lone surrogates become U+FFFD
+}
+
+// userComment decodes UserComment: an 8-byte character code (ASCII,
+// UNICODE in the file's byte order, JIS, or undefined) then the text.
+func userComment(ifd *goexif.Ifd, bo binary.ByteOrder) string {
+	b := rawTag(ifd, 0x9286)
+	if len(b) < 8 {
+		return ""
+	}
+	code, text := string(b[:8]), b[8:]
+	switch {
+	case strings.HasPrefix(code, "UNICODE"):
+		return decodeUTF16(text, bo)
+	default: // ASCII, JIS (rare; kept as bytes), undefined
+		return cleanText(string(text))
+	}
 }
 
 func shortTag(ifd *goexif.Ifd, id uint16) (uint16, bool) {

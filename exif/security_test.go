@@ -5,9 +5,11 @@ package exif_test
 // whatever else could be read.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/imgconsent/imgconsent/exif"
@@ -165,5 +167,80 @@ func TestBrokenContainers(t *testing.T) {
 		if md.Container == exif.Unknown {
 			t.Errorf("%s: container not recognised", name)
 		}
+	}
+}
+
+func TestCraftedBoxes(t *testing.T) {
+	// JUMBF superboxes nested 10 000 deep: refused at the depth limit.
+	deep := sample.Superbox("c2pa", "leaf")
+	for range 10000 {
+		deep = sample.Superbox("c2pa", "c2pa", deep)
+	}
+	lying := append([]byte(nil), store...)
+	binary.BigEndian.PutUint32(lying, 0x7FFFFFFF) // outer box claims 2 GiB
+	short := append([]byte(nil), store...)
+	binary.BigEndian.PutUint32(short[8:], 3) // jumd box shorter than its header
+	for name, st := range map[string][]byte{"deep": deep, "lying length": lying, "short box": short, "not JUMBF": []byte("garbage garbage garbage")} {
+		md, err := exif.Read(sample.WithPNGChunk(basePNG, "caBX", st), nil)
+		if name == "not JUMBF" {
+			continue // some other chunk content: whatever it says, no panic
+		}
+		if !errors.Is(err, exif.ErrMalformed) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if md.C2PA != nil && len(md.Signals()) > 0 {
+			t.Errorf("%s: signals from a broken store: %v", name, md.Signals())
+		}
+	}
+
+	// HEIF whose item extents point past the end of the file.
+	h := heif(tagged.TIFF(), optOut, store)
+	i := bytes.Index(h, []byte("iloc"))
+	binary.BigEndian.PutUint32(h[i+4+4+2+2+2+2+2:], 0x7FFFFFF0) // first item's extent offset
+	md, err := exif.Read(h, nil)
+	if !errors.Is(err, exif.ErrMalformed) || md.XMP == nil {
+		t.Errorf("heif extent past the end: xmp %v, err %v", md.XMP != nil, err)
+	}
+
+	// IPTC with an extended length of 2^63.
+	iimBad := []byte{0x1C, 2, 80, 0x80, 8, 0x80, 0, 0, 0, 0, 0, 0, 0}
+	if _, err := exif.Read(sample.WithIPTC(baseJPEG, iimBad), nil); !errors.Is(err, exif.ErrMalformed) {
+		t.Errorf("iptc length 2^63: err = %v", err)
+	}
+
+	// Extended XMP claiming 4 GiB.
+	jpg := sample.WithExtendedXMP(sample.WithXMP(baseJPEG, sample.XMP{HasExtendedXMP: strings.Repeat("A", 32)}.Packet()), []byte("<x/>"), strings.Repeat("A", 32), 100)
+	j := bytes.Index(jpg, []byte(strings.Repeat("A", 32)+"\x00\x00\x00\x04"))
+	binary.BigEndian.PutUint32(jpg[j+32:], 0xFFFFFFFF)
+	if _, err := exif.Read(jpg, nil); !errors.Is(err, exif.ErrMalformed) {
+		t.Errorf("extended xmp of 4 GiB: err = %v", err)
+	}
+}
+
+func TestCraftedXMP(t *testing.T) {
+	for name, packet := range map[string]string{
+		"deep":      strings.Repeat("<a>", 100000),
+		"entities":  `<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x>&b;&b;&b;</x>`,
+		"truncated": string(optOut[:len(optOut)/2]),
+		"not xml":   "\x00\x01\x02 hello",
+	} {
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		md, err := exif.Read(sample.WithXMP(baseJPEG, []byte(packet)), nil)
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if after.TotalAlloc-before.TotalAlloc > 64<<20 {
+			t.Errorf("%s: allocated %d MiB", name, (after.TotalAlloc-before.TotalAlloc)>>20)
+		}
+		if name != "entities" && !errors.Is(err, exif.ErrMalformed) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		_ = md.Signals()
+	}
+	// A half packet still yields what came before the cut.
+	half := sample.XMP{DataMining: "DMI-PROHIBITED", Rights: strings.Repeat("r", 1000)}.Packet()
+	md, err := exif.Read(sample.WithXMP(baseJPEG, half[:len(half)-1100]), nil)
+	if !errors.Is(err, exif.ErrMalformed) || md.XMP == nil || len(md.XMP.DataMining) != 1 {
+		t.Errorf("half packet: %+v, %v", md.XMP, err)
 	}
 }

@@ -1,13 +1,21 @@
 package exif
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Source names where in the file a signal was found.
 type Source string
 
 // Sources of signals.
 const (
-	SourceEXIF Source = "exif"
+	SourceEXIF   Source = "exif"
+	SourceXMP    Source = "xmp"    // XMP rights and PLUS properties
+	SourceIPTC   Source = "iptc"   // IPTC-IIM datasets
+	SourceC2PA   Source = "c2pa"   // c2pa.training-mining assertions
+	SourceCAWG   Source = "cawg"   // cawg.training-mining assertions
+	SourceTDMRep Source = "tdmrep" // TDMRep properties in XMP
 )
 
 // Meaning says what a signal means for training on the image.
@@ -17,8 +25,12 @@ type Meaning string
 const (
 	// OptOut: the owner objects to AI training or data mining.
 	OptOut Meaning = "optout"
-	// RightsNotice: the file names an author or rights holder; not an
-	// objection by itself, but a claim a reviewer may want to see.
+	// Permission: the owner explicitly allows it. Evidence only: it does
+	// not outweigh an objection found elsewhere.
+	Permission Meaning = "permission"
+	// RightsNotice: the file names an author or rights holder, or states
+	// terms; not an objection by itself, but a claim a reviewer may want to
+	// see.
 	RightsNotice Meaning = "rights-notice"
 	// Privacy: the file carries personal data (a position, an owner's name,
 	// a serial number).
@@ -31,25 +43,159 @@ type Signal struct {
 	Field   string  `json:"field"`
 	Value   string  `json:"value"`
 	Meaning Meaning `json:"meaning"`
+	// Detail points to more: the constraint a "see constraint" value refers
+	// to, a TDM policy URL, the constraint_info of a constrained use.
+	Detail string `json:"detail,omitempty"`
 }
 
 func (s Signal) String() string {
-	return fmt.Sprintf("%s %s = %q (%s)", s.Source, s.Field, s.Value, s.Meaning)
-}
-
-// Signals lists the findings in m, in a stable order.
-func (m Metadata) Signals() []Signal {
-	var out []Signal
-	if e := m.EXIF; e != nil {
-		if e.Artist != "" {
-			out = append(out, Signal{SourceEXIF, "Artist", e.Artist, RightsNotice})
-		}
-		if e.Copyright != "" {
-			out = append(out, Signal{SourceEXIF, "Copyright", e.Copyright, RightsNotice})
-		}
-		if e.GPS != nil {
-			out = append(out, Signal{SourceEXIF, "GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), Privacy})
-		}
+	out := fmt.Sprintf("%s %s = %q (%s)", s.Source, s.Field, s.Value, s.Meaning)
+	if s.Detail != "" {
+		out += ": " + s.Detail
 	}
 	return out
+}
+
+// Constrained reports whether the signal is a C2PA or CAWG use of
+// "constrained": an objection unless its constraint is honoured, which a
+// person has to read.
+func (s Signal) Constrained() bool {
+	return (s.Source == SourceC2PA || s.Source == SourceCAWG) && s.Value == "constrained"
+}
+
+// The PLUS Data Mining vocabulary (http://ns.useplus.org/ldf/vocab/).
+var dataMining = map[string]struct {
+	meaning Meaning
+	detail  string
+}{
+	"DMI-UNSPECIFIED":                           {"", ""},
+	"DMI-ALLOWED":                               {Permission, ""},
+	"DMI-PROHIBITED":                            {OptOut, "data mining prohibited"},
+	"DMI-PROHIBITED-AIMLTRAINING":               {OptOut, "AI/ML training prohibited"},
+	"DMI-PROHIBITED-GENAIMLTRAINING":            {OptOut, "generative AI/ML training prohibited"},
+	"DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": {OptOut, "prohibited except for search engine indexing"},
+	"DMI-PROHIBITED-SEECONSTRAINT":              {OptOut, "prohibited; see the constraint"},
+	"DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR":      {OptOut, "prohibited; see the embedded rights expression"},
+	"DMI-PROHIBITED-SEELINKEDRIGHTSEXPR":        {OptOut, "prohibited; see the linked rights expression"},
+}
+
+// Signals lists the findings in m, in a stable order: objections and
+// permissions first, then rights notices, then privacy findings.
+func (m Metadata) Signals() []Signal {
+	var optouts, notices, privacy []Signal
+	add := func(s Signal) {
+		switch s.Meaning {
+		case OptOut, Permission:
+			optouts = append(optouts, s)
+		case RightsNotice:
+			notices = append(notices, s)
+		case Privacy:
+			privacy = append(privacy, s)
+		}
+	}
+	if x := m.XMP; x != nil {
+		for _, v := range x.DataMining {
+			key := DataMiningValue(v)
+			d, known := dataMining[key]
+			switch {
+			case known && d.meaning == "":
+				continue // unspecified: no statement either way
+			case !known && strings.HasPrefix(key, "DMI-PROHIBITED"):
+				d = dataMining["DMI-PROHIBITED"]
+			case !known:
+				d.meaning, d.detail = RightsNotice, "unrecognised PLUS Data Mining value"
+			}
+			detail := d.detail
+			if len(x.OtherConstraints) > 0 && strings.Contains(key, "PROHIBITED") {
+				detail += "; plus:OtherConstraints: " + strings.Join(x.OtherConstraints, " | ")
+			}
+			add(Signal{SourceXMP, "plus:DataMining", v, d.meaning, detail})
+		}
+		switch strings.TrimSpace(x.TDMReservation) {
+		case "":
+		case "1":
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, OptOut, policyDetail(x.TDMPolicy)})
+		case "0":
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, Permission, policyDetail(x.TDMPolicy)})
+		default:
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, RightsNotice, "unrecognised value; " + policyDetail(x.TDMPolicy)})
+		}
+		if strings.EqualFold(x.Marked, "true") {
+			add(Signal{SourceXMP, "xmpRights:Marked", x.Marked, RightsNotice, "rights-managed"})
+		}
+		for _, v := range x.UsageTerms {
+			add(Signal{SourceXMP, "xmpRights:UsageTerms", v, RightsNotice, ""})
+		}
+		if x.WebStatement != "" {
+			add(Signal{SourceXMP, "xmpRights:WebStatement", x.WebStatement, RightsNotice, ""})
+		}
+		for _, v := range x.Rights {
+			add(Signal{SourceXMP, "dc:rights", v, RightsNotice, ""})
+		}
+		for _, v := range x.Creators {
+			add(Signal{SourceXMP, "dc:creator", v, RightsNotice, ""})
+		}
+	}
+	if c := m.C2PA; c != nil {
+		for _, man := range c.Manifests {
+			for _, u := range man.TrainingMining {
+				src := SourceC2PA
+				if strings.HasPrefix(u.Assertion, "cawg.") {
+					src = SourceCAWG
+				}
+				s := Signal{Source: src, Field: u.Assertion + "/" + u.Key, Value: u.Use}
+				switch u.Use {
+				case "notAllowed":
+					s.Meaning = OptOut
+				case "constrained":
+					s.Meaning, s.Detail = OptOut, "constrained"
+					if u.ConstraintInfo != "" {
+						s.Detail += ": " + u.ConstraintInfo
+					}
+				case "allowed":
+					s.Meaning = Permission
+				default:
+					s.Meaning, s.Detail = RightsNotice, "unrecognised use"
+				}
+				add(s)
+			}
+		}
+	}
+	if i := m.IPTC; i != nil {
+		for _, v := range i.ByLine {
+			add(Signal{SourceIPTC, "2:80 By-line", v, RightsNotice, ""})
+		}
+		if i.Credit != "" {
+			add(Signal{SourceIPTC, "2:110 Credit", i.Credit, RightsNotice, ""})
+		}
+		if i.CopyrightNotice != "" {
+			add(Signal{SourceIPTC, "2:116 Copyright Notice", i.CopyrightNotice, RightsNotice, ""})
+		}
+	}
+	if e := m.EXIF; e != nil {
+		for _, f := range []struct{ field, v string }{
+			{"Artist", e.Artist}, {"Copyright", e.Copyright}, {"XPAuthor", e.XPAuthor},
+		} {
+			if f.v != "" {
+				add(Signal{SourceEXIF, f.field, f.v, RightsNotice, ""})
+			}
+		}
+		if e.GPS != nil {
+			add(Signal{SourceEXIF, "GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), Privacy, "where the photo was taken"})
+		}
+		if e.CameraOwnerName != "" {
+			add(Signal{SourceEXIF, "CameraOwnerName", e.CameraOwnerName, Privacy, "the camera owner's name"})
+		}
+		if e.BodySerialNumber != "" {
+			add(Signal{SourceEXIF, "BodySerialNumber", e.BodySerialNumber, Privacy, "identifies the camera"})
+		}
+	}
+	return append(append(optouts, notices...), privacy...)
+}
+
+func policyDetail(url string) string {
+	if url == "" {
+		return ""
+	}
+	return "tdm:policy " + url
 }

@@ -189,6 +189,13 @@ func sanitizeOnce(b []byte, lim limits) (fixed []byte, faults []string, err erro
 		}
 		nextAt := off + 2 + 12*n
 		if next := uint64(bo.Uint32(fixed[nextAt:])); next != 0 {
+			if _, loop := seen[next]; d.kind == "IFD" && roots >= 2 && !loop {
+				// IFD0 is the image, IFD1 its thumbnail; further IFDs are the
+				// pages of a multi-page TIFF, which hold no metadata of the
+				// image: not followed, and not a fault.
+				patch(nextAt, []byte{0, 0, 0, 0})
+				continue
+			}
 			name := d.name + " next"
 			if d.kind == "IFD" {
 				name = fmt.Sprintf("IFD%d", roots)
