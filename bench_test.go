@@ -32,10 +32,16 @@ type benchImage struct {
 func (b *benchImage) bytes() []byte {
 	b.once.Do(func() {
 		jpg := sample.JPEG(sample.Photo(uint64(b.w), b.w, b.h), 85)
-		// Camera-like metadata, so the metadata path has work to do.
+		// A professional photo's metadata, so the metadata path has work to
+		// do: EXIF with GPS and owner, an XMP packet, IPTC in APP13.
+		jpg = sample.WithIPTC(jpg, sample.IPTC{ByLine: []string{"Bench Mark"}, CopyrightNotice: "© 2026 Bench Mark", UTF8: true}.IIM())
+		jpg = sample.WithXMP(jpg, sample.XMP{
+			DataMining: "DMI-PROHIBITED-AIMLTRAINING", UsageTerms: "All rights reserved", Rights: "© 2026 Bench Mark",
+			Creators: []string{"Bench Mark"}, WebStatement: "https://example.com/licence",
+		}.Packet())
 		b.data = sample.WithEXIF(jpg, sample.EXIF{
 			Artist: "Bench Mark", Copyright: "(c) 2026 Bench Mark", Orientation: 1,
-			HasGPS: true, Lat: 51.5007, Lon: -0.1246,
+			HasGPS: true, Lat: 51.5007, Lon: -0.1246, CameraOwner: "Bench Mark", BodySerial: "0042",
 		}.TIFF())
 	})
 	return b.data
@@ -77,7 +83,9 @@ func BenchmarkSHA256(b *testing.B) {
 	}
 }
 
-// BenchmarkMetadata: find, check and read the EXIF of one JPEG, no pixels.
+// BenchmarkMetadata: find, check and read the EXIF, XMP and IPTC of one
+// JPEG and derive its signals, no pixels; and the same for a C2PA store
+// spread over APP11 segments.
 func BenchmarkMetadata(b *testing.B) {
 	for _, img := range []*benchImage{webJPEG, photoJPEG} {
 		b.Run(img.name, func(b *testing.B) {
@@ -85,7 +93,7 @@ func BenchmarkMetadata(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				md, err := exif.Read(data, nil)
-				if err != nil || md.EXIF == nil {
+				if err != nil || md.EXIF == nil || md.XMP == nil || md.IPTC == nil || len(md.Signals()) == 0 {
 					b.Fatal(md, err)
 				}
 			}
@@ -137,4 +145,20 @@ func BenchmarkScan(b *testing.B) {
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
 		})
 	}
+}
+
+func BenchmarkMetadataC2PA(b *testing.B) {
+	store := sample.C2PAStore("urn:uuid:bench",
+		sample.Assertion{Label: "c2pa.actions", Value: map[string]any{"actions": []any{map[string]any{"action": "c2pa.created"}}}},
+		sample.Assertion{Label: "c2pa.thumbnail.claim.jpeg", Value: make([]byte, 30000)},
+		sample.TrainingMining("c2pa.training-mining", map[string]string{"c2pa.ai_training": "notAllowed", "c2pa.data_mining": "constrained"}, "research"))
+	data := sample.WithAPP11(webJPEG.bytes(), store, 60000)
+	b.ReportAllocs()
+	for b.Loop() {
+		md, err := exif.Read(data, nil)
+		if err != nil || md.C2PA == nil {
+			b.Fatal(md, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }

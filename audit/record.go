@@ -40,7 +40,12 @@ type Record struct {
 	Height int    `json:"height,omitempty"`
 	Format string `json:"format,omitempty"` // jpeg, png, gif, webp, tiff, bmp
 
+	// Metadata read from the file (package exif); Signals are the findings
+	// in it that bear on the verdict, each with its evidence.
 	EXIF    *exif.EXIF    `json:"exif,omitempty"`
+	XMP     *exif.XMP     `json:"xmp,omitempty"`
+	IPTC    *exif.IPTC    `json:"iptc,omitempty"`
+	C2PA    *exif.C2PA    `json:"c2pa,omitempty"`
 	Signals []exif.Signal `json:"signals,omitempty"`
 	Matches []Match       `json:"matches,omitempty"`
 
@@ -67,11 +72,16 @@ func (r *Record) setErr(err error) {
 }
 
 // Policy turns what a record found into a verdict. The zero Policy is the
-// strict default: default radii, and rights notices, privacy findings and
-// metadata errors all send an image to review.
+// strict default: default radii; an objection in the file, a C2PA
+// "constrained" use included, excludes; rights notices, privacy findings
+// and metadata errors all send an image to review.
 type Policy struct {
 	// Radii for perceptual matching; nil means DefaultRadii.
 	Radii *Radii
+	// ReviewConstrained sends an image whose C2PA or CAWG training-mining
+	// assertion says "constrained" to review (a person reads the
+	// constraint) instead of excluding it.
+	ReviewConstrained bool
 	// AllowRightsNotices keeps an image whose only findings are rights
 	// notices (an EXIF Artist or Copyright): they name an owner but do not
 	// object.
@@ -112,14 +122,29 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		}
 		excl = append(excl, s)
 	}
+	var notes []string // evidence that changes nothing: permissions, allowed findings
 	for _, sg := range r.Signals {
-		switch {
-		case sg.Meaning == exif.OptOut:
-			excl = append(excl, "the file objects: "+sg.String())
-		case sg.Meaning == exif.RightsNotice && !pol.AllowRightsNotices:
-			rev = append(rev, "rights notice in the file: "+sg.String())
-		case sg.Meaning == exif.Privacy && !pol.AllowPrivacy:
-			rev = append(rev, "personal data in the file: "+sg.String())
+		switch sg.Meaning {
+		case exif.OptOut:
+			if sg.Constrained() && pol.ReviewConstrained {
+				rev = append(rev, "the file constrains training: "+sg.String())
+			} else {
+				excl = append(excl, "the file objects: "+sg.String())
+			}
+		case exif.Permission:
+			notes = append(notes, "the file allows: "+sg.String())
+		case exif.RightsNotice:
+			if pol.AllowRightsNotices {
+				notes = append(notes, "rights notice, allowed by the policy: "+sg.String())
+			} else {
+				rev = append(rev, "rights notice in the file: "+sg.String())
+			}
+		case exif.Privacy:
+			if pol.AllowPrivacy {
+				notes = append(notes, "personal data, allowed by the policy: "+sg.String())
+			} else {
+				rev = append(rev, "personal data in the file: "+sg.String())
+			}
 		}
 	}
 	if r.Error != "" {
@@ -129,8 +154,12 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		}
 		rev = append(rev, fmt.Sprintf("image %s: %s", what, r.Error))
 	}
-	if r.MetadataError != "" && !pol.AllowMetadataErrors {
-		rev = append(rev, "metadata not fully readable, an objection may be missed: "+r.MetadataError)
+	if r.MetadataError != "" {
+		if pol.AllowMetadataErrors {
+			notes = append(notes, "metadata not fully readable, allowed by the policy: "+r.MetadataError)
+		} else {
+			rev = append(rev, "metadata not fully readable, an objection may be missed: "+r.MetadataError)
+		}
 	}
 	switch {
 	case len(excl) > 0:
@@ -145,8 +174,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		if reg == nil || reg.Active() == 0 {
 			what = "no registry loaded"
 		}
-		r.Reasons = append(r.Reasons, what+"; no objection, rights notice or personal data in the file")
+		r.Reasons = append(r.Reasons, what+"; no objection in the file")
 	}
+	r.Reasons = append(r.Reasons, notes...)
 }
 
 // MatchList writes matches compactly, as in the CSV report:

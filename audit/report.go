@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/imgconsent/imgconsent/exif"
 )
 
 // Writer writes records to a report. Close flushes buffered output; it does
@@ -87,13 +89,14 @@ func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
 
 // CSVColumns are the columns CSVWriter writes, in order.
 var CSVColumns = []string{
-	"key", "path", "verdict", "reasons", "matches", "sha256", "phash", "dhash", "ahash",
+	"key", "path", "verdict", "reasons", "matches", "signals", "sha256", "phash", "dhash", "ahash",
 	"format", "width", "height", "size", "artist", "copyright", "gps", "orientation",
 	"error", "metadata_error", "ms",
 }
 
 // CSVWriter writes one row per record with a header row (CSVColumns).
-// Reasons are joined with " | ", matches as in MatchList.
+// Reasons are joined with " | ", matches as in MatchList, signals as
+// "source field=value (meaning)" joined with "; ".
 type CSVWriter struct {
 	cw     *csv.Writer
 	header bool
@@ -127,7 +130,7 @@ func (w *CSVWriter) Write(r Record) error {
 		}
 	}
 	row := []string{
-		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), sha, ph, dh, ah,
+		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), signalList(r.Signals), sha, ph, dh, ah,
 		r.Format, itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), artist, copyright, gps, orient,
 		r.Error, r.MetadataError, strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}
@@ -135,6 +138,15 @@ func (w *CSVWriter) Write(r Record) error {
 		return fmt.Errorf("audit: write csv: %w", err)
 	}
 	return nil
+}
+
+// signalList writes signals as "source field=value (meaning)" joined by "; ".
+func signalList(sigs []exif.Signal) string {
+	parts := make([]string, len(sigs))
+	for i, s := range sigs {
+		parts[i] = fmt.Sprintf("%s %s=%s (%s)", s.Source, s.Field, s.Value, s.Meaning)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func itoa(n int) string {

@@ -159,7 +159,7 @@ func (o *Options) process(it Item) (rec Record) {
 
 	stage = "reading metadata"
 	md, err := exif.Read(data, o.Metadata)
-	rec.EXIF = md.EXIF
+	rec.EXIF, rec.XMP, rec.IPTC, rec.C2PA = md.EXIF, md.XMP, md.IPTC, md.C2PA
 	rec.Signals = md.Signals()
 	if err != nil {
 		rec.MetaErr = err

@@ -24,8 +24,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: imgconsent demo [flags]\n\n"+
 			"Generates a small corpus and an opt-out registry, audits the corpus, and prints\n"+
 			"what it found. The corpus has objected images copied as they are, resized,\n"+
-			"brightened, converted to PNG and stored rotated, one withdrawn objection, a photo\n"+
-			"with a copyright notice and a GPS position, and two broken files.\n\n")
+			"brightened, converted to PNG and stored rotated, one withdrawn objection, two\n"+
+			"photos whose files object (XMP Data Mining, C2PA training-mining), a photo with a\n"+
+			"copyright notice and a GPS position, and two broken files.\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", "", "build the corpus and write the reports in `dir`, and keep them (default: a temporary folder, removed afterwards)")
@@ -113,6 +114,21 @@ func buildDemo(dir, regPath string) error {
 		HasGPS: true, Lat: 48.858222, Lon: 2.2945,
 	}.TIFF())
 	if err := write("photos/photo-09-tagged.jpg", tagged); err != nil {
+		return err
+	}
+	// Photos whose files themselves object: an IPTC/PLUS Data Mining
+	// property in XMP, and a C2PA training-mining assertion in a PNG.
+	xmpOptOut := sample.WithXMP(sample.JPEG(sample.Photo(10, w, h), 88), sample.XMP{
+		DataMining: "DMI-PROHIBITED-GENAIMLTRAINING", Creators: []string{"Sam Roe"},
+	}.Packet())
+	if err := write("photos/photo-10-xmp-optout.jpg", xmpOptOut); err != nil {
+		return err
+	}
+	c2paOptOut := sample.WithPNGChunk(sample.PNG(sample.Photo(11, w/2, h/2)), "caBX", sample.C2PAStore("urn:uuid:demo-manifest",
+		sample.TrainingMining("c2pa.training-mining", map[string]string{
+			"c2pa.ai_training": "notAllowed", "c2pa.ai_generative_training": "notAllowed", "c2pa.data_mining": "notAllowed",
+		}, "")))
+	if err := write("photos/photo-11-c2pa-optout.png", c2paOptOut); err != nil {
 		return err
 	}
 

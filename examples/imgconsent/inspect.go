@@ -78,11 +78,29 @@ func printRecord(w io.Writer, r audit.Record) {
 	if e := r.EXIF; e != nil {
 		row("exif artist", e.Artist)
 		row("exif copyright", e.Copyright)
+		row("exif caption", e.ImageDescription)
+		row("exif comment", e.UserComment)
+		row("exif taken", e.DateTimeOriginal)
 		if e.Orientation != 0 {
 			row("orientation", fmt.Sprint(e.Orientation))
 		}
 		if e.GPS != nil {
 			row("gps", fmt.Sprintf("%.6f, %.6f", e.GPS.Latitude, e.GPS.Longitude))
+		}
+	}
+	if x := r.XMP; x != nil {
+		row("xmp", "present")
+	}
+	if i := r.IPTC; i != nil {
+		row("iptc", "present")
+	}
+	if c := r.C2PA; c != nil {
+		for n, m := range c.Manifests {
+			active := ""
+			if n == len(c.Manifests)-1 {
+				active = " (active)"
+			}
+			row("c2pa manifest", m.Label+active+": "+strings.Join(m.Assertions, ", "))
 		}
 	}
 	for _, s := range r.Signals {

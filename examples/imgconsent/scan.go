@@ -23,6 +23,7 @@ type policyFlags struct {
 	registries           multi
 	radii                audit.Radii
 	allowRights          bool
+	reviewConstrained    bool
 	allowPrivacy         bool
 	allowMetadataErrors  bool
 	maxPixels, maxFileMB int64
@@ -35,8 +36,9 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
 	fs.IntVar(&p.radii.DHash, "radius-dhash", p.radii.DHash, "dHash match radius in bits (-1: off)")
 	fs.IntVar(&p.radii.AHash, "radius-ahash", p.radii.AHash, "aHash match radius in bits (-1: off)")
-	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (EXIF Artist/Copyright)")
-	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position)")
+	fs.BoolVar(&p.reviewConstrained, "review-constrained", false, "send images whose C2PA/CAWG training-mining use is \"constrained\" to review instead of excluding them")
+	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
+	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")
 	fs.BoolVar(&p.allowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
 	fs.Int64Var(&p.maxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
 	fs.Int64Var(&p.maxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
@@ -47,6 +49,7 @@ func (p *policyFlags) options() (*audit.Options, error) {
 	o := &audit.Options{
 		Policy: audit.Policy{
 			Radii:               &p.radii,
+			ReviewConstrained:   p.reviewConstrained,
 			AllowRightsNotices:  p.allowRights,
 			AllowPrivacy:        p.allowPrivacy,
 			AllowMetadataErrors: p.allowMetadataErrors,

@@ -109,6 +109,8 @@ type EXIF struct {
 	Orientation int
 	HasGPS      bool
 	Lat, Lon    float64 // degrees; negative is south / west
+	CameraOwner string  // Exif IFD CameraOwnerName
+	BodySerial  string  // Exif IFD BodySerialNumber
 }
 
 // TIFF type codes used by the builder.
@@ -156,25 +158,44 @@ func (e EXIF) TIFF() []byte {
 			{Tag: 0x0004, Type: typeRational, Count: 3, Value: dms(math.Abs(e.Lon))},
 		}
 	}
-	return BuildTIFF(ifd0, gps)
+	var exifIFD []Entry
+	if e.CameraOwner != "" {
+		exifIFD = append(exifIFD, ascii(0xA430, e.CameraOwner))
+	}
+	if e.BodySerial != "" {
+		exifIFD = append(exifIFD, ascii(0xA431, e.BodySerial))
+	}
+	return BuildTIFFWithExif(ifd0, exifIFD, gps)
 }
 
 // BuildTIFF lays out a little-endian TIFF structure with IFD0 holding ifd0
 // and, when gps is not empty, a GPS IFD pointed to from IFD0.
-func BuildTIFF(ifd0, gps []Entry) []byte {
-	if len(gps) > 0 {
-		ifd0 = append(ifd0[:len(ifd0):len(ifd0)], Entry{Tag: 0x8825, Type: typeLong, Count: 1, Value: le32(0)})
+func BuildTIFF(ifd0, gps []Entry) []byte { return BuildTIFFWithExif(ifd0, nil, gps) }
+
+// BuildTIFFWithExif is BuildTIFF with an Exif sub-IFD too (when exifIFD is
+// not empty), pointed to from IFD0 like the GPS IFD.
+func BuildTIFFWithExif(ifd0, exifIFD, gps []Entry) []byte {
+	ifd0 = ifd0[:len(ifd0):len(ifd0)]
+	var subs [][]Entry
+	for _, sub := range []struct {
+		tag     uint16
+		entries []Entry
+	}{{0x8769, exifIFD}, {0x8825, gps}} {
+		if len(sub.entries) > 0 {
+			ifd0 = append(ifd0, Entry{Tag: sub.tag, Type: typeLong, Count: 1, Value: le32(0)})
+			subs = append(subs, sub.entries)
+		}
 	}
 	out := []byte{'I', 'I', 42, 0, 8, 0, 0, 0}
-	first := layoutIFD(ifd0, 8)
-	if len(gps) > 0 {
-		// Patch the GPS pointer, the last entry of IFD0, now its offset is known.
-		gpsOff := uint32(8 + len(first))
-		p := 2 + 12*(len(ifd0)-1) + 8
-		binary.LittleEndian.PutUint32(first[p:], gpsOff)
-		first = append(first, layoutIFD(gps, gpsOff)...)
+	body := layoutIFD(ifd0, 8)
+	// Patch each pointer, the last entries of IFD0, as the sub-IFDs are laid out.
+	for i, sub := range subs {
+		off := uint32(8 + len(body))
+		p := 2 + 12*(len(ifd0)-len(subs)+i) + 8
+		binary.LittleEndian.PutUint32(body[p:], off)
+		body = append(body, layoutIFD(sub, off)...)
 	}
-	return append(out, first...)
+	return append(out, body...)
 }
 
 // layoutIFD writes an IFD at offset off: count, entries, next-IFD 0, then the

@@ -1,0 +1,80 @@
+package audit_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// An objection inside the file excludes the image with no registry at all.
+func TestInFileSignals(t *testing.T) {
+	jpg := sample.JPEG(sample.Photo(70, 200, 150), 85)
+	png := sample.PNG(sample.Photo(71, 120, 90))
+	notAllowed := sample.C2PAStore("urn:uuid:a", sample.TrainingMining("c2pa.training-mining",
+		map[string]string{"c2pa.ai_training": "notAllowed"}, ""))
+	constrained := sample.C2PAStore("urn:uuid:b", sample.TrainingMining("cawg.training-mining",
+		map[string]string{"cawg.ai_training": "constrained"}, "research only"))
+	allowed := sample.C2PAStore("urn:uuid:c", sample.TrainingMining("c2pa.training-mining",
+		map[string]string{"c2pa.ai_training": "allowed"}, ""))
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		pol    audit.Policy
+		want   audit.Verdict
+		reason string
+	}{
+		{"xmp data mining prohibited", sample.WithXMP(jpg, sample.XMP{DataMining: "DMI-PROHIBITED-AIMLTRAINING"}.Packet()), audit.Policy{},
+			audit.Exclude, "the file objects: xmp plus:DataMining"},
+		{"tdm reservation", sample.WithXMP(jpg, sample.XMP{TDMReservation: "1", TDMPolicy: "https://example.com/p"}.Packet()), audit.Policy{},
+			audit.Exclude, "tdmrep tdm:reservation = \"1\" (optout): tdm:policy https://example.com/p"},
+		{"c2pa not allowed, png", sample.WithPNGChunk(png, "caBX", notAllowed), audit.Policy{},
+			audit.Exclude, "c2pa c2pa.training-mining/c2pa.ai_training = \"notAllowed\""},
+		{"cawg constrained", sample.WithAPP11(jpg, constrained, 500), audit.Policy{},
+			audit.Exclude, "constrained: research only"},
+		{"cawg constrained, reviewed by policy", sample.WithAPP11(jpg, constrained, 500), audit.Policy{ReviewConstrained: true},
+			audit.Review, "the file constrains training"},
+		{"c2pa allowed", sample.WithAPP11(jpg, allowed, 500), audit.Policy{},
+			audit.Keep, "the file allows: c2pa"},
+		{"dmi allowed with a creator", sample.WithXMP(jpg, sample.XMP{DataMining: "DMI-ALLOWED", Creators: []string{"Ann"}}.Packet()), audit.Policy{AllowRightsNotices: true},
+			audit.Keep, "rights notice, allowed by the policy: xmp dc:creator"},
+		{"iptc copyright", sample.WithIPTC(jpg, sample.IPTC{CopyrightNotice: "© Ann"}.IIM()), audit.Policy{},
+			audit.Review, "rights notice in the file: iptc 2:116"},
+		{"camera owner and serial", sample.WithEXIF(jpg, sample.EXIF{CameraOwner: "Ann Smith", BodySerial: "SN123"}.TIFF()), audit.Policy{},
+			audit.Review, `personal data in the file: exif CameraOwnerName = "Ann Smith"`},
+		{"empty EXIF", sample.WithEXIF(jpg, sample.BuildTIFF(nil, nil)), audit.Policy{}, audit.Keep, "no objection in the file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.data
+			r := audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Policy: tc.pol})
+			if r.Verdict != tc.want || !strings.Contains(strings.Join(r.Reasons, "\n"), tc.reason) {
+				t.Errorf("%s %q; want %s with %q", r.Verdict, r.Reasons, tc.want, tc.reason)
+			}
+			if r.Perceptual == nil {
+				t.Errorf("not hashed: %s", r.Error)
+			}
+		})
+	}
+}
+
+// The real consent files: the IPTC 2023.1 reference image and the
+// datadiligence C2PA sample object; the others do not.
+func TestScanConsentFixtures(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "fixtures", "consent")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no shared fixtures")
+	}
+	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	for key, r := range recs {
+		objects := key == "IPTC-PhotometadataRef-Std2023.1.jpg" || key == "datadiligence_sample_c2pa.png"
+		if objects != (r.Verdict == audit.Exclude) {
+			t.Errorf("%s: %s %q", key, r.Verdict, r.Reasons)
+		}
+	}
+	if r := recs["c2pars_CA.jpg"]; r.C2PA == nil || len(r.C2PA.Manifests) == 0 {
+		t.Errorf("c2pars_CA.jpg: no manifest in the record")
+	}
+}
