@@ -328,32 +328,41 @@ func webpPayloads(data []byte, p *payloads) {
 // tiffPayloads reads the XMP (0x02BC), IPTC (0x83BB) and C2PA (0xCD41)
 // tags of IFD0 from a TIFF structure sanitizeTIFF accepted.
 func tiffPayloads(b []byte, p *payloads) {
+	ifd0 := uint64(byteOrder(b).Uint32(b[4:]))
+	if v, ok := tiffValue(b, ifd0, 0x02BC); ok {
+		p.xmp = v
+	}
+	if v, ok := tiffValue(b, ifd0, 0x83BB); ok {
+		p.iptc = v
+	}
+	if v, ok := tiffValue(b, ifd0, 0xCD41); ok {
+		p.jumbf = append(p.jumbf, v)
+	}
+}
+
+// tiffValue returns the raw value bytes of the first entry with the tag in
+// the IFD at off, from a TIFF structure sanitizeTIFF accepted (so every
+// entry it reads is in bounds).
+func tiffValue(b []byte, off uint64, tag uint16) ([]byte, bool) {
 	bo := byteOrder(b)
-	off := uint64(bo.Uint32(b[4:]))
 	n := uint64(bo.Uint16(b[off:]))
 	for i := uint64(0); i < n; i++ {
 		e := b[off+2+12*i:]
-		tag, typ, count, val := bo.Uint16(e), bo.Uint16(e[2:]), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
-		unit := typeSize(typ)
-		if unit == 0 || (tag != 0x02BC && tag != 0x83BB && tag != 0xCD41) {
+		if bo.Uint16(e) != tag {
 			continue
 		}
-		size := count * unit
-		var v []byte
+		unit := typeSize(bo.Uint16(e[2:]))
+		if unit == 0 {
+			return nil, false // an entry sanitizeTIFF defused, or an unknown type
+		}
+		size := uint64(bo.Uint32(e[4:])) * unit
 		if size <= 4 {
-			v = e[8 : 8+size]
-		} else {
-			v = b[val : val+size] // in bounds: sanitizeTIFF checked every entry
+			return e[8 : 8+size], true
 		}
-		switch tag {
-		case 0x02BC:
-			p.xmp = v
-		case 0x83BB:
-			p.iptc = v
-		case 0xCD41:
-			p.jumbf = append(p.jumbf, v)
-		}
+		val := uint64(bo.Uint32(e[8:]))
+		return b[val : val+size], true
 	}
+	return nil, false
 }
 
 func byteOrder(b []byte) binary.ByteOrder {

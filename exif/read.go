@@ -296,7 +296,11 @@ func readEXIF(payload []byte) (e *EXIF, err error) {
 		e.Orientation = int(o)
 	}
 	if exifIfd, err := goexif.FindIfdFromRootIfd(root, "IFD/Exif"); err == nil {
-		e.UserComment = userComment(exifIfd, bo)
+		// go-exif rewrites UNDEFINED values such as UserComment as it parses
+		// them; read its raw bytes from the payload instead.
+		if raw, ok := tiffValue(payload, uint64(exifIfd.Offset()), 0x9286); ok {
+			e.UserComment = userComment(raw, bo)
+		}
 		e.CameraOwnerName = asciiTag(exifIfd, 0xA430)
 		e.BodySerialNumber = asciiTag(exifIfd, 0xA431)
 		e.ImageUniqueID = asciiTag(exifIfd, 0xA420)
@@ -359,8 +363,7 @@ func decodeUTF16(b []byte, bo binary.ByteOrder) string {
 
 // userComment decodes UserComment: an 8-byte character code (ASCII,
 // UNICODE in the file's byte order, JIS, or undefined) then the text.
-func userComment(ifd *goexif.Ifd, bo binary.ByteOrder) string {
-	b := rawTag(ifd, 0x9286)
+func userComment(b []byte, bo binary.ByteOrder) string {
 	if len(b) < 8 {
 		return ""
 	}

@@ -480,3 +480,41 @@ func TestRealHEIC(t *testing.T) {
 		t.Error("no EXIF read from any HEIC sample")
 	}
 }
+
+func TestExifIFDFields(t *testing.T) {
+	utf16be := []byte{0, 'H', 0, 'i', 0, 0}
+	payload := sample.BuildTIFFWithExif(nil, []sample.Entry{
+		{Tag: 0x9286, Type: 7, Count: uint32(8 + len(utf16be)), Value: append([]byte("UNICODE\x00"), utf16be...)},
+		{Tag: 0xA420, Type: 2, Count: 33, Value: []byte("0123456789abcdef0123456789abcdef\x00")},
+		{Tag: 0x9003, Type: 2, Count: 20, Value: []byte("2026:11:23 10:00:00\x00")},
+		{Tag: 0xA430, Type: 2, Count: 4, Value: []byte("Ann\x00")},
+	}, nil)
+	// The payload is little-endian; UNICODE UserComment follows the file's
+	// byte order, so big-endian text reads as garbage there: use an ASCII one
+	// to check the ASCII path and the big-endian file for UNICODE.
+	md, err := exif.Read(payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := md.EXIF
+	if e.ImageUniqueID != "0123456789abcdef0123456789abcdef" || e.DateTimeOriginal != "2026:11:23 10:00:00" || e.CameraOwnerName != "Ann" {
+		t.Errorf("%+v", e)
+	}
+	if e.UserComment != "\u4800\u6900" { // "Hi" as UTF-16BE, read little-endian
+		t.Errorf("UNICODE UserComment in a little-endian file: %q", e.UserComment)
+	}
+	ascii := sample.BuildTIFFWithExif(nil, []sample.Entry{
+		{Tag: 0x9286, Type: 7, Count: 8 + 11, Value: []byte("ASCII\x00\x00\x00a comment\x00\x00")},
+	}, nil)
+	md, err = exif.Read(ascii, nil)
+	if err != nil || md.EXIF.UserComment != "a comment" {
+		t.Errorf("ASCII UserComment: %q, %v", md.EXIF.UserComment, err)
+	}
+	le := sample.BuildTIFFWithExif(nil, []sample.Entry{
+		{Tag: 0x9286, Type: 7, Count: 8 + 6, Value: append([]byte("UNICODE\x00"), 'H', 0, 'i', 0, 0, 0)},
+	}, nil)
+	md, err = exif.Read(le, nil)
+	if err != nil || md.EXIF.UserComment != "Hi" {
+		t.Errorf("UNICODE UserComment: %q, %v", md.EXIF.UserComment, err)
+	}
+}
