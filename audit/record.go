@@ -39,6 +39,11 @@ type Record struct {
 	Width  int    `json:"width,omitempty"` // as stored, before orientation
 	Height int    `json:"height,omitempty"`
 	Format string `json:"format,omitempty"` // jpeg, png, gif, webp, tiff, bmp
+	// Decoder is the path that computed the perceptual hashes (jpeg-dc,
+	// jpeg-1/4, jpeg-1/2, image/png …, goimagehash); Fallback says why a JPEG
+	// left the fast path.
+	Decoder  string `json:"decoder,omitempty"`
+	Fallback string `json:"fallback,omitempty"`
 
 	// Metadata read from the file (package exif); Signals are the findings
 	// in it that bear on the verdict, each with its evidence.

@@ -3,6 +3,7 @@ package hash
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
 	"math/bits"
+	"strings"
+	"sync"
 
 	"github.com/corona10/goimagehash"
 	"github.com/disintegration/imaging"
@@ -148,12 +151,25 @@ type Image struct {
 	Width  int    // as stored, before orientation
 	Height int    // as stored, before orientation
 	Format string // "jpeg", "png", "gif", "webp", "tiff", "bmp"
+	// Decoder names the path that produced the hashes: "jpeg-dc" (the fast
+	// path at 1/8 scale, DC coefficients only), "jpeg-1/4", "jpeg-1/2",
+	// "image/jpeg", "image/png" … (a standard decoder), or "goimagehash"
+	// (Options.Reference).
+	Decoder string
+	// Fallback says why a JPEG went to image/jpeg instead of the fast path.
+	Fallback string
 }
 
 // DefaultMaxPixels is the pixel budget used when Options.MaxPixels is 0:
 // 64 megapixels, above every common camera's output (a 61 MP full-frame
 // sensor fits) and far below what would exhaust a worker's memory.
 const DefaultMaxPixels = 64 << 20
+
+// DefaultMinPlane is the smallest side, in samples, of the luma plane the
+// fast JPEG path hashes from when Options.MinPlane is 0: a 1/8-scale plane
+// is used when both its sides reach it, else 1/4, else 1/2, else the full
+// decode.
+const DefaultMinPlane = 64
 
 // Options controls Compute. A nil *Options means the defaults.
 type Options struct {
@@ -165,6 +181,15 @@ type Options struct {
 	// hashing so that the hash is of the image as displayed. 0 or 1 applies
 	// nothing; values outside 1–8 are ignored.
 	Orientation int
+
+	// MinPlane is the smallest luma plane side the fast JPEG path accepts
+	// before it decodes at a finer scale. 0 means DefaultMinPlane.
+	MinPlane int
+
+	// Reference computes goimagehash's hashes from a full decode instead:
+	// bit for bit what goimagehash gives, to match registries it made, at
+	// 10 to 100 times the cost.
+	Reference bool
 }
 
 func (o *Options) maxPixels() int64 {
@@ -175,10 +200,17 @@ func (o *Options) maxPixels() int64 {
 }
 
 func (o *Options) orientation() int {
-	if o == nil {
+	if o == nil || o.Orientation < 1 || o.Orientation > 8 {
 		return 1
 	}
 	return o.Orientation
+}
+
+func (o *Options) minPlane() int {
+	if o == nil || o.MinPlane <= 0 {
+		return DefaultMinPlane
+	}
+	return o.MinPlane
 }
 
 // ErrFormat is returned (wrapped) when the bytes are not an image in any
@@ -189,29 +221,149 @@ var ErrFormat = errors.New("hash: unknown image format")
 // exceeds the pixel budget.
 var ErrTooManyPixels = errors.New("hash: image exceeds the pixel budget")
 
-// Compute decodes an image from its bytes and returns its perceptual hashes.
-// The pixel budget is checked against the header before decoding. Errors
-// wrap ErrFormat, ErrTooManyPixels, or the decoder's own error.
+// Hasher computes hashes, reusing its buffers from one image to the next:
+// in steady state a JPEG costs no allocation. A Hasher is not safe for
+// concurrent use; give each goroutine its own.
+type Hasher struct {
+	jpeg  jpegDecoder
+	grids hashGrids
+	plane []float32
+}
+
+// NewHasher returns a Hasher.
+func NewHasher() *Hasher { return &Hasher{} }
+
+var hashers = sync.Pool{New: func() any { return NewHasher() }}
+
+// Compute decodes an image from its bytes and returns its perceptual hashes,
+// using a pooled Hasher. See Hasher.Compute.
 func Compute(data []byte, opts *Options) (Perceptual, Image, error) {
+	h := hashers.Get().(*Hasher)
+	defer hashers.Put(h)
+	return h.Compute(data, opts)
+}
+
+// Compute decodes an image from its bytes and returns its perceptual hashes.
+// A JPEG goes through the fast path (see the package doc) unless it needs
+// what only image/jpeg does; every other format through its standard
+// decoder. The pixel budget is checked against the header before decoding.
+// Errors wrap ErrFormat, ErrTooManyPixels, or the decoder's own error.
+func (h *Hasher) Compute(data []byte, opts *Options) (Perceptual, Image, error) {
+	if opts != nil && opts.Reference {
+		return reference(data, opts)
+	}
+	var fallback string
+	if len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF {
+		p, info, err := h.fastJPEG(data, opts)
+		if err == nil || errors.Is(err, ErrTooManyPixels) {
+			return p, info, err
+		}
+		fallback = strings.TrimPrefix(err.Error(), "jpeg: ")
+	}
+	p, info, err := h.standard(data, opts)
+	info.Fallback = fallback
+	if err != nil && fallback != "" {
+		err = fmt.Errorf("%w (the fast path said: %s)", err, fallback)
+	}
+	return p, info, err
+}
+
+// fastJPEG hashes a JPEG from its reduced-resolution luma plane.
+func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a bug here must fail one image, not the process
+			err = fmt.Errorf("%w: fast decoder panicked: %v", errUnsupported, r)
+		}
+	}()
+	minPlane := opts.minPlane()
+	n := 1
+	if w, hgt, err := jpegSize(data); err == nil {
+		for n < 4 && min((w+8/n-1)/(8/n), (hgt+8/n-1)/(8/n)) < minPlane {
+			n *= 2
+		}
+		if min((w+1)/2, (hgt+1)/2) < minPlane {
+			return p, info, fmt.Errorf("%w: %d×%d is too small for a reduced plane", errUnsupported, w, hgt)
+		}
+	}
+	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels())
+	info = Image{Width: h.jpeg.width, Height: h.jpeg.height, Format: "jpeg"}
+	if err != nil {
+		return p, info, err
+	}
+	info.Decoder = [...]string{1: "jpeg-dc", 2: "jpeg-1/4", 4: "jpeg-1/2"}[n]
+	cell := float64(8 / n)
+	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell}
+	p = h.grids.hashes(h.jpeg.plane, e, opts.orientation())
+	return p, info, nil
+}
+
+// jpegSize reads the frame header's width and height.
+func jpegSize(data []byte) (int, int, error) {
+	pos := 2
+	for {
+		m, seg, next, err := nextSegment(data, pos)
+		if err != nil {
+			return 0, 0, err
+		}
+		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC {
+			if len(seg) < 5 {
+				return 0, 0, jpegError("short frame header")
+			}
+			return int(binary.BigEndian.Uint16(seg[3:])), int(binary.BigEndian.Uint16(seg[1:])), nil
+		}
+		if m == 0xDA || m == 0xD9 {
+			return 0, 0, jpegError("no frame header")
+		}
+		pos = next
+	}
+}
+
+// standard decodes with the registered image decoders and hashes the luma
+// plane of the result.
+func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error) {
+	img, info, err := decodeChecked(data, opts)
+	if err != nil {
+		return Perceptual{}, info, err
+	}
+	info.Decoder = "image/" + info.Format
+	// Cells small enough to keep at least 256 samples on the short side.
+	b := img.Bounds()
+	cell := max(1, min(b.Dx(), b.Dy())/256)
+	var w, hgt int
+	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
+	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell)}
+	return h.grids.hashes(h.plane, e, opts.orientation()), info, nil
+}
+
+// decodeChecked reads the header, refuses an image over the pixel budget,
+// and decodes it.
+func decodeChecked(data []byte, opts *Options) (image.Image, Image, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	info := Image{Width: cfg.Width, Height: cfg.Height, Format: format}
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
-			return Perceptual{}, info, ErrFormat
+			return nil, info, ErrFormat
 		}
-		return Perceptual{}, info, fmt.Errorf("hash: read %s header: %w", formatName(format), err)
+		return nil, info, fmt.Errorf("hash: read %s header: %w", formatName(format), err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return Perceptual{}, info, fmt.Errorf("hash: %s header declares %d×%d pixels", format, cfg.Width, cfg.Height)
+		return nil, info, fmt.Errorf("hash: %s header declares %d×%d pixels", format, cfg.Width, cfg.Height)
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > opts.maxPixels() {
-		return Perceptual{}, info, fmt.Errorf("%w: %s declares %d×%d = %d pixels, budget %d",
+		return nil, info, fmt.Errorf("%w: %s declares %d×%d = %d pixels, budget %d",
 			ErrTooManyPixels, format, cfg.Width, cfg.Height, px, opts.maxPixels())
 	}
 	img, err := decode(data, format)
+	return img, info, err
+}
+
+// reference hashes with goimagehash from a full decode.
+func reference(data []byte, opts *Options) (Perceptual, Image, error) {
+	img, info, err := decodeChecked(data, opts)
 	if err != nil {
 		return Perceptual{}, info, err
 	}
+	info.Decoder = "goimagehash"
 	img = Orient(img, opts.orientation())
 	p, err := perceptual(img)
 	return p, info, err

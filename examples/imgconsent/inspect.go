@@ -67,6 +67,8 @@ func printRecord(w io.Writer, r audit.Record) {
 	if r.Format != "" {
 		row("image", fmt.Sprintf("%s %d×%d", r.Format, r.Width, r.Height))
 	}
+	row("decoder", r.Decoder)
+	row("fallback", r.Fallback)
 	if r.SHA256 != nil {
 		row("sha256", r.SHA256.String())
 	}

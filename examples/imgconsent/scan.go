@@ -28,6 +28,7 @@ type policyFlags struct {
 	allowMetadataErrors  bool
 	maxPixels, maxFileMB int64
 	ignoreOrientation    bool
+	referenceHashes      bool
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
@@ -43,6 +44,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&p.maxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
 	fs.Int64Var(&p.maxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
 	fs.BoolVar(&p.ignoreOrientation, "ignore-orientation", false, "hash images as stored, not as displayed")
+	fs.BoolVar(&p.referenceHashes, "reference-hashes", false, "compute goimagehash's exact hashes from a full decode (slow), to match a registry goimagehash made")
 }
 
 func (p *policyFlags) options() (*audit.Options, error) {
@@ -57,6 +59,7 @@ func (p *policyFlags) options() (*audit.Options, error) {
 		MaxPixels:         p.maxPixels,
 		MaxFileBytes:      p.maxFileMB << 20,
 		IgnoreOrientation: p.ignoreOrientation,
+		ReferenceHashes:   p.referenceHashes,
 	}
 	if len(p.registries) > 0 {
 		reg, err := audit.LoadRegistry(p.registries...)

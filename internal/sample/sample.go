@@ -54,7 +54,7 @@ func Photo(seed uint64, w, h int) *image.NRGBA {
 					c = s.c
 				}
 			}
-			g := int(noise.Uint32()&15) - 8
+			g := int(noise.Uint32()&3) - 2
 			row[4*x+0] = clamp(int(c.R) + g)
 			row[4*x+1] = clamp(int(c.G) + g)
 			row[4*x+2] = clamp(int(c.B) + g)

@@ -1,0 +1,378 @@
+package hash
+
+// Tests of the fast JPEG path, inside the package to reach the plane.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// layouts are the JPEG layouts the fast path must handle, each made by the
+// test encoder from the same picture.
+var layouts = []sample.JPEGOptions{
+	{Quality: 85, Sampling: "420"},
+	{Quality: 85, Sampling: "444"},
+	{Quality: 85, Sampling: "422"},
+	{Quality: 85, Sampling: "440"},
+	{Quality: 85, Sampling: "gray"},
+	{Quality: 60, Sampling: "420", Restart: 3},
+	{Quality: 90, Sampling: "444", Restart: 1},
+	{Quality: 85, Sampling: "420", Progressive: true},
+	{Quality: 85, Sampling: "444", Progressive: true},
+	{Quality: 85, Sampling: "gray", Progressive: true},
+	{Quality: 85, Sampling: "420", Progressive: true, Restart: 4},
+}
+
+func layoutName(o sample.JPEGOptions) string {
+	s := fmt.Sprintf("%s q%d", o.Sampling, o.Quality)
+	if o.Progressive {
+		s += " progressive"
+	}
+	if o.Restart > 0 {
+		s += fmt.Sprintf(" restart %d", o.Restart)
+	}
+	return s
+}
+
+// blockMeans averages a decoded image's luma over cell×cell blocks.
+func blockMeans(t *testing.T, data []byte, cell int) ([]float64, int, int) {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("image/jpeg: %v", err)
+	}
+	b := img.Bounds()
+	luma := func(x, y int) float64 {
+		switch m := img.(type) {
+		case *image.YCbCr:
+			return float64(m.Y[m.YOffset(x, y)])
+		case *image.Gray:
+			return float64(m.GrayAt(x, y).Y)
+		}
+		t.Fatalf("unexpected %T", img)
+		return 0
+	}
+	w, h := (b.Dx()+cell-1)/cell, (b.Dy()+cell-1)/cell
+	out := make([]float64, w*h)
+	for by := 0; by < h; by++ {
+		for bx := 0; bx < w; bx++ {
+			var s float64
+			clipped := false
+			for y := 0; y < cell; y++ {
+				for x := 0; x < cell; x++ {
+					// Past the edge the encoder replicated the last pixel.
+					v := luma(min(bx*cell+x, b.Dx()-1), min(by*cell+y, b.Dy()-1))
+					clipped = clipped || v == 0 || v == 255
+					s += v
+				}
+			}
+			out[by*w+bx] = s / float64(cell*cell)
+			if clipped {
+				out[by*w+bx] = math.NaN() // image/jpeg clipped pixels the mean keeps
+			}
+		}
+	}
+	return out, w, h
+}
+
+// The plane is image/jpeg's decode averaged over the same blocks, within ±1
+// per block (image/jpeg rounds each pixel; blocks where it clipped pixels
+// to 0 or 255 are left out, since the plane keeps the unclipped mean).
+func TestPlaneMatchesImageJPEG(t *testing.T) {
+	img := sample.Photo(11, 203, 157) // sizes that are not multiples of the MCU
+	for _, lo := range layouts {
+		data := sample.EncodeJPEG(img, lo)
+		if lo.Progressive && lo.Restart > 0 {
+			continue // image/jpeg cannot read progressive scans with restarts; TestLayouts checks them
+		}
+		for _, n := range []int{1, 2, 4} {
+			if lo.Progressive && n > 1 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s 1/%d", layoutName(lo), 8/n), func(t *testing.T) {
+				var d jpegDecoder
+				pw, ph, err := d.decodePlane(data, n, DefaultMaxPixels)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, w, h := blockMeans(t, data, 8/n)
+				if pw != w || ph != h {
+					t.Fatalf("plane %d×%d, want %d×%d", pw, ph, w, h)
+				}
+				// Within ±1 at 1/8, where a block mean averages out
+				// image/jpeg's per-pixel rounding; its integer IDCT's errors
+				// average out less over 4×4 and 2×2 regions.
+				tol := map[int]float64{1: 1, 2: 1.5, 4: 2.5}[n]
+				var worst, sum float64
+				// Whole blocks only: past the edge image/jpeg decodes the
+				// encoder's padding, which blockMeans does not see.
+				full := 8 / n
+				for y := 0; y < 157/full; y++ {
+					for x := 0; x < 203/full; x++ {
+						if math.IsNaN(want[y*w+x]) {
+							continue
+						}
+						diff := math.Abs(float64(d.plane[y*d.yBW*n+x]) - want[y*w+x])
+						worst = max(worst, diff)
+						sum += diff
+					}
+				}
+				if worst > tol {
+					t.Errorf("largest difference %.2f, mean %.3f, want ≤ %.0f", worst, sum/float64(w*h), tol)
+				}
+			})
+		}
+	}
+}
+
+// Every layout of one picture decodes on the fast path to the same hashes.
+func TestLayouts(t *testing.T) {
+	img := sample.Photo(12, 640, 480)
+	var ref Perceptual
+	for i, lo := range layouts {
+		data := sample.EncodeJPEG(img, lo)
+		p, info, err := Compute(data, &Options{MinPlane: 32})
+		if err != nil {
+			t.Fatalf("%s: %v", layoutName(lo), err)
+		}
+		if info.Decoder != "jpeg-dc" {
+			t.Errorf("%s: decoder %q (%s)", layoutName(lo), info.Decoder, info.Fallback)
+		}
+		if i == 0 {
+			ref = p
+			continue
+		}
+		if d := Distance(p.PHash, ref.PHash) + Distance(p.DHash, ref.DHash) + Distance(p.AHash, ref.AHash); d > 3 {
+			t.Errorf("%s: %d bits from the 4:2:0 file", layoutName(lo), d)
+		}
+	}
+}
+
+// realPhotos are the photographs among the shared fixtures.
+func realPhotos(t *testing.T) []string {
+	root := filepath.Join("..", "..", "shared", "fixtures")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("no shared fixtures")
+	}
+	var files []string
+	for _, g := range []string{
+		"pdq/reg-test-input/labelme-subset/*.jpg", "pdq/bridge-mods/*.jpg", "pdq/reg-test-input/dih/*.jpg",
+		"pdq/reg-test-input/exif-rotn/*.jpg", "exif/exif-samples/jpg/*.jpg", "exif/exif-samples/jpg/orientation/*.jpg",
+		"pdq/misc-images/modes/RGB.jpg", "pdq/misc-images/modes/YCbCr.jpg",
+	} {
+		m, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(g)))
+		files = append(files, m...)
+	}
+	return files
+}
+
+// The fast hashes agree with goimagehash's on real photos: pHash mean ≤ 1.5
+// bits and at most 4.
+func TestFastAgreesWithReference(t *testing.T) {
+	files := realPhotos(t)
+	var dists [3][]int
+	decoders := map[string]int{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, _ := exif.Read(data, nil)
+		opts := &Options{Orientation: md.Orientation()}
+		p, info, err := Compute(data, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		decoders[info.Decoder]++
+		opts.Reference = true
+		r, _, err := Compute(data, opts)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", f, err)
+		}
+		d := Distance(p.PHash, r.PHash)
+		if d > 4 {
+			t.Errorf("%s: fast pHash %d bits from the reference (%s)", filepath.Base(f), d, info.Decoder)
+		}
+		dists[0] = append(dists[0], d)
+		dists[1] = append(dists[1], Distance(p.DHash, r.DHash))
+		dists[2] = append(dists[2], Distance(p.AHash, r.AHash))
+	}
+	mean := func(v []int) float64 {
+		s := 0
+		for _, x := range v {
+			s += x
+		}
+		return float64(s) / float64(len(v))
+	}
+	for i, name := range []string{"pHash", "dHash", "aHash"} {
+		t.Logf("%d photos, %s vs goimagehash: mean %.2f bits, max %d", len(files), name, mean(dists[i]), slices.Max(dists[i]))
+	}
+	t.Logf("decoders: %v", decoders)
+	if m := mean(dists[0]); m > 1.5 {
+		t.Errorf("pHash mean distance %.2f > 1.5", m)
+	}
+}
+
+func TestZeroAllocations(t *testing.T) {
+	data := sample.JPEG(sample.Photo(3, 800, 600), 85)
+	prog := sample.EncodeJPEG(sample.Photo(3, 800, 600), sample.JPEGOptions{Quality: 85, Progressive: true})
+	h := NewHasher()
+	for name, d := range map[string][]byte{"baseline": data, "progressive": prog} {
+		if _, _, err := h.Compute(d, nil); err != nil { // warm the buffers
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(20, func() { h.Compute(d, nil) }); n != 0 {
+			t.Errorf("%s: %.0f allocations per image", name, n)
+		}
+	}
+}
+
+func TestFastOrientation(t *testing.T) {
+	upright := sample.Photo(13, 800, 600)
+	want, _, _ := Compute(sample.JPEG(upright, 90), nil)
+	stored := map[int]image.Image{
+		2: imagingFlipH(upright), 3: rot180(upright), 6: rotCCW(upright), 8: rotCW(upright),
+	}
+	for o, img := range stored {
+		got, info, err := Compute(sample.JPEG(img, 90), &Options{Orientation: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Distance(got.PHash, want.PHash); d > 2 || info.Decoder != "jpeg-dc" {
+			t.Errorf("orientation %d: pHash %d bits from upright (%s)", o, d, info.Decoder)
+		}
+	}
+}
+
+func imagingFlipH(m image.Image) image.Image { return Orient(m, 2) }
+func rot180(m image.Image) image.Image       { return Orient(m, 3) }
+func rotCCW(m image.Image) image.Image       { return Orient(m, 8) } // stored so that 6 turns it upright
+func rotCW(m image.Image) image.Image        { return Orient(m, 6) } // stored so that 8 turns it upright
+
+// Small images and progressive files needing a finer plane go through
+// image/jpeg, and say so.
+func TestFallbacks(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		decoder string
+		why     string
+	}{
+		{"tiny", sample.JPEG(sample.Photo(1, 60, 40), 85), "image/jpeg", "too small"},
+		{"small progressive", sample.EncodeJPEG(sample.Photo(1, 300, 200), sample.JPEGOptions{Quality: 85, Progressive: true}), "image/jpeg", "progressive"},
+		{"small baseline at 1/4", sample.JPEG(sample.Photo(1, 600, 400), 85), "jpeg-1/4", ""},
+		{"smaller baseline at 1/2", sample.JPEG(sample.Photo(1, 160, 140), 85), "jpeg-1/2", ""},
+	} {
+		_, info, err := Compute(tc.data, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if info.Decoder != tc.decoder || !strings.Contains(info.Fallback, tc.why) {
+			t.Errorf("%s: decoder %q, fallback %q", tc.name, info.Decoder, info.Fallback)
+		}
+	}
+	// An arithmetic-coded frame header: image/jpeg cannot read it either.
+	arith := bytes.Replace(sample.JPEG(sample.Photo(1, 800, 600), 85), []byte{0xFF, 0xC0}, []byte{0xFF, 0xC9}, 1)
+	_, info, err := Compute(arith, nil)
+	if err == nil || !strings.Contains(info.Fallback, "SOF9") || !strings.Contains(err.Error(), "arithmetic") {
+		t.Errorf("arithmetic: %v, %+v", err, info)
+	}
+}
+
+// Malformed files give an error (or a fallback) in bounded time, never a
+// panic or a hang.
+func TestMalformedJPEG(t *testing.T) {
+	good := sample.JPEG(sample.Photo(2, 400, 300), 85)
+	sos := bytes.Index(good, []byte{0xFF, 0xDA})
+	corrupt := append([]byte(nil), good...)
+	for i := sos + 200; i < sos+260; i++ {
+		corrupt[i] = 0xFE // garbage Huffman codes
+	}
+	noDHT := removeSegments(good, 0xC4)
+	huge := append([]byte(nil), good...)
+	sof := bytes.Index(huge, []byte{0xFF, 0xC0})
+	copy(huge[sof+5:], []byte{0xFF, 0xFF, 0xFF, 0xFF}) // 65535×65535
+	for _, tc := range []struct {
+		name string
+		data []byte
+		is   error
+	}{
+		{"truncated scan", good[:sos+500], nil},
+		{"truncated header", good[:sos-100], nil},
+		{"garbage in the scan", corrupt, nil},
+		{"no Huffman tables", noDHT, nil},
+		{"65535×65535", huge, ErrTooManyPixels},
+		{"only SOI", []byte{0xFF, 0xD8, 0xFF}, nil},
+	} {
+		start := time.Now()
+		_, _, err := Compute(tc.data, nil)
+		if time.Since(start) > 2*time.Second {
+			t.Errorf("%s took %v", tc.name, time.Since(start))
+		}
+		if tc.name == "garbage in the scan" {
+			continue // garbage may still decode to some picture; it must just end
+		}
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+		} else if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.is)
+		}
+	}
+}
+
+func removeSegments(data []byte, marker byte) []byte {
+	out := append([]byte(nil), data[:2]...)
+	pos := 2
+	for pos+4 <= len(data) {
+		m := data[pos+1]
+		if m == 0xDA {
+			return append(out, data[pos:]...)
+		}
+		n := int(data[pos+2])<<8 | int(data[pos+3])
+		if m != marker {
+			out = append(out, data[pos:pos+2+n]...)
+		}
+		pos += 2 + n
+	}
+	return out
+}
+
+// FuzzDecodePlane: the fast decoder on arbitrary bytes never panics or
+// hangs, and where both it and image/jpeg decode a file at 1/8, their
+// planes agree.
+func FuzzDecodePlane(f *testing.F) {
+	img := sample.Photo(14, 48, 40)
+	for _, lo := range layouts {
+		f.Add(sample.EncodeJPEG(img, lo))
+	}
+	f.Add(sample.JPEG(img, 50))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d jpegDecoder
+		for _, n := range []int{1, 2, 4} {
+			pw, ph, err := d.decodePlane(data, n, 1<<20)
+			if err != nil || n != 1 {
+				continue
+			}
+			std, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				continue
+			}
+			if b := std.Bounds(); (b.Dx()+7)/8 != pw || (b.Dy()+7)/8 != ph {
+				t.Fatalf("plane %d×%d for a %v image", pw, ph, b)
+			}
+		}
+	})
+}

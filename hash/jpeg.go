@@ -1,0 +1,821 @@
+package hash
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// A JPEG decoder that produces only what hashing needs: the luma plane at
+// 1/8, 1/4 or 1/2 of the image's size. At 1/8 it keeps the DC coefficient
+// of each 8×8 luma block, which is that block's mean, so no IDCT runs; at
+// 1/4 and 1/2 it computes the mean of each 4×4 or 2×2 region of the block
+// straight from the coefficients (a linear function of them), again with no
+// IDCT.
+// Chroma is entropy-decoded (baseline scans interleave it) but never
+// dequantised or stored. Progressive files at 1/8 decode only their DC scans
+// and jump over the AC scans without reading them.
+//
+// What it does not handle, it reports as errUnsupported and the caller falls
+// back to image/jpeg: 12-bit samples, arithmetic coding, lossless and
+// hierarchical modes, height defined by DNL, and finer than 1/8 scales of
+// progressive files.
+
+var errUnsupported = errors.New("unsupported by the fast decoder")
+
+// jpegError is a malformed-file error from the fast decoder.
+type jpegError string
+
+func (e jpegError) Error() string { return "jpeg: " + string(e) }
+
+const (
+	fastBits = 9 // Huffman lookahead bits resolved by one table lookup
+	maxComps = 4
+)
+
+// huffTable is a Huffman table: one lookup for codes up to fastBits long
+// (and, for AC tables, the coefficient's extra bits too when they fit),
+// canonical decoding above.
+type huffTable struct {
+	present bool
+	// fast[next 9 bits]: code length (0: longer code), symbol, and total
+	// bits of code plus extra bits when that is ≤ 9 (0 otherwise).
+	fast    [1 << fastBits]struct{ len, sym, total uint8 }
+	maxcode [18]int32 // largest code of each length, -1 when none
+	valptr  [17]int32 // index into vals of the first code of each length, minus that code
+	vals    [256]uint8
+}
+
+func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
+	total := 0
+	for _, c := range counts {
+		total += int(c)
+	}
+	if total > 256 || total != len(vals) {
+		return jpegError("bad Huffman table")
+	}
+	*t = huffTable{present: true}
+	copy(t.vals[:], vals)
+	code, k := int32(0), int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		t.valptr[l] = k - code
+		for i := int32(0); i < n; i++ {
+			if code >= 1<<l {
+				return jpegError("Huffman table overflows its code space")
+			}
+			if l <= fastBits {
+				sym := vals[k]
+				shift := fastBits - l
+				s := int(sym & 15)
+				for suffix := int32(0); suffix < 1<<shift; suffix++ {
+					e := &t.fast[code<<shift|suffix]
+					e.len, e.sym = uint8(l), sym
+					if l+s <= fastBits {
+						e.total = uint8(l + s)
+					}
+				}
+			}
+			code++
+			k++
+		}
+		if code > 1<<l {
+			return jpegError("Huffman table overflows its code space")
+		}
+		t.maxcode[l] = code - 1
+		if n == 0 {
+			t.maxcode[l] = -1
+		}
+		code <<= 1
+	}
+	t.maxcode[17] = math.MaxInt32
+	return nil
+}
+
+// bitReader reads the entropy-coded segment MSB first, removing byte
+// stuffing. At a marker (or the end of data) it feeds zero bytes and counts
+// them, so running past the data is detected, not read out of bounds.
+type bitReader struct {
+	data   []byte
+	pos    int
+	acc    uint64 // valid bits left-aligned
+	n      uint   // number of valid bits in acc
+	marker bool   // a marker (or the end) was reached; pos is at it
+	fake   uint   // zero bytes fed after the marker
+}
+
+func (b *bitReader) reset(data []byte, pos int) {
+	*b = bitReader{data: data, pos: pos}
+}
+
+// fill tops the accumulator up to at least 57 bits.
+func (b *bitReader) fill() {
+	// Fast path: 8 bytes with no 0xFF among them.
+	if !b.marker && b.pos+8 <= len(b.data) {
+		v := binary.BigEndian.Uint64(b.data[b.pos:])
+		x := ^v // a 0xFF byte becomes 0x00
+		if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (63 - b.n) >> 3 // whole bytes that fit
+			b.acc |= v >> b.n
+			b.pos += int(k)
+			b.n += k << 3
+			return
+		}
+	}
+	for b.n <= 56 {
+		var c byte
+		switch {
+		case b.marker || b.pos >= len(b.data):
+			b.marker = true
+			b.fake++
+		case b.data[b.pos] != 0xFF:
+			c = b.data[b.pos]
+			b.pos++
+		case b.pos+1 < len(b.data) && b.data[b.pos+1] == 0x00:
+			c = 0xFF
+			b.pos += 2
+		default:
+			b.marker = true // a marker: pos stays at its 0xFF
+			b.fake++
+		}
+		b.acc |= uint64(c) << (56 - b.n)
+		b.n += 8
+	}
+}
+
+// overrun reports whether bits past the end of the data were consumed.
+func (b *bitReader) overrun() bool { return b.fake*8 > b.n+8 }
+
+func (b *bitReader) consume(n uint) {
+	b.acc <<= n
+	b.n -= n
+}
+
+// bits returns the next n (1–16) bits.
+func (b *bitReader) bits(n uint) uint32 {
+	if b.n < n {
+		b.fill()
+	}
+	v := uint32(b.acc >> (64 - n))
+	b.consume(n)
+	return v
+}
+
+// decode reads one Huffman symbol.
+func (b *bitReader) decode(t *huffTable) (uint8, error) {
+	if b.n < 16 {
+		b.fill()
+	}
+	e := t.fast[b.acc>>(64-fastBits)]
+	if e.len != 0 {
+		b.consume(uint(e.len))
+		return e.sym, nil
+	}
+	code := int32(b.acc >> (64 - 16))
+	for l := fastBits + 1; l <= 16; l++ {
+		c := code >> (16 - l)
+		if c <= t.maxcode[l] {
+			b.consume(uint(l))
+			return t.vals[(t.valptr[l]+c)&255], nil
+		}
+	}
+	return 0, jpegError("bad Huffman code")
+}
+
+// extend turns s received bits v into a signed coefficient (JPEG F.2.2.1).
+func extend(v uint32, s uint8) int32 {
+	if s == 0 {
+		return 0
+	}
+	if v < 1<<(s-1) {
+		return int32(v) - (1 << s) + 1
+	}
+	return int32(v)
+}
+
+type jpegComp struct {
+	id         uint8
+	h, v       int
+	tq         int
+	td, ta     int
+	blocksW    int // blocks per line of this component in a non-interleaved scan
+	blocksH    int
+	pred       int32
+	isY        bool
+	storeIndex int
+}
+
+// jpegDecoder holds one decode's state; its buffers are reused from one
+// image to the next.
+type jpegDecoder struct {
+	data         []byte
+	width        int
+	height       int
+	progressive  bool
+	comps        [maxComps]jpegComp
+	ncomp        int
+	hmax, vmax   int
+	mcusX, mcusY int
+	quant        [4][64]uint16 // zigzag order
+	dc, ac       [4]huffTable
+	restart      int
+	br           bitReader
+	eobrun       int
+
+	n        int // luma samples per block side: 1, 2 or 4
+	yBW, yBH int // luma blocks stored per row and column (MCU-padded)
+	ydc      []int32
+	plane    []float32 // n*yBW × n*yBH
+	seenY    bool
+}
+
+// zigzag[i] is the natural (row-major) index of the i-th coefficient.
+var zigzag = [64]uint8{
+	0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+}
+
+// areaCos[n][X][u] = C(u)/2 × the mean of cos((2x+1)uπ/16) over the pixels
+// x of region X, when a block's 8 pixels are split into n regions. Then
+// Σu Σv areaCos[n][X][u] areaCos[n][Y][v] F(u,v) is the exact mean of the
+// block's pixels in region (X, Y): an area average straight from the
+// coefficients, with no IDCT.
+var areaCos [5][4][8]float32
+
+func init() {
+	for _, n := range []int{2, 4} {
+		w := 8 / n
+		for X := 0; X < n; X++ {
+			for u := 0; u < 8; u++ {
+				c := 1.0
+				if u == 0 {
+					c = 1 / math.Sqrt2
+				}
+				var m float64
+				for x := X * w; x < (X+1)*w; x++ {
+					m += math.Cos(float64(2*x+1) * float64(u) * math.Pi / 16)
+				}
+				areaCos[n][X][u] = float32(c / 2 * m / float64(w))
+			}
+		}
+	}
+}
+
+// header reads the markers up to the first scan: the frame, tables and
+// restart interval. It returns the offset of the first SOS marker.
+func (d *jpegDecoder) header() (int, error) {
+	data := d.data
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 0, jpegError("missing SOI marker")
+	}
+	pos := 2
+	for {
+		m, seg, next, err := nextSegment(data, pos)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case m == 0xDA:
+			if d.ncomp == 0 {
+				return 0, jpegError("scan before frame header")
+			}
+			return pos, nil
+		case m == 0xC0 || m == 0xC1 || m == 0xC2:
+			if d.ncomp != 0 {
+				return 0, jpegError("two frame headers")
+			}
+			if err := d.frame(seg, m == 0xC2); err != nil {
+				return 0, err
+			}
+		case m == 0xC3 || m >= 0xC5 && m <= 0xC7 || m >= 0xC9 && m <= 0xCB || m >= 0xCD && m <= 0xCF:
+			return 0, fmt.Errorf("%w: SOF%d (lossless, hierarchical or arithmetic-coded)", errUnsupported, m-0xC0)
+		case m == 0xC4:
+			if err := d.huffman(seg); err != nil {
+				return 0, err
+			}
+		case m == 0xDB:
+			if err := d.quantTables(seg); err != nil {
+				return 0, err
+			}
+		case m == 0xDD:
+			if len(seg) < 2 {
+				return 0, jpegError("short DRI segment")
+			}
+			d.restart = int(binary.BigEndian.Uint16(seg))
+		case m == 0xD9:
+			return 0, jpegError("no scan before EOI")
+		}
+		pos = next
+	}
+}
+
+// nextSegment reads the marker at pos and its segment. Standalone markers
+// have a nil segment.
+func nextSegment(data []byte, pos int) (marker byte, seg []byte, next int, err error) {
+	for pos < len(data) && data[pos] != 0xFF {
+		pos++ // tolerate garbage between segments, as decoders do
+	}
+	for pos+1 < len(data) && data[pos+1] == 0xFF {
+		pos++ // fill bytes
+	}
+	if pos+2 > len(data) {
+		return 0, nil, 0, jpegError("unexpected end of file")
+	}
+	m := data[pos+1]
+	if m == 0xD8 || m == 0x01 || m >= 0xD0 && m <= 0xD7 || m == 0xD9 {
+		return m, nil, pos + 2, nil
+	}
+	if pos+4 > len(data) {
+		return 0, nil, 0, jpegError("unexpected end of file")
+	}
+	n := int(binary.BigEndian.Uint16(data[pos+2:]))
+	if n < 2 || pos+2+n > len(data) {
+		return 0, nil, 0, jpegError(fmt.Sprintf("segment 0x%02x declares %d bytes past the end", m, n))
+	}
+	return m, data[pos+4 : pos+2+n], pos + 2 + n, nil
+}
+
+func (d *jpegDecoder) frame(seg []byte, progressive bool) error {
+	if len(seg) < 6 {
+		return jpegError("short frame header")
+	}
+	if seg[0] != 8 {
+		return fmt.Errorf("%w: %d-bit samples", errUnsupported, seg[0])
+	}
+	d.height = int(binary.BigEndian.Uint16(seg[1:]))
+	d.width = int(binary.BigEndian.Uint16(seg[3:]))
+	d.ncomp = int(seg[5])
+	d.progressive = progressive
+	if d.height == 0 {
+		return fmt.Errorf("%w: height defined by DNL", errUnsupported)
+	}
+	if d.width == 0 {
+		return jpegError("zero width")
+	}
+	if d.ncomp != 1 && d.ncomp != 3 && d.ncomp != 4 {
+		return jpegError(fmt.Sprintf("%d components", d.ncomp))
+	}
+	if len(seg) < 6+3*d.ncomp {
+		return jpegError("short frame header")
+	}
+	d.hmax, d.vmax = 1, 1
+	for i := 0; i < d.ncomp; i++ {
+		c := &d.comps[i]
+		*c = jpegComp{id: seg[6+3*i], h: int(seg[7+3*i] >> 4), v: int(seg[7+3*i] & 15), tq: int(seg[8+3*i])}
+		if c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || c.tq > 3 {
+			return jpegError("bad component sampling or table")
+		}
+		d.hmax, d.vmax = max(d.hmax, c.h), max(d.vmax, c.v)
+	}
+	// The first component is luma (JFIF, and Adobe's YCbCr/YCCK); a file
+	// whose first component is not full-resolution is left to image/jpeg.
+	d.comps[0].isY = true
+	if d.comps[0].h != d.hmax || d.comps[0].v != d.vmax {
+		return fmt.Errorf("%w: luma subsampled relative to chroma", errUnsupported)
+	}
+	d.mcusX = (d.width + 8*d.hmax - 1) / (8 * d.hmax)
+	d.mcusY = (d.height + 8*d.vmax - 1) / (8 * d.vmax)
+	for i := 0; i < d.ncomp; i++ {
+		c := &d.comps[i]
+		cw := (d.width*c.h + d.hmax - 1) / d.hmax
+		ch := (d.height*c.v + d.vmax - 1) / d.vmax
+		c.blocksW, c.blocksH = (cw+7)/8, (ch+7)/8
+	}
+	y := &d.comps[0]
+	d.yBW, d.yBH = d.mcusX*y.h, d.mcusY*y.v
+	return nil
+}
+
+func (d *jpegDecoder) huffman(seg []byte) error {
+	for len(seg) > 0 {
+		if len(seg) < 17 {
+			return jpegError("short DHT segment")
+		}
+		class, id := seg[0]>>4, seg[0]&15
+		if class > 1 || id > 3 {
+			return jpegError("bad Huffman table class or id")
+		}
+		var counts [16]uint8
+		copy(counts[:], seg[1:17])
+		n := 0
+		for _, c := range counts {
+			n += int(c)
+		}
+		if len(seg) < 17+n {
+			return jpegError("short DHT segment")
+		}
+		t := &d.dc[id]
+		if class == 1 {
+			t = &d.ac[id]
+		}
+		if err := t.build(&counts, seg[17:17+n]); err != nil {
+			return err
+		}
+		seg = seg[17+n:]
+	}
+	return nil
+}
+
+func (d *jpegDecoder) quantTables(seg []byte) error {
+	for len(seg) > 0 {
+		prec, id := seg[0]>>4, seg[0]&15
+		if id > 3 || prec > 1 {
+			return jpegError("bad quantization table")
+		}
+		size := 64 << prec
+		if len(seg) < 1+size {
+			return jpegError("short DQT segment")
+		}
+		for i := 0; i < 64; i++ {
+			if prec == 0 {
+				d.quant[id][i] = uint16(seg[1+i])
+			} else {
+				d.quant[id][i] = binary.BigEndian.Uint16(seg[1+2*i:])
+			}
+		}
+		seg = seg[1+size:]
+	}
+	return nil
+}
+
+// decodePlane decodes data into a luma plane with n samples per block side
+// (1: 1/8 scale, 2: 1/4, 4: 1/2). The plane is n*yBW × n*yBH; only its top
+// left planeW × planeH holds the image.
+func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, planeH int, err error) {
+	ydc, plane := d.ydc, d.plane
+	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane}
+	pos, err := d.header()
+	if err != nil {
+		return 0, 0, err
+	}
+	if px := int64(d.width) * int64(d.height); px > maxPixels {
+		return 0, 0, fmt.Errorf("%w: jpeg declares %d×%d = %d pixels, budget %d", ErrTooManyPixels, d.width, d.height, px, maxPixels)
+	}
+	if d.progressive && n > 1 {
+		return 0, 0, fmt.Errorf("%w: progressive at a scale finer than 1/8", errUnsupported)
+	}
+	size := d.yBW * d.yBH * n * n
+	if cap(d.plane) < size {
+		d.plane = make([]float32, size)
+	}
+	d.plane = d.plane[:size]
+	clear(d.plane)
+	if d.progressive {
+		if cap(d.ydc) < d.yBW*d.yBH {
+			d.ydc = make([]int32, d.yBW*d.yBH)
+		}
+		d.ydc = d.ydc[:d.yBW*d.yBH]
+		clear(d.ydc)
+	}
+	for {
+		m, seg, next, err := nextSegment(data, pos)
+		if err != nil {
+			if d.seenY {
+				break // a file cut after its last scan: keep what was decoded
+			}
+			return 0, 0, err
+		}
+		switch m {
+		case 0xDA:
+			end, err := d.scan(seg, next)
+			if err != nil {
+				return 0, 0, err
+			}
+			pos = end
+			continue
+		case 0xD9:
+		case 0xC4:
+			if err := d.huffman(seg); err != nil {
+				return 0, 0, err
+			}
+		case 0xDB:
+			if err := d.quantTables(seg); err != nil {
+				return 0, 0, err
+			}
+		case 0xDD:
+			if len(seg) < 2 {
+				return 0, 0, jpegError("short DRI segment")
+			}
+			d.restart = int(binary.BigEndian.Uint16(seg))
+		}
+		if m == 0xD9 {
+			break
+		}
+		pos = next
+	}
+	if !d.seenY {
+		return 0, 0, jpegError("no scan holds the luma component")
+	}
+	if d.progressive {
+		q0 := float32(d.quant[d.comps[0].tq][0])
+		for i, v := range d.ydc {
+			d.plane[i] = clamp255(float32(v)*q0/8 + 128)
+		}
+	}
+	return (d.width + 8/n - 1) / (8 / n), (d.height + 8/n - 1) / (8 / n), nil
+}
+
+func clamp255(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
+
+// scan decodes one scan whose header is seg and whose entropy-coded data
+// starts at pos; it returns the offset of the marker after the scan.
+func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
+	if len(seg) < 1 {
+		return 0, jpegError("short SOS segment")
+	}
+	ns := int(seg[0])
+	if ns < 1 || ns > d.ncomp || len(seg) < 1+2*ns+3 {
+		return 0, jpegError("bad SOS segment")
+	}
+	var sc [maxComps]*jpegComp
+	hasY := false
+	for i := 0; i < ns; i++ {
+		id := seg[1+2*i]
+		var c *jpegComp
+		for j := 0; j < d.ncomp; j++ {
+			if d.comps[j].id == id {
+				c = &d.comps[j]
+			}
+		}
+		if c == nil {
+			return 0, jpegError("scan names an unknown component")
+		}
+		c.td, c.ta = int(seg[2+2*i]>>4), int(seg[2+2*i]&15)
+		if c.td > 3 || c.ta > 3 {
+			return 0, jpegError("bad Huffman table selector")
+		}
+		sc[i] = c
+		hasY = hasY || c.isY
+	}
+	ss, se := int(seg[1+2*ns]), int(seg[2+2*ns])
+	ah, al := uint(seg[3+2*ns]>>4), uint(seg[3+2*ns]&15)
+	if d.progressive {
+		if ss == 0 && se != 0 || ss > se || se > 63 || ss > 0 && ns != 1 {
+			return 0, jpegError("bad progressive scan parameters")
+		}
+		if ss > 0 || !hasY {
+			// AC scans, and DC scans of chroma only: not needed at 1/8.
+			return skipScan(d.data, pos), nil
+		}
+	} else if ss != 0 || se != 63 || ah != 0 || al != 0 {
+		return 0, jpegError("bad sequential scan parameters")
+	}
+	d.seenY = d.seenY || hasY
+	for i := 0; i < ns; i++ {
+		c := sc[i]
+		if !d.dc[c.td].present && !(d.progressive && ah > 0) {
+			return 0, jpegError("scan uses a missing DC Huffman table")
+		}
+		if !d.progressive && !d.ac[c.ta].present {
+			return 0, jpegError("scan uses a missing AC Huffman table")
+		}
+		c.pred = 0
+	}
+	d.br.reset(d.data, pos)
+
+	// Block order: an interleaved scan goes MCU by MCU, each component's
+	// h×v blocks in turn; a single-component scan goes block by block over
+	// that component's own grid.
+	mcusX, mcusY := d.mcusX, d.mcusY
+	if ns == 1 {
+		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
+	}
+	total := mcusX * mcusY
+	restartsLeft := d.restart
+	for mcu := 0; mcu < total; mcu++ {
+		if d.restart > 0 && mcu > 0 && restartsLeft == 0 {
+			if err := d.nextRestart(); err != nil {
+				return 0, err
+			}
+			for i := 0; i < ns; i++ {
+				sc[i].pred = 0
+			}
+			restartsLeft = d.restart
+		}
+		restartsLeft--
+		mx, my := mcu%mcusX, mcu/mcusX
+		for i := 0; i < ns; i++ {
+			c := sc[i]
+			bh, bv := c.h, c.v
+			if ns == 1 {
+				bh, bv = 1, 1
+			}
+			for v := 0; v < bv; v++ {
+				for h := 0; h < bh; h++ {
+					bx, by := mx*bh+h, my*bv+v
+					var err error
+					switch {
+					case d.progressive && ah == 0:
+						err = d.dcFirst(c, bx, by, al)
+					case d.progressive:
+						d.dcRefine(c, bx, by, al)
+					default:
+						err = d.block(c, bx, by)
+					}
+					if err != nil {
+						return 0, err
+					}
+				}
+			}
+		}
+		if d.br.overrun() {
+			return 0, jpegError("scan data ends early (truncated file?)")
+		}
+	}
+	// Continue after the scan: at the marker the reader stopped at, or the
+	// next one.
+	if d.br.marker {
+		return d.br.pos, nil
+	}
+	return skipScan(d.data, d.br.pos), nil
+}
+
+// skipScan returns the offset of the first marker at or after pos that is
+// not a restart marker or a stuffed 0xFF.
+func skipScan(data []byte, pos int) int {
+	for {
+		i := bytes.IndexByte(data[pos:], 0xFF)
+		if i < 0 || pos+i+1 >= len(data) {
+			return len(data)
+		}
+		pos += i
+		m := data[pos+1]
+		if m != 0x00 && m != 0xFF && (m < 0xD0 || m > 0xD7) {
+			return pos
+		}
+		pos++
+	}
+}
+
+// nextRestart finds the restart marker that ends the current interval
+// (the reader may have stopped before it or at it), and resets the reader
+// after it.
+func (d *jpegDecoder) nextRestart() error {
+	data, p := d.data, d.br.pos
+	for {
+		i := bytes.IndexByte(data[p:], 0xFF)
+		if i < 0 || p+i+1 >= len(data) {
+			return jpegError("missing restart marker")
+		}
+		p += i
+		switch m := data[p+1]; {
+		case m >= 0xD0 && m <= 0xD7:
+			d.br.reset(data, p+2)
+			d.eobrun = 0
+			return nil
+		case m == 0x00 || m == 0xFF:
+			p++
+		default:
+			return jpegError("missing restart marker")
+		}
+	}
+}
+
+// block decodes one baseline block. For luma it writes the block's n×n
+// samples into the plane; chroma is decoded and dropped.
+func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
+	br := &d.br
+	s, err := br.decode(&d.dc[c.td])
+	if err != nil {
+		return err
+	}
+	if s > 16 {
+		return jpegError("bad DC magnitude")
+	}
+	var diff int32
+	if s > 0 {
+		diff = extend(br.bits(uint(s)), s)
+	}
+	c.pred += diff
+	ac := &d.ac[c.ta]
+	if !c.isY || d.n == 1 {
+		// Skip the AC coefficients: only their bit lengths matter.
+		for k := 1; k < 64; {
+			if br.n < 32 {
+				br.fill()
+			}
+			e := ac.fast[br.acc>>(64-fastBits)]
+			var sym uint8
+			if e.total != 0 {
+				br.consume(uint(e.total))
+				sym = e.sym
+				if sym&15 == 0 {
+					if sym != 0xF0 {
+						break // EOB
+					}
+					k += 16
+					continue
+				}
+				k += int(sym>>4) + 1
+				continue
+			}
+			sym, err = br.decode(ac)
+			if err != nil {
+				return err
+			}
+			r, sz := int(sym>>4), uint(sym&15)
+			if sz == 0 {
+				if r != 15 {
+					break
+				}
+				k += 16
+				continue
+			}
+			br.consume(sz)
+			k += r + 1
+		}
+		if c.isY && bx < d.yBW && by < d.yBH {
+			q0 := float32(d.quant[c.tq][0])
+			d.plane[by*d.yBW+bx] = clamp255(float32(c.pred)*q0/8 + 128)
+		}
+		return nil
+	}
+	// Luma at 1/4 or 1/2: the mean of each of the n×n regions of the
+	// block, accumulated from each nonzero coefficient as it is decoded.
+	n := d.n
+	var out [4][4]float32
+	q := &d.quant[c.tq]
+	tab := &areaCos[n]
+	add := func(k int, f float32) {
+		z := zigzag[k]
+		u, v := z&7, z>>3
+		for y := 0; y < n; y++ {
+			fy := f * tab[y][v]
+			for x := 0; x < n; x++ {
+				out[y][x] += fy * tab[x][u]
+			}
+		}
+	}
+	add(0, float32(c.pred)*float32(q[0]))
+	for k := 1; k < 64; {
+		sym, err := br.decode(ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(sym>>4), uint8(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		if k > 63 {
+			return jpegError("AC coefficient index past 63")
+		}
+		add(k, float32(extend(br.bits(uint(sz)), sz))*float32(q[k]))
+		k++
+	}
+	if bx >= d.yBW || by >= d.yBH {
+		return nil
+	}
+	stride := d.yBW * n
+	base := by*n*stride + bx*n
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			d.plane[base+y*stride+x] = clamp255(out[y][x] + 128)
+		}
+	}
+	return nil
+}
+
+// dcFirst decodes a block's DC in a progressive first DC scan.
+func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
+	s, err := d.br.decode(&d.dc[c.td])
+	if err != nil {
+		return err
+	}
+	if s > 16 {
+		return jpegError("bad DC magnitude")
+	}
+	var diff int32
+	if s > 0 {
+		diff = extend(d.br.bits(uint(s)), s)
+	}
+	c.pred += diff
+	if c.isY && bx < d.yBW && by < d.yBH {
+		d.ydc[by*d.yBW+bx] = c.pred << al
+	}
+	return nil
+}
+
+// dcRefine reads one more bit of a block's DC.
+func (d *jpegDecoder) dcRefine(c *jpegComp, bx, by int, al uint) {
+	bit := d.br.bits(1)
+	if bit != 0 && c.isY && bx < d.yBW && by < d.yBH {
+		d.ydc[by*d.yBW+bx] |= 1 << al
+	}
+}
