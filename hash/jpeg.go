@@ -584,6 +584,12 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		c.pred = 0
 	}
 	d.br.reset(d.data, pos)
+	if !d.progressive && d.n == 1 {
+		if err := d.baselineDC(sc[:ns]); err != nil {
+			return 0, err
+		}
+		return d.afterScan(), nil
+	}
 
 	// Block order: an interleaved scan goes MCU by MCU, each component's
 	// h×v blocks in turn; a single-component scan goes block by block over
@@ -634,12 +640,132 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 			return 0, jpegError("scan data ends early (truncated file?)")
 		}
 	}
-	// Continue after the scan: at the marker the reader stopped at, or the
-	// next one.
+	return d.afterScan(), nil
+}
+
+// afterScan returns where the markers continue after a scan: at the marker
+// the reader stopped at, or the next one.
+func (d *jpegDecoder) afterScan() int {
 	if d.br.marker {
-		return d.br.pos, nil
+		return d.br.pos
 	}
-	return skipScan(d.data, d.br.pos), nil
+	return skipScan(d.data, d.br.pos)
+}
+
+// baselineDC decodes a sequential scan at 1/8 scale: each block's DC goes
+// into the plane (for luma), every AC coefficient is skipped by its code and
+// size alone. It is the hot loop of the whole package, so the bit
+// accumulator lives in locals and goes back to d.br only to refill.
+func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
+	br := &d.br
+	acc, nb := br.acc, br.n
+	mcusX, mcusY := d.mcusX, d.mcusY
+	single := len(sc) == 1
+	if single {
+		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
+	}
+	plane, stride := d.plane, d.yBW
+	restartsLeft := d.restart
+	for my := 0; my < mcusY; my++ {
+		for mx := 0; mx < mcusX; mx++ {
+			if d.restart > 0 {
+				if restartsLeft == 0 {
+					br.acc, br.n = acc, nb
+					if err := d.nextRestart(); err != nil {
+						return err
+					}
+					acc, nb = br.acc, br.n
+					for _, c := range sc {
+						c.pred = 0
+					}
+					restartsLeft = d.restart
+				}
+				restartsLeft--
+			}
+			for _, c := range sc {
+				dct, act := &d.dc[c.td], &d.ac[c.ta]
+				bh, bv := c.h, c.v
+				if single {
+					bh, bv = 1, 1
+				}
+				for v := 0; v < bv; v++ {
+					for h := 0; h < bh; h++ {
+						// DC: code and magnitude bits in one lookup when they fit.
+						if nb < 32 {
+							br.acc, br.n = acc, nb
+							br.fill()
+							acc, nb = br.acc, br.n
+						}
+						var diff int32
+						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 {
+							if s := e.sym; s > 0 {
+								diff = extend(uint32(acc<<e.len>>(64-uint(s))), s)
+							}
+							acc <<= e.total
+							nb -= uint(e.total)
+						} else {
+							br.acc, br.n = acc, nb
+							s, err := br.decode(dct)
+							if err != nil {
+								return err
+							}
+							if s > 16 {
+								return jpegError("bad DC magnitude")
+							}
+							if s > 0 {
+								diff = extend(br.bits(uint(s)), s)
+							}
+							acc, nb = br.acc, br.n
+						}
+						c.pred += diff
+						// AC: skipped.
+						for k := 1; k < 64; {
+							if nb < 32 {
+								br.acc, br.n = acc, nb
+								br.fill()
+								acc, nb = br.acc, br.n
+							}
+							e := act.fast[acc>>(64-fastBits)]
+							sym := e.sym
+							if e.total != 0 {
+								acc <<= e.total
+								nb -= uint(e.total)
+							} else {
+								br.acc, br.n = acc, nb
+								var err error
+								sym, err = br.decode(act)
+								if err != nil {
+									return err
+								}
+								acc, nb = br.acc, br.n
+								sz := uint(sym & 15)
+								acc <<= sz
+								nb -= sz
+							}
+							if sym&15 == 0 {
+								if sym != 0xF0 {
+									break // end of block
+								}
+								k += 16
+								continue
+							}
+							k += int(sym>>4) + 1
+						}
+						if c.isY {
+							bx, by := mx*bh+h, my*bv+v
+							plane[by*stride+bx] = clamp255(float32(c.pred)*float32(d.quant[c.tq][0])/8 + 128)
+						}
+					}
+				}
+			}
+			if br.fake*8 > nb+8 {
+				br.acc, br.n = acc, nb
+				return jpegError("scan data ends early (truncated file?)")
+			}
+		}
+	}
+	br.acc, br.n = acc, nb
+	return nil
 }
 
 // skipScan returns the offset of the first marker at or after pos that is

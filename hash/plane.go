@@ -61,6 +61,7 @@ type hashGrids struct {
 	grid    [64 * 64]float32
 	tmp     []float32
 	wx, wy  []float32
+	ix, iy  []int32
 	lowFreq [64]float32
 	sorted  [64]float32
 }
@@ -128,21 +129,23 @@ func lumaPlane(img image.Image, cell int, dst []float32) ([]float32, int, int) {
 	return dst, w, h
 }
 
-// tentWeights computes, for each of out outputs over an axis of n samples
-// of which the first length count, nfnt/resize's bilinear (tent) filter:
-// the first source index and one weight per tap, normalised. ws is reused.
-func tentWeights(n int, length float64, out int, ws []float32) (taps int, starts [64]int, weights []float32) {
+// tentTaps computes, for each of out outputs over an axis of n samples of
+// which the first length count, nfnt/resize's bilinear (tent) filter: taps
+// source indices (clamped to the samples, as nfnt clamps at the edges) and
+// their normalised weights, taps per output. idx and ws are reused.
+func tentTaps(n int, length float64, out int, idx []int32, ws []float32) (int, []int32, []float32) {
 	scale := length / float64(out)
-	taps = 2 * int(math.Max(math.Ceil(scale), 1))
+	taps := 2 * int(math.Max(math.Ceil(scale), 1))
 	factor := math.Min(1/scale, 1)
 	if cap(ws) < out*taps {
 		ws = make([]float32, out*taps)
+		idx = make([]int32, out*taps)
 	}
-	ws = ws[:out*taps]
+	ws, idx = ws[:out*taps], idx[:out*taps]
+	last := min(int(math.Ceil(length)), n) - 1
 	for y := 0; y < out; y++ {
 		c := scale*(float64(y)+0.5) - 0.5
 		start := int(math.Floor(c)) - taps/2 + 1
-		starts[y] = start
 		var sum float64
 		for i := 0; i < taps; i++ {
 			d := math.Abs((c - float64(start+i)) * factor)
@@ -151,47 +154,48 @@ func tentWeights(n int, length float64, out int, ws []float32) (taps int, starts
 				w = 1 - d
 			}
 			ws[y*taps+i] = float32(w)
+			idx[y*taps+i] = int32(min(max(start+i, 0), last))
 			sum += w
 		}
 		for i := 0; i < taps; i++ {
 			ws[y*taps+i] /= float32(sum)
 		}
 	}
-	return taps, starts, ws
+	return taps, idx, ws
 }
 
-// tentResample resamples the plane onto an ow×oh grid with the tent
-// filter, clamping at the edges as nfnt/resize does.
+// tentResample resamples the plane onto an ow×oh grid with the tent filter.
 func (g *hashGrids) tentResample(src []float32, e extent, dst []float32, ow, oh int) {
-	last := func(length float64, n int) int { return min(int(math.Ceil(length)), n) - 1 }
-	lx, ly := last(e.fw, e.w), last(e.fh, e.h)
-	tx, sx, wx := tentWeights(e.w, e.fw, ow, g.wx)
-	g.wx = wx
-	ty, sy, wy := tentWeights(e.h, e.fh, oh, g.wy)
-	g.wy = wy
-	if cap(g.tmp) < ow*e.h {
-		g.tmp = make([]float32, ow*e.h)
+	var tx, ty int
+	tx, g.ix, g.wx = tentTaps(e.w, e.fw, ow, g.ix, g.wx)
+	ty, g.iy, g.wy = tentTaps(e.h, e.fh, oh, g.iy, g.wy)
+	ix, wx, iy, wy := g.ix, g.wx, g.iy, g.wy
+	rows := min(int(math.Ceil(e.fh)), e.h)
+	if cap(g.tmp) < ow*rows {
+		g.tmp = make([]float32, ow*rows)
 	}
-	tmp := g.tmp[:ow*e.h]
-	for y := 0; y <= ly; y++ {
-		row := src[y*e.stride:]
-		for j := 0; j < ow; j++ {
+	tmp := g.tmp[:ow*rows]
+	for y := 0; y < rows; y++ {
+		row := src[y*e.stride : y*e.stride+e.w]
+		out := tmp[y*ow : y*ow+ow]
+		for j := range out {
 			var v float32
-			for i := 0; i < tx; i++ {
-				x := min(max(sx[j]+i, 0), lx)
-				v += wx[j*tx+i] * row[x]
+			k := j * tx
+			for i, w := range wx[k : k+tx] {
+				v += w * row[ix[k+i]]
 			}
-			tmp[y*ow+j] = v
+			out[j] = v
 		}
 	}
 	for i := 0; i < oh; i++ {
-		for j := 0; j < ow; j++ {
-			var v float32
-			for k := 0; k < ty; k++ {
-				y := min(max(sy[i]+k, 0), ly)
-				v += wy[i*ty+k] * tmp[y*ow+j]
+		out := dst[i*ow : i*ow+ow]
+		clear(out)
+		k := i * ty
+		for t, w := range wy[k : k+ty] {
+			r := tmp[int(iy[k+t])*ow : int(iy[k+t])*ow+ow]
+			for j := range out {
+				out[j] += w * r[j]
 			}
-			dst[i*ow+j] = v
 		}
 	}
 }
