@@ -27,6 +27,7 @@ type benchImage struct {
 	name        string
 	w, h        int
 	progressive bool
+	png         bool
 	once        sync.Once
 	data        []byte
 }
@@ -34,6 +35,10 @@ type benchImage struct {
 func (b *benchImage) bytes() []byte {
 	b.once.Do(func() {
 		photo := sample.Photo(uint64(b.w), b.w, b.h)
+		if b.png {
+			b.data = sample.PNG(photo)
+			return
+		}
 		jpg := sample.JPEG(photo, 85)
 		if b.progressive {
 			jpg = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true})
@@ -57,6 +62,7 @@ var (
 	webJPEG         = &benchImage{name: "web-0.5MP", w: 800, h: 600}
 	photoJPEG       = &benchImage{name: "photo-12MP", w: 4000, h: 3000}
 	progressiveJPEG = &benchImage{name: "photo-12MP-progressive", w: 4000, h: 3000, progressive: true}
+	webPNG          = &benchImage{name: "web-0.5MP-png", w: 800, h: 600, png: true}
 )
 
 // BenchmarkHash: bytes of one JPEG → the three 64-bit hashes, by the fast
@@ -65,7 +71,7 @@ var (
 //
 //	go test -bench Hash -cpu 1 -count 6 > h.txt && benchstat -col /impl h.txt
 func BenchmarkHash(b *testing.B) {
-	for _, img := range []*benchImage{webJPEG, photoJPEG, progressiveJPEG} {
+	for _, img := range []*benchImage{webJPEG, photoJPEG, progressiveJPEG, webPNG} {
 		for _, impl := range []string{"goimagehash", "fast"} {
 			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
 				data := img.bytes()
