@@ -284,6 +284,12 @@ func TestFallbacks(t *testing.T) {
 			t.Errorf("%s: decoder %q, fallback %q", tc.name, info.Decoder, info.Fallback)
 		}
 	}
+	// 12-bit samples: image/jpeg cannot read them either, and both say so.
+	twelve := sample.JPEG(sample.Photo(1, 800, 600), 85)
+	twelve[bytes.Index(twelve, []byte{0xFF, 0xC0})+4] = 12
+	if _, info, err := Compute(twelve, nil); err == nil || !strings.Contains(info.Fallback, "12-bit") {
+		t.Errorf("12-bit: %v, %+v", err, info)
+	}
 	// An arithmetic-coded frame header: image/jpeg cannot read it either.
 	arith := bytes.Replace(sample.JPEG(sample.Photo(1, 800, 600), 85), []byte{0xFF, 0xC0}, []byte{0xFF, 0xC9}, 1)
 	_, info, err := Compute(arith, nil)
@@ -351,8 +357,8 @@ func removeSegments(data []byte, marker byte) []byte {
 }
 
 // FuzzDecodePlane: the fast decoder on arbitrary bytes never panics or
-// hangs, and where both it and image/jpeg decode a file at 1/8, their
-// planes agree.
+// hangs, and where both it and image/jpeg decode a file, the 1/8 plane is
+// image/jpeg's pixels averaged per block, within ±1.
 func FuzzDecodePlane(f *testing.F) {
 	img := sample.Photo(14, 48, 40)
 	for _, lo := range layouts {
@@ -370,8 +376,30 @@ func FuzzDecodePlane(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if b := std.Bounds(); (b.Dx()+7)/8 != pw || (b.Dy()+7)/8 != ph {
+			b := std.Bounds()
+			if (b.Dx()+7)/8 != pw || (b.Dy()+7)/8 != ph {
 				t.Fatalf("plane %d×%d for a %v image", pw, ph, b)
+			}
+			y, ok := std.(*image.YCbCr)
+			if !ok {
+				continue // greyscale, CMYK: compared by TestPlaneMatchesImageJPEG
+			}
+			// Whole, unclipped blocks agree within ±1 with image/jpeg's pixels.
+			for by := 0; by < b.Dy()/8; by++ {
+				for bx := 0; bx < b.Dx()/8; bx++ {
+					var sum float64
+					clipped := false
+					for yy := 0; yy < 8; yy++ {
+						for xx := 0; xx < 8; xx++ {
+							v := y.Y[y.YOffset(b.Min.X+bx*8+xx, b.Min.Y+by*8+yy)]
+							clipped = clipped || v == 0 || v == 255
+							sum += float64(v)
+						}
+					}
+					if diff := math.Abs(sum/64 - float64(d.plane[by*d.yBW+bx])); !clipped && diff > 1 {
+						t.Fatalf("block %d,%d: image/jpeg %.2f, plane %.2f", bx, by, sum/64, d.plane[by*d.yBW+bx])
+					}
+				}
 			}
 		}
 	})
