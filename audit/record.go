@@ -36,6 +36,10 @@ type Record struct {
 	// Perceptual hashes; nil when the image could not be decoded.
 	*hash.Perceptual
 
+	// PDQWeak marks a PDQ hash whose quality is under hash.PDQWeakQuality:
+	// the image is too flat for it to say much.
+	PDQWeak bool `json:"pdq_weak,omitempty"`
+
 	Width  int    `json:"width,omitempty"` // as stored, before orientation
 	Height int    `json:"height,omitempty"`
 	Format string `json:"format,omitempty"` // jpeg, png, gif, webp, tiff, bmp
@@ -119,6 +123,12 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		s := fmt.Sprintf("registry entry %s (%s) matches", m.Entry, e.Hash())
 		if m.Algo.Perceptual() {
 			s += fmt.Sprintf(" by %s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
+			if m.Variant != "" {
+				s += ", the image turned " + m.Variant
+			}
+			if m.Algo == hash.PDQAlg && r.Perceptual != nil && r.WeakPDQ() {
+				s += fmt.Sprintf(", a weak PDQ (quality %d < %d)", r.PDQQuality, hash.PDQWeakQuality)
+			}
 		} else {
 			s += " exactly"
 		}

@@ -41,6 +41,7 @@ type Entry struct {
 
 	h64    hash.Hash64
 	digest hash.Digest
+	pdq    hash.PDQ
 }
 
 // Hash returns the entry's value in the registry text form "algo:hex".
@@ -84,8 +85,9 @@ func (r *Registry) Active() int {
 }
 
 // ParseHash parses a registry hash value: "algo:hex" with algo one of
-// sha256, phash, dhash, ahash, or goimagehash's own form "p:hex", "d:hex",
-// "a:hex". It returns the algorithm and the hex digits in lower case.
+// sha256, phash, dhash, ahash, pdq, or goimagehash's own form "p:hex",
+// "d:hex", "a:hex". It returns the algorithm and the hex digits in lower
+// case.
 func ParseHash(s string) (hash.Algo, string, error) {
 	algo, hexs, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
@@ -110,8 +112,12 @@ func ParseHash(s string) (hash.Algo, string, error) {
 		if _, err := hash.ParseHash64(hexs); err != nil {
 			return "", "", err
 		}
+	case hash.PDQAlg:
+		if _, err := hash.ParsePDQ(hexs); err != nil {
+			return "", "", err
+		}
 	default:
-		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, phash, dhash or ahash)", algo)
+		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, phash, dhash, ahash or pdq)", algo)
 	}
 	return a, hexs, nil
 }
@@ -139,9 +145,12 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 		}
 	}
 	e := &Entry{Algo: algo, Value: hexs, ID: id, Source: source, Date: date, Status: status, Note: note}
-	if algo == hash.SHA256 {
+	switch algo {
+	case hash.SHA256:
 		e.digest, _ = hash.ParseDigest(hexs)
-	} else {
+	case hash.PDQAlg:
+		e.pdq, _ = hash.ParsePDQ(hexs)
+	default:
 		e.h64, _ = hash.ParseHash64(hexs)
 	}
 	return e, nil
@@ -386,13 +395,16 @@ type Radii struct {
 	PHash int
 	DHash int
 	AHash int
+	PDQ   int // of 256 bits
 }
 
 // DefaultRadii are the radii used when none are given. pHash at 10 of 64
 // bits catches re-encoded, resized and recoloured copies without hitting
 // unrelated photos; dHash and aHash move more under edits and collide more
 // between unrelated images, so their radii are tighter (see the README).
-var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5}
+// PDQ at 31 of 256 is Meta's published threshold, and is met against
+// every rotation and flip of the image.
+var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 31}
 
 // Of returns the radius for a perceptual algorithm.
 func (r Radii) Of(a hash.Algo) int {
@@ -403,6 +415,8 @@ func (r Radii) Of(a hash.Algo) int {
 		return r.DHash
 	case hash.AHash:
 		return r.AHash
+	case hash.PDQAlg:
+		return r.PDQ
 	}
 	return -1
 }
@@ -415,6 +429,9 @@ type Match struct {
 	Radius   int       `json:"radius"`   // the radius it was matched within; 0 for exact
 	Source   string    `json:"source,omitempty"`
 	Registry string    `json:"registry,omitempty"` // file:line of the entry
+	// Variant names the rotation or flip of the image that matched a PDQ
+	// entry (hash.Dihedral), when it was not the image as displayed.
+	Variant string `json:"variant,omitempty"`
 
 	entry *Entry
 }
@@ -435,7 +452,25 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 	if p != nil {
 		for _, a := range hash.Algos {
 			rad := radii.Of(a)
-			if rad < 0 {
+			if rad < 0 || a == hash.SHA256 {
+				continue
+			}
+			if a == hash.PDQAlg {
+				for _, e := range r.near[a] {
+					best, k := 257, 0
+					for v := range hash.Dihedral {
+						if d := hash.PDQDistance(p.PDQVariant(v), e.pdq); d < best {
+							best, k = d, v
+						}
+					}
+					if best <= rad {
+						m := newMatch(e, best, rad)
+						if k > 0 {
+							m.Variant = hash.Dihedral[k]
+						}
+						out = append(out, m)
+					}
+				}
 				continue
 			}
 			v, _ := p.Get(a)

@@ -89,7 +89,7 @@ func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
 
 // CSVColumns are the columns CSVWriter writes, in order.
 var CSVColumns = []string{
-	"key", "path", "verdict", "reasons", "matches", "signals", "sha256", "phash", "dhash", "ahash",
+	"key", "path", "verdict", "reasons", "matches", "signals", "sha256", "phash", "dhash", "ahash", "pdq", "pdq_quality",
 	"format", "width", "height", "size", "artist", "copyright", "gps", "orientation",
 	"error", "metadata_error", "ms",
 }
@@ -113,12 +113,13 @@ func (w *CSVWriter) Write(r Record) error {
 			return fmt.Errorf("audit: write csv: %w", err)
 		}
 	}
-	var sha, ph, dh, ah, artist, copyright, gps, orient string
+	var sha, ph, dh, ah, pdq, pdqQ, artist, copyright, gps, orient string
 	if r.SHA256 != nil {
 		sha = r.SHA256.String()
 	}
 	if p := r.Perceptual; p != nil {
 		ph, dh, ah = p.PHash.String(), p.DHash.String(), p.AHash.String()
+		pdq, pdqQ = p.PDQ.String(), strconv.Itoa(p.PDQQuality)
 	}
 	if e := r.EXIF; e != nil {
 		artist, copyright = e.Artist, e.Copyright
@@ -130,7 +131,7 @@ func (w *CSVWriter) Write(r Record) error {
 		}
 	}
 	row := []string{
-		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), signalList(r.Signals), sha, ph, dh, ah,
+		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), signalList(r.Signals), sha, ph, dh, ah, pdq, pdqQ,
 		r.Format, itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), artist, copyright, gps, orient,
 		r.Error, r.MetadataError, strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}

@@ -192,5 +192,6 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 		return rec
 	}
 	rec.Perceptual = &p
+	rec.PDQWeak = p.WeakPDQ()
 	return rec
 }

@@ -262,8 +262,8 @@ func rot180(m image.Image) image.Image       { return Orient(m, 3) }
 func rotCCW(m image.Image) image.Image       { return Orient(m, 8) } // stored so that 6 turns it upright
 func rotCW(m image.Image) image.Image        { return Orient(m, 6) } // stored so that 8 turns it upright
 
-// Small images and progressive files needing a finer plane go through
-// image/jpeg, and say so.
+// Images of at most 512 pixels, and progressive files needing a finer
+// plane, go through image/jpeg, and say so.
 func TestFallbacks(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -271,10 +271,11 @@ func TestFallbacks(t *testing.T) {
 		decoder string
 		why     string
 	}{
-		{"tiny", sample.JPEG(sample.Photo(1, 60, 40), 85), "image/jpeg", "too small"},
-		{"small progressive", sample.EncodeJPEG(sample.Photo(1, 300, 200), sample.JPEGOptions{Quality: 85, Progressive: true}), "image/jpeg", "progressive"},
-		{"small baseline at 1/4", sample.JPEG(sample.Photo(1, 600, 400), 85), "jpeg-1/4", ""},
-		{"smaller baseline at 1/2", sample.JPEG(sample.Photo(1, 160, 140), 85), "jpeg-1/2", ""},
+		{"tiny", sample.JPEG(sample.Photo(1, 60, 40), 85), "image/jpeg", "decoded in full"},
+		{"up to 512 pixels", sample.JPEG(sample.Photo(1, 512, 300), 85), "image/jpeg", "decoded in full"},
+		{"narrow progressive", sample.EncodeJPEG(sample.Photo(1, 1200, 300), sample.JPEGOptions{Quality: 85, Progressive: true}), "image/jpeg", "progressive"},
+		{"narrow baseline at 1/4", sample.JPEG(sample.Photo(1, 1200, 300), 85), "jpeg-1/4", ""},
+		{"narrower baseline at 1/2", sample.JPEG(sample.Photo(1, 2000, 200), 85), "jpeg-1/2", ""},
 	} {
 		_, info, err := Compute(tc.data, nil)
 		if err != nil {

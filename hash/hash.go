@@ -31,16 +31,17 @@ const (
 	PHash  Algo = "phash"  // 64-bit DCT perceptual hash
 	DHash  Algo = "dhash"  // 64-bit difference hash
 	AHash  Algo = "ahash"  // 64-bit average hash
+	PDQAlg Algo = "pdq"    // Meta's 256-bit PDQ
 )
 
 // Algos lists every algorithm, exact first.
-var Algos = []Algo{SHA256, PHash, DHash, AHash}
+var Algos = []Algo{SHA256, PHash, DHash, AHash, PDQAlg}
 
 // Bits is the length of the algorithm's hash in bits, or 0 for an unknown
 // algorithm.
 func (a Algo) Bits() int {
 	switch a {
-	case SHA256:
+	case SHA256, PDQAlg:
 		return 256
 	case PHash, DHash, AHash:
 		return 64
@@ -50,7 +51,7 @@ func (a Algo) Bits() int {
 
 // Perceptual reports whether the algorithm matches within a Hamming radius
 // (true) rather than exactly (false).
-func (a Algo) Perceptual() bool { return a == PHash || a == DHash || a == AHash }
+func (a Algo) Perceptual() bool { return a == PHash || a == DHash || a == AHash || a == PDQAlg }
 
 // Hash64 is a 64-bit perceptual hash. Its text form is 16 lower-case hex
 // digits, the same digits goimagehash prints after its "p:" prefix.
@@ -126,11 +127,30 @@ func ParseDigest(s string) (Digest, error) {
 // Sum returns the SHA-256 digest of data.
 func Sum(data []byte) Digest { return sha256.Sum256(data) }
 
-// Perceptual holds the three 64-bit perceptual hashes of one image.
+// Perceptual holds the perceptual hashes of one image: three 64-bit ones
+// and PDQ, with PDQ's quality and the PDQ of each rotation and flip of the
+// image (in the order of Dihedral, the first being PDQ itself).
 type Perceptual struct {
-	PHash Hash64 `json:"phash"`
-	DHash Hash64 `json:"dhash"`
-	AHash Hash64 `json:"ahash"`
+	PHash      Hash64 `json:"phash"`
+	DHash      Hash64 `json:"dhash"`
+	AHash      Hash64 `json:"ahash"`
+	PDQ        PDQ    `json:"pdq"`
+	PDQQuality int    `json:"pdq_quality"`
+	// PDQDihedral holds the PDQ of the image turned each way of Dihedral
+	// but the first; with PDQ they let a registry entry match a rotated or
+	// mirrored copy without decoding the image again.
+	PDQDihedral [7]PDQ `json:"pdq_dihedral"`
+}
+
+// WeakPDQ reports whether the PDQ hash has a quality below PDQWeakQuality.
+func (p Perceptual) WeakPDQ() bool { return p.PDQQuality < PDQWeakQuality }
+
+// PDQVariant returns the PDQ of the image turned the k-th way of Dihedral.
+func (p Perceptual) PDQVariant(k int) PDQ {
+	if k == 0 {
+		return p.PDQ
+	}
+	return p.PDQDihedral[k-1]
 }
 
 // Get returns the hash for a perceptual algorithm, and false for any other.
@@ -250,7 +270,15 @@ func Compute(data []byte, opts *Options) (Perceptual, Image, error) {
 // Errors wrap ErrFormat, ErrTooManyPixels, or the decoder's own error.
 func (h *Hasher) Compute(data []byte, opts *Options) (Perceptual, Image, error) {
 	if opts != nil && opts.Reference {
-		return reference(data, opts)
+		// PDQ from the luma plane of the full decode, the 64-bit hashes
+		// from goimagehash.
+		p, info, err := h.standard(data, opts)
+		if err != nil {
+			return p, info, err
+		}
+		r, info, err := reference(data, opts)
+		p.PHash, p.DHash, p.AHash = r.PHash, r.DHash, r.AHash
+		return p, info, err
 	}
 	var fallback string
 	if len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF {
@@ -278,6 +306,11 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	minPlane := opts.minPlane()
 	n := 1
 	if w, hgt, err := jpegSize(data); err == nil {
+		if max(w, hgt) <= 512 {
+			// Small enough to decode in full cheaply, and PDQ's reference
+			// works on the full pixels of an image this size.
+			return p, info, fmt.Errorf("%w: %d×%d is decoded in full", errUnsupported, w, hgt)
+		}
 		for n < 4 && min((w+8/n-1)/(8/n), (hgt+8/n-1)/(8/n)) < minPlane {
 			n *= 2
 		}
@@ -292,7 +325,8 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	}
 	info.Decoder = [...]string{1: "jpeg-dc", 2: "jpeg-1/4", 4: "jpeg-1/2"}[n]
 	cell := float64(8 / n)
-	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell}
+	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
+		imgW: info.Width, imgH: info.Height}
 	p = h.grids.hashes(h.jpeg.plane, e, opts.orientation())
 	return p, info, nil
 }
@@ -326,12 +360,18 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 		return Perceptual{}, info, err
 	}
 	info.Decoder = "image/" + info.Format
-	// Cells small enough to keep at least 256 samples on the short side.
+	// Full resolution up to 512 pixels, where PDQ's reference works on the
+	// pixels themselves; above, cells small enough to keep at least 256
+	// samples on the short side.
 	b := img.Bounds()
-	cell := max(1, min(b.Dx(), b.Dy())/256)
+	cell := 1
+	if max(b.Dx(), b.Dy()) > 512 {
+		cell = max(1, min(b.Dx(), b.Dy())/256)
+	}
 	var w, hgt int
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
-	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell)}
+	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
+		imgW: b.Dx(), imgH: b.Dy()}
 	return h.grids.hashes(h.plane, e, opts.orientation()), info, nil
 }
 

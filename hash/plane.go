@@ -2,6 +2,7 @@ package hash
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"slices"
 )
@@ -20,6 +21,7 @@ const (
 type extent struct {
 	w, h, stride int
 	fw, fh       float64
+	imgW, imgH   int // the image's size in pixels, as stored
 }
 
 // orientGrid writes the sw×sh grid src, as stored, into dst as displayed
@@ -57,13 +59,15 @@ func orientGrid(src []float32, sw, sh int, o int, dst []float32) {
 
 // hashGrids holds the scratch space for the hashes of one plane.
 type hashGrids struct {
-	stored  [64 * 64]float32
-	grid    [64 * 64]float32
-	tmp     []float32
-	wx, wy  []float32
-	ix, iy  []int32
-	lowFreq [64]float32
-	sorted  [64]float32
+	stored   [64 * 64]float32
+	grid     [64 * 64]float32
+	tmp      []float32
+	wx, wy   []float32
+	ix, iy   []int32
+	lowFreq  [64]float32
+	sorted   [64]float32
+	pdq      pdqState
+	dihedral [8]PDQ
 }
 
 // lumaPlane box-averages a decoded image into a luma plane with cells of
@@ -85,10 +89,13 @@ func lumaPlane(img image.Image, cell int, dst []float32) ([]float32, int, int) {
 	}
 	switch m := img.(type) {
 	case *image.YCbCr:
+		// Through RGB, as the references see the decoded pixels: on flat
+		// images the rounding of the round trip moves PDQ bits.
 		for y := 0; y < b.Dy(); y++ {
-			row := m.Y[(y+b.Min.Y-m.Rect.Min.Y)*m.YStride+(b.Min.X-m.Rect.Min.X):]
 			for x := 0; x < b.Dx(); x++ {
-				add(x, y, float32(row[x]))
+				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				add(x, y, 0.299*float32(r)+0.587*float32(g)+0.114*float32(bl))
 			}
 		}
 	case *image.Gray:
@@ -231,7 +238,7 @@ func (g *hashGrids) tentGrid(p []float32, e extent, o, dw, dh int) []float32 {
 
 // hashes computes aHash, dHash and pHash as goimagehash defines them
 // (tent-filtered 8×8, 9×8 and 64×64 grids) from a luma plane, as displayed
-// under EXIF orientation o.
+// under EXIF orientation o, and PDQ from the same 64×64 grid.
 func (g *hashGrids) hashes(p []float32, e extent, o int) Perceptual {
 	var out Perceptual
 	a := g.tentGrid(p, e, o, ahashGrid, ahashGrid)
@@ -279,6 +286,14 @@ func (g *hashGrids) hashes(p []float32, e extent, o int) Perceptual {
 			g.lowFreq[v*8+u] = s
 		}
 	}
+	in := g.pdq.input[:]
+	g.pdq.pdqInput(p, e, e.imgW, e.imgH, in)
+	if o >= 2 && o <= 8 {
+		orientGrid(in, 64, 64, o, g.pdq.orient[:])
+		in = g.pdq.orient[:]
+	}
+	out.PDQ, out.PDQQuality, g.dihedral = g.pdq.pdq(in)
+	copy(out.PDQDihedral[:], g.dihedral[1:])
 	g.sorted = g.lowFreq
 	slices.Sort(g.sorted[:])
 	median := g.sorted[32]

@@ -76,6 +76,11 @@ func printRecord(w io.Writer, r audit.Record) {
 		row("phash", p.PHash.String())
 		row("dhash", p.DHash.String())
 		row("ahash", p.AHash.String())
+		weak := ""
+		if p.WeakPDQ() {
+			weak = ", weak"
+		}
+		row("pdq", fmt.Sprintf("%s (quality %d%s)", p.PDQ, p.PDQQuality, weak))
 	}
 	if e := r.EXIF; e != nil {
 		row("exif artist", e.Artist)

@@ -92,7 +92,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 
 	reg := filepath.Join(dir, "registry.csv")
 	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(owner, "orig-1.jpg"), "--out", reg, "--source", "owner@example.org", "--note", "no AI, thanks")
-	if code != 0 || !strings.Contains(out, "3 entries added") {
+	if code != 0 || !strings.Contains(out, "4 entries added") {
 		t.Fatalf("registry add: %d %s %s", code, out, errOut)
 	}
 	// Appending keeps one header.
@@ -101,11 +101,11 @@ func TestRegistryAddThenScan(t *testing.T) {
 		t.Fatalf("second add: %s", errOut)
 	}
 	b, _ := os.ReadFile(reg)
-	if strings.Count(string(b), "hash,id,source") != 1 || strings.Count(string(b), "\n") != 5 {
+	if strings.Count(string(b), "hash,id,source") != 1 || strings.Count(string(b), "\n") != 6 {
 		t.Errorf("registry file:\n%s", b)
 	}
 	code, out, _ = runCLI(t, "registry", "check", reg)
-	if code != 0 || !strings.Contains(out, "4 entries (4 active, 0 withdrawn): sha256 1, phash 2, dhash 1") {
+	if code != 0 || !strings.Contains(out, "5 entries (5 active, 0 withdrawn): sha256 1, phash 2, dhash 1, pdq 1") {
 		t.Errorf("registry check: %d %s", code, out)
 	}
 
@@ -116,7 +116,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("scan: %d %s %s", code, out, errOut)
 	}
-	for _, want := range []string{"registry: 4 entries (4 active)", "images:   4", "keep:     1", "review:   1", "exclude:  2", "images/s"} {
+	for _, want := range []string{"registry: 5 entries (5 active)", "images:   4", "keep:     1", "review:   1", "exclude:  2", "images/s"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("summary lacks %q:\n%s", want, errOut)
 		}

@@ -32,9 +32,10 @@ func cmdRegistry(args []string, stdout, stderr io.Writer) error {
 }
 
 // defaultAddAlgos are the hashes "registry add" records per image: the exact
-// digest, and the two perceptual hashes that do not collide between
-// unrelated photos at their default radii. aHash is left out by default.
-var defaultAddAlgos = []hash.Algo{hash.SHA256, hash.PHash, hash.DHash}
+// digest, the two 64-bit perceptual hashes that do not collide between
+// unrelated photos at their default radii, and PDQ, which also catches
+// rotated and mirrored copies. aHash is left out by default.
+var defaultAddAlgos = []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}
 
 func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("registry add", flag.ContinueOnError)
@@ -50,7 +51,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", "", "who filed the objection")
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
-	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, phash, dhash, ahash")
+	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, phash, dhash, ahash, pdq")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -112,6 +113,8 @@ func entriesFor(rec audit.Record, algos []hash.Algo, id, source, date string, st
 		switch {
 		case a == hash.SHA256 && rec.SHA256 != nil:
 			v = rec.SHA256.String()
+		case a == hash.PDQAlg && rec.Perceptual != nil:
+			v = rec.PDQ.String()
 		case a.Perceptual() && rec.Perceptual != nil:
 			h, _ := rec.Perceptual.Get(a)
 			v = h.String()

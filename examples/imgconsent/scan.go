@@ -37,6 +37,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
 	fs.IntVar(&p.radii.DHash, "radius-dhash", p.radii.DHash, "dHash match radius in bits (-1: off)")
 	fs.IntVar(&p.radii.AHash, "radius-ahash", p.radii.AHash, "aHash match radius in bits (-1: off)")
+	fs.IntVar(&p.radii.PDQ, "radius-pdq", p.radii.PDQ, "PDQ match radius in bits of 256, over every rotation and flip (-1: off)")
 	fs.BoolVar(&p.reviewConstrained, "review-constrained", false, "send images whose C2PA/CAWG training-mining use is \"constrained\" to review instead of excluding them")
 	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
 	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")

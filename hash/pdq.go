@@ -1,0 +1,274 @@
+package hash
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// PDQ is Meta's 256-bit perceptual hash (facebook/ThreatExchange, pdq/). Its
+// text form is 64 hex digits, as Meta's references print it: the hash as a
+// big-endian 256-bit number whose bit k is set when DCT coefficient k (row
+// major over the 16×16 block) is above the median.
+type PDQ [32]byte
+
+// String returns the 64 hex digits.
+func (p PDQ) String() string { return hex.EncodeToString(p[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (p PDQ) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (p *PDQ) UnmarshalText(b []byte) error {
+	v, err := ParsePDQ(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// ParsePDQ parses exactly 64 hex digits (either case).
+func ParsePDQ(s string) (PDQ, error) {
+	var p PDQ
+	if len(s) != 64 {
+		return p, fmt.Errorf("hash: PDQ needs 64 hex digits, got %d", len(s))
+	}
+	if _, err := hex.Decode(p[:], []byte(s)); err != nil {
+		return p, fmt.Errorf("hash: PDQ %q: %w", s, err)
+	}
+	return p, nil
+}
+
+// PDQDistance is the Hamming distance between two PDQ hashes, 0 to 256.
+func PDQDistance(a, b PDQ) int {
+	d := 0
+	for i := 0; i < 32; i += 8 {
+		d += bits.OnesCount64(binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]))
+	}
+	return d
+}
+
+func (p *PDQ) setBit(k int) { p[31-k/8] |= 1 << (k % 8) }
+
+// PDQWeakQuality is the quality below which a PDQ hash is weak: the image
+// is too flat for its hash to say much (Meta's HMA uses the same cut-off).
+const PDQWeakQuality = 50
+
+// Dihedral names the 8 rotations and flips of an image, the ways a copy can
+// be turned: the PDQ of each comes from the one DCT.
+var Dihedral = [8]string{"original", "rotate-90-ccw", "rotate-180", "rotate-90-cw", "mirror-x", "mirror-y", "transpose", "transverse"}
+
+// pdqDCT[i][j] = √(2/64) cos(π/128 (i+1)(2j+1)): rows 1–16 of the 64-point
+// DCT-II, as PDQ defines them (the DC row is left out).
+var pdqDCT [16][64]float32
+
+func init() {
+	for i := 0; i < 16; i++ {
+		for j := 0; j < 64; j++ {
+			pdqDCT[i][j] = float32(math.Sqrt(2.0/64) * math.Cos(math.Pi/128*float64(i+1)*float64(2*j+1)))
+		}
+	}
+}
+
+// pdqState is the scratch space of PDQ hashing.
+type pdqState struct {
+	t      [16][64]float32
+	b      [16][16]float32
+	v      [256]float32 // a transform of b, row major
+	sorted [256]float32
+	input  [64 * 64]float32
+	orient [64 * 64]float32
+	buf1   []float32
+	buf2   []float32
+}
+
+// pdq computes the PDQ hash of a 64×64 luma grid (0–255, already filtered
+// down from the image), its quality, and the hashes of the 7 other
+// rotations and flips of the image, in the order of Dihedral.
+func (s *pdqState) pdq(grid []float32) (PDQ, int, [8]PDQ) {
+	// B = D · A · Dᵀ, 16×16.
+	for i := 0; i < 16; i++ {
+		d := &pdqDCT[i]
+		for x := 0; x < 64; x++ {
+			s.t[i][x] = 0
+		}
+		for y := 0; y < 64; y++ {
+			row := grid[y*64 : y*64+64]
+			c := d[y]
+			t := &s.t[i]
+			for x := 0; x < 64; x++ {
+				t[x] += c * row[x]
+			}
+		}
+	}
+	for i := 0; i < 16; i++ {
+		for j := 0; j < 16; j++ {
+			var sum float32
+			d := &pdqDCT[j]
+			t := &s.t[i]
+			for x := 0; x < 64; x++ {
+				sum += t[x] * d[x]
+			}
+			s.b[i][j] = sum
+		}
+	}
+	var out [8]PDQ
+	for k, op := range dihedralOps {
+		// Each rotation or flip is a transpose and sign changes of the odd
+		// frequencies: rows i and columns j hold frequencies i+1 and j+1,
+		// and mirroring an axis negates the odd ones.
+		for i := 0; i < 16; i++ {
+			for j := 0; j < 16; j++ {
+				v := s.b[i][j]
+				if op.transpose {
+					v = s.b[j][i]
+				}
+				if op.flipX && j%2 == 0 {
+					v = -v
+				}
+				if op.flipY && i%2 == 0 {
+					v = -v
+				}
+				s.v[i*16+j] = v
+			}
+		}
+		out[k] = s.threshold()
+	}
+	return out[0], pdqQuality(grid), out
+}
+
+// dihedralOps are the transforms of Dihedral, applied to the image as a
+// transpose first, then mirrors of its x and y axes.
+var dihedralOps = [8]struct{ transpose, flipX, flipY bool }{
+	{false, false, false}, // original
+	{true, false, true},   // rotate 90° anticlockwise
+	{false, true, true},   // rotate 180°
+	{true, true, false},   // rotate 90° clockwise
+	{false, true, false},  // mirror left-right
+	{false, false, true},  // mirror top-bottom
+	{true, false, false},  // transpose: mirror about the top-left–bottom-right diagonal
+	{true, true, true},    // transverse: mirror about the other diagonal
+}
+
+// threshold sets bit k where coefficient k of s.v is above the median.
+func (s *pdqState) threshold() PDQ {
+	s.sorted = s.v
+	slices.Sort(s.sorted[:])
+	// Meta's Torben median of an even count is the lower middle value.
+	median := s.sorted[127]
+	var p PDQ
+	for k, v := range s.v {
+		if v > median {
+			p.setBit(k)
+		}
+	}
+	return p
+}
+
+// pdqQuality is PDQ's quality metric: the sum of the absolute differences
+// between neighbouring cells of the 64×64 grid, scaled to 0–100.
+func pdqQuality(grid []float32) int {
+	sum := 0
+	for i := 0; i < 63; i++ {
+		for j := 0; j < 64; j++ {
+			sum += abs(int((grid[i*64+j] - grid[(i+1)*64+j]) * 100 / 255))
+		}
+	}
+	for i := 0; i < 64; i++ {
+		for j := 0; j < 63; j++ {
+			sum += abs(int((grid[i*64+j] - grid[i*64+j+1]) * 100 / 255))
+		}
+	}
+	return min(sum/90, 100)
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// pdqInput makes PDQ's 64×64 input from a luma plane the way Meta's
+// reference does from pixels: an image over 512 pixels is first shrunk to
+// fit 512, then a Jarosz filter (a box filter of about 1/128 of the side,
+// applied twice along each axis) smooths it, and 64×64 samples are picked
+// at the cell centres. The plane's samples already average cell×cell
+// pixels, so the box windows are scaled to the plane; when the plane is
+// the full-resolution image of at most 512 pixels, this is the reference
+// step for step.
+func (s *pdqState) pdqInput(p []float32, e extent, imgW, imgH int, dst []float32) {
+	shrink := math.Min(1, 512/float64(max(imgW, imgH))) // reference pixels per image pixel
+	refPerSample := shrink * float64(imgW) / e.fw       // reference pixels per plane sample
+	window := func(imgSide int) int {
+		ref := int(float64(imgSide)*shrink + 0.5)
+		w := (ref + 2*64 - 1) / (2 * 64)
+		return max(1, int(float64(w)/refPerSample+0.5))
+	}
+	wx, wy := window(imgW), window(imgH)
+	w, h := e.w, e.h
+	if cap(s.buf1) < w*h {
+		s.buf1 = make([]float32, w*h)
+		s.buf2 = make([]float32, w*h)
+	}
+	a, b := s.buf1[:w*h], s.buf2[:w*h]
+	for y := 0; y < h; y++ {
+		copy(a[y*w:y*w+w], p[y*e.stride:y*e.stride+w])
+	}
+	rows, cols := min(int(math.Ceil(e.fh)), h), min(int(math.Ceil(e.fw)), w)
+	for range 2 {
+		for y := 0; y < rows; y++ {
+			box1D(a[y*w:], b[y*w:], cols, 1, wx)
+		}
+		for x := 0; x < cols; x++ {
+			box1D(b[x:], a[x:], rows, w, wy)
+		}
+	}
+	for i := 0; i < 64; i++ {
+		yi := min(int((float64(i)+0.5)*e.fh/64), rows-1)
+		for j := 0; j < 64; j++ {
+			xj := min(int((float64(j)+0.5)*e.fw/64), cols-1)
+			dst[i*64+j] = a[yi*w+xj]
+		}
+	}
+}
+
+// box1D is the reference's running box filter over n values spaced stride
+// apart: windows grow from half size at the start and shrink at the end.
+func box1D(in, out []float32, n, stride, window int) {
+	window = min(window, n)
+	half := (window + 2) / 2
+	var sum float32
+	size := 0
+	ri, li, oi := 0, 0, 0
+	for i := 0; i < half-1; i++ {
+		sum += in[ri]
+		size++
+		ri += stride
+	}
+	for i := 0; i < window-half+1; i++ {
+		sum += in[ri]
+		size++
+		out[oi] = sum / float32(size)
+		ri += stride
+		oi += stride
+	}
+	for i := 0; i < n-window; i++ {
+		sum += in[ri] - in[li]
+		out[oi] = sum / float32(size)
+		li += stride
+		ri += stride
+		oi += stride
+	}
+	for i := 0; i < half-1; i++ {
+		sum -= in[li]
+		size--
+		out[oi] = sum / float32(size)
+		li += stride
+		oi += stride
+	}
+}
