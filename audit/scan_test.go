@@ -42,7 +42,7 @@ func registryFor(t *testing.T, originals map[string][]byte) *audit.Registry {
 		if rec.Perceptual == nil {
 			t.Fatalf("original %s: %s", name, rec.Error)
 		}
-		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String()} {
+		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String(), "pdq:" + rec.PDQ.String()} {
 			e, err := audit.NewEntry(v, "obj-"+name, "test", "", audit.Active, "")
 			if err != nil {
 				t.Fatal(err)
@@ -167,6 +167,10 @@ var edits = []struct {
 	{"brighter", func(m image.Image) []byte { return sample.JPEG(imaging.AdjustBrightness(m, 10), 85) }},
 	{"more contrast", func(m image.Image) []byte { return sample.JPEG(imaging.AdjustContrast(m, 15), 85) }},
 	{"grey", func(m image.Image) []byte { return sample.JPEG(imaging.Grayscale(m), 85) }},
+	// Only PDQ's dihedral variants catch these.
+	{"mirrored", func(m image.Image) []byte { return sample.JPEG(imaging.FlipH(m), 85) }},
+	{"rotated 90°", func(m image.Image) []byte { return sample.JPEG(imaging.Rotate90(m), 85) }},
+	{"upside down", func(m image.Image) []byte { return sample.JPEG(imaging.Rotate180(m), 85) }},
 }
 
 func TestEditedCopiesMatch(t *testing.T) {
@@ -189,6 +193,11 @@ func TestEditedCopiesMatch(t *testing.T) {
 				}
 				if r.Matches[0].Entry != fmt.Sprintf("obj-%d", seed) {
 					t.Errorf("seed %d matched %v", seed, r.Matches)
+				}
+				if strings.Contains(ed.name, "rot") || ed.name == "mirrored" {
+					if m := r.Matches[0]; m.Algo != hash.PDQAlg || m.Variant == "" {
+						t.Errorf("seed %d: %+v, want a PDQ variant", seed, m)
+					}
 				}
 			}
 		})

@@ -24,7 +24,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: imgconsent demo [flags]\n\n"+
 			"Generates a small corpus and an opt-out registry, audits the corpus, and prints\n"+
 			"what it found. The corpus has objected images copied as they are, resized,\n"+
-			"brightened, converted to PNG and stored rotated, one withdrawn objection, two\n"+
+			"brightened, converted to PNG, stored rotated and mirrored, one withdrawn objection, two\n"+
 			"photos whose files object (XMP Data Mining, C2PA training-mining), a photo with a\n"+
 			"copyright notice and a GPS position, and two broken files.\n\n")
 		fs.PrintDefaults()
@@ -135,7 +135,7 @@ func buildDemo(dir, regPath string) error {
 	// Photos whose owners objected: the registry holds the originals' hashes,
 	// the corpus holds copies as they travel the web.
 	originals := map[int][]byte{}
-	for _, seed := range []int{101, 102, 103, 104, 105} {
+	for _, seed := range []int{101, 102, 103, 104, 105, 106} {
 		originals[seed] = sample.JPEG(sample.Photo(uint64(seed), w, h), 92)
 	}
 	img := func(seed int) *image.NRGBA { return sample.Photo(uint64(seed), w, h) }
@@ -150,6 +150,8 @@ func buildDemo(dir, regPath string) error {
 		// Stored sideways with an EXIF orientation that turns it upright.
 		{"reposts/objected-105-rotated.jpg", sample.WithEXIF(sample.JPEG(imaging.Rotate90(img(105)), 85),
 			sample.EXIF{Orientation: 6}.TIFF())},
+		// Mirrored: only PDQ's rotations and flips catch it.
+		{"reposts/objected-106-mirrored.jpg", sample.JPEG(imaging.FlipH(img(106)), 85)},
 	}
 	for _, c := range copies {
 		if err := write(c.name, c.data); err != nil {
@@ -169,7 +171,7 @@ func buildDemo(dir, regPath string) error {
 
 	// The registry, written the way "imgconsent registry add" writes it.
 	var entries []*audit.Entry
-	for _, seed := range []int{101, 102, 103, 104, 105} {
+	for _, seed := range []int{101, 102, 103, 104, 105, 106} {
 		rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
 		status := audit.Active
 		note := "owner asked not to train on this photo"

@@ -37,7 +37,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"keep:     9", "review:   3", "exclude:  6",
+		"keep:     9", "review:   3", "exclude:  7",
+		"EXCLUDE  reposts/objected-106-mirrored.jpg",
+		"matches by pdq at distance",
 		"EXCLUDE  photos/photo-10-xmp-optout.jpg",
 		"EXCLUDE  photos/photo-11-c2pa-optout.png",
 		"EXCLUDE  reposts/objected-101-exact.jpg",
@@ -57,7 +59,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("keep-list has %d lines", n)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "report.jsonl"))
-	if n := strings.Count(string(b), "\n"); n != 18 {
+	if n := strings.Count(string(b), "\n"); n != 19 {
 		t.Errorf("report has %d lines", n)
 	}
 }
