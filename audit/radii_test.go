@@ -30,23 +30,27 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 		return *rec.Perceptual
 	}
 	r := audit.DefaultRadii
-	dist := func(a, b hash.Perceptual) [3]int {
-		return [3]int{hash.Distance(a.PHash, b.PHash), hash.Distance(a.DHash, b.DHash), hash.Distance(a.AHash, b.AHash)}
+	dist := func(a, b hash.Perceptual) [4]int {
+		pdq := 256
+		for k := range hash.Dihedral { // as the registry matches PDQ
+			pdq = min(pdq, hash.PDQDistance(a.PDQVariant(k), b.PDQ))
+		}
+		return [4]int{hash.Distance(a.PHash, b.PHash), hash.Distance(a.DHash, b.DHash), hash.Distance(a.AHash, b.AHash), pdq}
 	}
 
 	orig := hashOf(filepath.Join(root, "pdq", "bridge-mods", "aaa-orig.jpg"))
 	mods, _ := filepath.Glob(filepath.Join(root, "pdq", "bridge-mods", "*.jpg"))
-	var worst [3]int
+	var worst [4]int
 	for _, m := range mods {
 		d := dist(hashOf(m), orig)
 		for i := range d {
 			worst[i] = max(worst[i], d[i])
 		}
-		if d[0] > r.PHash || d[1] > r.DHash || d[2] > r.AHash {
+		if d[0] > r.PHash || d[1] > r.DHash || d[2] > r.AHash || d[3] > r.PDQ {
 			t.Errorf("%s: distances (phash, dhash, ahash) %v exceed the default radii %+v", filepath.Base(m), d, r)
 		}
 	}
-	t.Logf("edits of one photo: largest distance phash %d, dhash %d, ahash %d", worst[0], worst[1], worst[2])
+	t.Logf("edits of one photo: largest distance phash %d, dhash %d, ahash %d, pdq %d", worst[0], worst[1], worst[2], worst[3])
 
 	// Distinct photos. The three IPTC reference files are one picture, so
 	// only the newest stands for it.
@@ -65,7 +69,7 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 	for i, f := range files {
 		hs[i] = hashOf(f)
 	}
-	closest := [3]int{64, 64, 64}
+	closest := [4]int{64, 64, 64, 256}
 	pairs := 0
 	for i := range hs {
 		for j := i + 1; j < len(hs); j++ {
@@ -74,7 +78,7 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 			for k := range d {
 				closest[k] = min(closest[k], d[k])
 			}
-			if d[0] <= r.PHash || d[1] <= r.DHash || d[2] <= r.AHash {
+			if d[0] <= r.PHash || d[1] <= r.DHash || d[2] <= r.AHash || d[3] <= r.PDQ {
 				t.Errorf("distinct photos %s and %s: distances %v within the default radii %+v",
 					filepath.Base(files[i]), filepath.Base(files[j]), d, r)
 			}
@@ -85,6 +89,6 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 		names[i] = filepath.Base(f)
 	}
 	slices.Sort(names)
-	t.Logf("%d distinct photos, %d pairs: closest phash %d, dhash %d, ahash %d (%s)",
-		len(files), pairs, closest[0], closest[1], closest[2], strings.Join(names, " "))
+	t.Logf("%d distinct photos, %d pairs: closest phash %d, dhash %d, ahash %d, pdq %d over all variants (%s)",
+		len(files), pairs, closest[0], closest[1], closest[2], closest[3], strings.Join(names, " "))
 }

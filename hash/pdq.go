@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 )
 
 // PDQ is Meta's 256-bit perceptual hash (facebook/ThreatExchange, pdq/). Its
@@ -77,6 +76,7 @@ func init() {
 // pdqState is the scratch space of PDQ hashing.
 type pdqState struct {
 	t      [16][64]float32
+	fold   [2][32][64]float32 // rows y and 63−y of the grid: sums, differences
 	b      [16][16]float32
 	v      [256]float32 // a transform of b, row major
 	sorted [256]float32
@@ -90,30 +90,48 @@ type pdqState struct {
 // down from the image), its quality, and the hashes of the 7 other
 // rotations and flips of the image, in the order of Dihedral.
 func (s *pdqState) pdq(grid []float32) (PDQ, int, [8]PDQ) {
-	// B = D · A · Dᵀ, 16×16.
+	// B = D · A · Dᵀ, 16×16. Row i of D is symmetric about its middle
+	// for odd i (frequency i+1 even) and antisymmetric for even i, so rows
+	// y and 63−y of A are folded into their sum and difference first, and
+	// likewise columns: half the multiplications.
+	for y := 0; y < 32; y++ {
+		top, bot := grid[y*64:y*64+64], grid[(63-y)*64:(63-y)*64+64]
+		for x := 0; x < 64; x++ {
+			s.fold[0][y][x] = top[x] + bot[x]
+			s.fold[1][y][x] = top[x] - bot[x]
+		}
+	}
 	for i := 0; i < 16; i++ {
 		d := &pdqDCT[i]
-		for x := 0; x < 64; x++ {
-			s.t[i][x] = 0
-		}
-		for y := 0; y < 64; y++ {
-			row := grid[y*64 : y*64+64]
+		f := &s.fold[1-i%2] // even i: antisymmetric row: the differences
+		t := &s.t[i]
+		*t = [64]float32{}
+		for y := 0; y < 32; y++ {
 			c := d[y]
-			t := &s.t[i]
+			row := &f[y]
 			for x := 0; x < 64; x++ {
 				t[x] += c * row[x]
 			}
 		}
 	}
 	for i := 0; i < 16; i++ {
+		t := &s.t[i]
+		var sum, diff [32]float32
+		for x := 0; x < 32; x++ {
+			sum[x] = t[x] + t[63-x]
+			diff[x] = t[x] - t[63-x]
+		}
 		for j := 0; j < 16; j++ {
-			var sum float32
 			d := &pdqDCT[j]
-			t := &s.t[i]
-			for x := 0; x < 64; x++ {
-				sum += t[x] * d[x]
+			f := &diff
+			if j%2 == 1 {
+				f = &sum
 			}
-			s.b[i][j] = sum
+			var acc float32
+			for x := 0; x < 32; x++ {
+				acc += f[x] * d[x]
+			}
+			s.b[i][j] = acc
 		}
 	}
 	var out [8]PDQ
@@ -157,9 +175,8 @@ var dihedralOps = [8]struct{ transpose, flipX, flipY bool }{
 // threshold sets bit k where coefficient k of s.v is above the median.
 func (s *pdqState) threshold() PDQ {
 	s.sorted = s.v
-	slices.Sort(s.sorted[:])
 	// Meta's Torben median of an even count is the lower middle value.
-	median := s.sorted[127]
+	median := selectK(s.sorted[:], 127)
 	var p PDQ
 	for k, v := range s.v {
 		if v > median {
@@ -271,4 +288,39 @@ func box1D(in, out []float32, n, stride, window int) {
 		li += stride
 		oi += stride
 	}
+}
+
+// selectK returns the k-th smallest value of v (0-based), reordering v:
+// Hoare's quickselect, linear on average.
+func selectK(v []float32, k int) float32 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as the pivot keeps sorted input linear.
+		mid := lo + (hi-lo)/2
+		a, b, c := v[lo], v[mid], v[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }
