@@ -15,10 +15,13 @@ import (
 	"image"
 	_ "image/jpeg" // the baseline's decoders
 	_ "image/png"
+	"math/bits"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/corona10/goimagehash"
 
@@ -189,5 +192,105 @@ func BenchmarkScan(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
 		})
+	}
+}
+
+// registrySize is the size of the registries BenchmarkRegistry matches
+// against: 10 M entries, as the largest opt-out lists grow to (1 M with
+// -short).
+func registrySize() int {
+	if testing.Short() {
+		return 1_000_000
+	}
+	return 10_000_000
+}
+
+// registryCodes makes n codes of words 64-bit words: half of them in
+// clusters of near duplicates, as real hash lists have, half uniform.
+func registryCodes(n, words int) []uint64 {
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(words)))
+	codes := make([]uint64, n*words)
+	var centre [4]uint64
+	for e := 0; e < n; e++ {
+		if e%2 == 0 {
+			for i := 0; i < words; i++ {
+				codes[e*words+i] = rng.Uint64()
+			}
+			continue
+		}
+		if e%40 == 1 {
+			for i := range centre {
+				centre[i] = rng.Uint64()
+			}
+		}
+		for i := 0; i < words; i++ {
+			codes[e*words+i] = centre[i] ^ 1<<rng.IntN(64) ^ 1<<rng.IntN(64)
+		}
+	}
+	return codes
+}
+
+// BenchmarkRegistry: one query against a registry of registrySize()
+// entries, by the multi-index (impl=index) and by a linear scan
+// (impl=linear, the baseline), for 64-bit hashes at radius 8 and PDQ at
+// radius 31. Queries are near an entry half the time.
+//
+//	go test -bench Registry -count 6 > r.txt && benchstat -col /impl r.txt
+func BenchmarkRegistry(b *testing.B) {
+	for _, tc := range []struct {
+		algo   string
+		words  int
+		radius int
+	}{{"phash", 1, 8}, {"pdq", 4, 31}} {
+		n := registrySize()
+		codes := registryCodes(n, tc.words)
+		start := time.Now()
+		idx := audit.NewIndex(codes, tc.words, tc.radius)
+		b.Logf("%s: %d entries indexed in %v, %d substrings, %.1f bytes per entry",
+			tc.algo, n, time.Since(start).Round(time.Millisecond), idx.Substrings(), idx.BytesPerEntry())
+		rng := rand.New(rand.NewPCG(7, 8))
+		queries := make([][]uint64, 256)
+		for i := range queries {
+			q := make([]uint64, tc.words)
+			if i%2 == 0 {
+				copy(q, codes[rng.IntN(n)*tc.words:])
+				q[0] ^= 1 << rng.IntN(64)
+			} else {
+				for j := range q {
+					q[j] = rng.Uint64()
+				}
+			}
+			queries[i] = q
+		}
+		for _, impl := range []string{"linear", "index"} {
+			b.Run("algo="+tc.algo+"/impl="+impl, func(b *testing.B) {
+				hits, i := 0, 0
+				for b.Loop() {
+					q := queries[i%len(queries)]
+					i++
+					if impl == "index" {
+						idx.Search(q, tc.radius, func(int, int) { hits++ })
+						continue
+					}
+					if tc.words == 1 { // the tightest scan of 64-bit codes
+						q0 := q[0]
+						for _, c := range codes {
+							if bits.OnesCount64(c^q0) <= tc.radius {
+								hits++
+							}
+						}
+						continue
+					}
+					for e := 0; e < len(codes); e += 4 {
+						c := codes[e : e+4 : e+4]
+						if bits.OnesCount64(c[0]^q[0])+bits.OnesCount64(c[1]^q[1])+
+							bits.OnesCount64(c[2]^q[2])+bits.OnesCount64(c[3]^q[3]) <= tc.radius {
+							hits++
+						}
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
 	}
 }

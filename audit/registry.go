@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imgconsent/imgconsent/hash"
@@ -62,6 +64,11 @@ type Registry struct {
 	exact   map[hash.Digest][]*Entry
 	near    map[hash.Algo][]*Entry // perceptual entries, active only
 	files   []string
+
+	// The multi-index of each perceptual algorithm's entries, built on the
+	// first Match for the radii it asks (never smaller than DefaultRadii).
+	indexOnce sync.Once
+	index     map[hash.Algo]*Index
 }
 
 // Entries returns every entry, withdrawn ones included, in file order.
@@ -156,7 +163,8 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 	return e, nil
 }
 
-// Add puts an entry into the registry.
+// Add puts an entry into the registry. Entries are added before the first
+// Match: the index Match builds does not see later ones.
 func (r *Registry) Add(e *Entry) {
 	if r.exact == nil {
 		r.exact = map[hash.Digest][]*Entry{}
@@ -450,35 +458,39 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 		}
 	}
 	if p != nil {
+		r.indexOnce.Do(func() { r.buildIndexes(radii) })
 		for _, a := range hash.Algos {
 			rad := radii.Of(a)
-			if rad < 0 || a == hash.SHA256 {
+			idx := r.index[a]
+			if rad < 0 || idx == nil {
 				continue
 			}
+			entries := r.near[a]
 			if a == hash.PDQAlg {
-				for _, e := range r.near[a] {
-					best, k := 257, 0
-					for v := range hash.Dihedral {
-						if d := hash.PDQDistance(p.PDQVariant(v), e.pdq); d < best {
-							best, k = d, v
+				// Every rotation and flip; each entry at its nearest.
+				type hit struct{ d, k int }
+				best := map[int]hit{}
+				for k := range hash.Dihedral {
+					q := pdqWords(p.PDQVariant(k))
+					idx.Search(q[:], rad, func(e, d int) {
+						if b, ok := best[e]; !ok || d < b.d {
+							best[e] = hit{d, k}
 						}
+					})
+				}
+				for e, b := range best {
+					m := newMatch(entries[e], b.d, rad)
+					if b.k > 0 {
+						m.Variant = hash.Dihedral[b.k]
 					}
-					if best <= rad {
-						m := newMatch(e, best, rad)
-						if k > 0 {
-							m.Variant = hash.Dihedral[k]
-						}
-						out = append(out, m)
-					}
+					out = append(out, m)
 				}
 				continue
 			}
 			v, _ := p.Get(a)
-			for _, e := range r.near[a] {
-				if d := hash.Distance(v, e.h64); d <= rad {
-					out = append(out, newMatch(e, d, rad))
-				}
-			}
+			idx.Search([]uint64{uint64(v)}, rad, func(e, d int) {
+				out = append(out, newMatch(entries[e], d, rad))
+			})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -488,6 +500,41 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 		return out[i].Entry < out[j].Entry
 	})
 	return out
+}
+
+// buildIndexes indexes each perceptual algorithm's active entries for the
+// larger of radii and DefaultRadii.
+func (r *Registry) buildIndexes(radii Radii) {
+	r.index = map[hash.Algo]*Index{}
+	for _, a := range hash.Algos {
+		entries := r.near[a]
+		if !a.Perceptual() || len(entries) == 0 {
+			continue
+		}
+		rad := max(radii.Of(a), DefaultRadii.Of(a), 0)
+		if a == hash.PDQAlg {
+			codes := make([]uint64, 0, 4*len(entries))
+			for _, e := range entries {
+				w := pdqWords(e.pdq)
+				codes = append(codes, w[:]...)
+			}
+			r.index[a] = NewIndex(codes, 4, rad)
+			continue
+		}
+		codes := make([]uint64, len(entries))
+		for i, e := range entries {
+			codes[i] = uint64(e.h64)
+		}
+		r.index[a] = NewIndex(codes, 1, rad)
+	}
+}
+
+func pdqWords(p hash.PDQ) [4]uint64 {
+	var w [4]uint64
+	for i := range w {
+		w[i] = binary.BigEndian.Uint64(p[8*i:])
+	}
+	return w
 }
 
 func newMatch(e *Entry, d, rad int) Match {

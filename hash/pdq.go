@@ -274,9 +274,10 @@ func box1D(in, out []float32, n, stride, window int) {
 		ri += stride
 		oi += stride
 	}
+	inv := 1 / float32(size)
 	for i := 0; i < n-window; i++ {
 		sum += in[ri] - in[li]
-		out[oi] = sum / float32(size)
+		out[oi] = sum * inv
 		li += stride
 		ri += stride
 		oi += stride
