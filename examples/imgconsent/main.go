@@ -7,6 +7,7 @@
 //	imgconsent inspect FILE
 //	imgconsent registry add IMAGES... --out registry.csv
 //	imgconsent registry check FILE...
+//	imgconsent rematch report.jsonl --registry NEW --out new.jsonl
 //	imgconsent demo
 package main
 
@@ -27,6 +28,8 @@ Usage:
   imgconsent registry add IMAGES... --out FILE
                                         hash images whose owners objected into a registry
   imgconsent registry check FILE...     read registries and report bad lines
+  imgconsent rematch REPORT --registry NEW --out FILE
+                                        judge an earlier report again against a new registry
   imgconsent demo [flags]               build a sample corpus and registry, audit it
 
 Run "imgconsent COMMAND -h" for a command's flags.
@@ -55,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInspect(args[1:], stdout, stderr)
 	case "registry":
 		err = cmdRegistry(args[1:], stdout, stderr)
+	case "rematch":
+		err = cmdRematch(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,5 +220,55 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "scan", "-h"); code != 0 {
 		t.Errorf("scan -h: exit %d", code)
+	}
+}
+
+// A rematch against a changed registry, with the images gone: what the
+// earlier report stored is all it needs.
+func TestRematch(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := runCLI(t, "demo", "--dir", dir); code != 0 {
+		t.Fatalf("demo: %s %s", out, errOut)
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	var photo01 string
+	f, _ := os.Open(report)
+	for rec, err := range audit.ReadJSONL(f) {
+		if err == nil && rec.Key == "photos/photo-01.jpg" {
+			photo01 = rec.PHash.String()
+		}
+	}
+	f.Close()
+	// The new registry: objection 101 withdrawn, a new one for photo-01.
+	old, _ := os.ReadFile(filepath.Join(dir, "registry.csv"))
+	rows := strings.Split(strings.TrimSpace(string(old)), "\n")
+	for i, l := range rows {
+		if strings.Contains(l, "objection-101") {
+			rows[i] = strings.Replace(l, ",active,", ",withdrawn,", 1)
+		}
+	}
+	rows = append(rows, "phash:"+photo01+",objection-new,someone,2026-11-23,active,")
+	newReg := filepath.Join(dir, "registry-v2.csv")
+	os.WriteFile(newReg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
+	os.RemoveAll(filepath.Join(dir, "corpus")) // no image can be read again
+
+	code, out, errOut := runCLI(t, "rematch", report, "--registry", newReg,
+		"--out", filepath.Join(dir, "v2.jsonl"), "--keep", filepath.Join(dir, "keep-v2.txt"))
+	if code != 0 {
+		t.Fatalf("rematch: %d %s %s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"reposts/objected-101-exact.jpg: exclude → keep",
+		"photos/photo-01.jpg: keep → exclude",
+		"newly excluded: 1", "no longer excluded: 1", "rematched: 19 records",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("rematch output lacks %q:\n%s", want, errOut)
+		}
+	}
+	keep := lines(t, filepath.Join(dir, "keep-v2.txt"))
+	if slices.ContainsFunc(keep, func(p string) bool { return strings.HasSuffix(p, "photo-01.jpg") }) ||
+		!slices.ContainsFunc(keep, func(p string) bool { return strings.HasSuffix(p, "objected-101-exact.jpg") }) {
+		t.Errorf("new keep-list %v", keep)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -117,10 +118,15 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 type outputs struct{ report, csv, keep, excluded string }
 
-// scanTo runs the scan and writes every record to the outputs as it comes,
-// flushing them at least once a second so that an interrupted run leaves
-// every finished record on disk.
+// scanTo runs the scan and writes every record to the outputs.
 func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
+	return writeRecords(audit.Scan(ctx, src, opts), stdout, o)
+}
+
+// writeRecords writes every record to the outputs as it comes, flushing
+// them at least once a second so that an interrupted run leaves every
+// finished record on disk. The records' error is final.
+func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
 	var sum audit.Summary
 	var w audit.MultiWriter
 	var files []*os.File
@@ -174,7 +180,7 @@ func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout i
 	start := time.Now()
 	lastFlush := start
 	var scanErr error
-	for rec, err := range audit.Scan(ctx, src, opts) {
+	for rec, err := range records {
 		if err != nil {
 			scanErr = err
 			break
