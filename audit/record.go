@@ -32,7 +32,10 @@ type Record struct {
 	Path string `json:"path,omitempty"` // where to find the image again
 	Size int64  `json:"size"`           // bytes read
 
+	URL string `json:"url,omitempty"` // where the image was fetched from, when the source knows
+
 	SHA256 *hash.Digest `json:"sha256,omitempty"` // nil when the bytes could not be read
+	MD5    string       `json:"md5,omitempty"`    // hex, for hash lists that use MD5
 	// Perceptual hashes; nil when the image could not be decoded.
 	*hash.Perceptual
 
@@ -115,7 +118,7 @@ func (p Policy) radii() Radii {
 // its Matches, Verdict and Reasons. It reads nothing but the record, so a
 // record from an earlier report can be judged again against a new registry.
 func Judge(r *Record, reg *Registry, pol Policy) {
-	r.Matches = reg.Match(r.SHA256, r.Perceptual, pol.radii())
+	r.Matches = reg.MatchRecord(r, pol.radii())
 	r.Reasons = r.Reasons[:0]
 	var excl, rev []string
 	for _, m := range r.Matches {

@@ -5,13 +5,18 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,11 +43,19 @@ type Entry struct {
 	Date   string    `json:"date,omitempty"`   // YYYY-MM-DD or RFC 3339
 	Status Status    `json:"status,omitempty"`
 	Note   string    `json:"note,omitempty"`
-	File   string    `json:"-"` // the registry file it was read from
-	Line   int       `json:"-"` // its line in that file
+	// Quality is the hash's quality where the list gives one (PDQ lists
+	// do), -1 when it does not.
+	Quality int `json:"quality,omitempty"`
+	// Degenerate says why the entry looks like the hash of a flat or
+	// near-empty image, which would match a large share of any corpus;
+	// such an entry matches only when the registry allows it.
+	Degenerate string `json:"degenerate,omitempty"`
+	File       string `json:"-"` // the registry file it was read from
+	Line       int    `json:"-"` // its line in that file
 
 	h64    hash.Hash64
 	digest hash.Digest
+	md5    [16]byte
 	pdq    hash.PDQ
 }
 
@@ -60,8 +73,15 @@ func (e *Entry) Label() string {
 // Registry is a set of entries loaded from one or more registry files. It is
 // safe for concurrent use once loaded; Match never modifies it.
 type Registry struct {
+	// AllowDegenerate lets entries flagged Degenerate match. Set it before
+	// entries are added.
+	AllowDegenerate bool
+
 	entries []*Entry
 	exact   map[hash.Digest][]*Entry
+	md5     map[[16]byte][]*Entry
+	urls    map[string][]*Entry
+	domains map[string][]*Entry
 	near    map[hash.Algo][]*Entry // perceptual entries, active only
 	files   []string
 
@@ -80,11 +100,12 @@ func (r *Registry) Files() []string { return r.files }
 // Len counts the entries, withdrawn ones included.
 func (r *Registry) Len() int { return len(r.entries) }
 
-// Active counts the entries that can match.
+// Active counts the entries that can match: not withdrawn, and not set
+// aside as degenerate.
 func (r *Registry) Active() int {
 	n := 0
 	for _, e := range r.entries {
-		if e.Status != Withdrawn {
+		if e.Status != Withdrawn && (e.Degenerate == "" || r.AllowDegenerate) {
 			n++
 		}
 	}
@@ -109,8 +130,16 @@ func ParseHash(s string) (hash.Algo, string, error) {
 	case "a":
 		a = hash.AHash
 	}
+	if a == URLAlgo || a == DomainAlgo {
+		v, err := normalizeLocation(a, hexs)
+		return a, v, err
+	}
 	hexs = strings.ToLower(hexs)
 	switch a {
+	case hash.MD5:
+		if b, err := hex.DecodeString(hexs); err != nil || len(b) != 16 {
+			return "", "", fmt.Errorf("md5 %q needs 32 hex digits", hexs)
+		}
 	case hash.SHA256:
 		if _, err := hash.ParseDigest(hexs); err != nil {
 			return "", "", err
@@ -124,7 +153,7 @@ func ParseHash(s string) (hash.Algo, string, error) {
 			return "", "", err
 		}
 	default:
-		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, phash, dhash, ahash or pdq)", algo)
+		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, md5, phash, dhash, ahash, pdq, url or domain)", algo)
 	}
 	return a, hexs, nil
 }
@@ -151,16 +180,85 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 			}
 		}
 	}
-	e := &Entry{Algo: algo, Value: hexs, ID: id, Source: source, Date: date, Status: status, Note: note}
+	e := &Entry{Algo: algo, Value: hexs, ID: id, Source: source, Date: date, Status: status, Note: note, Quality: -1}
 	switch algo {
 	case hash.SHA256:
 		e.digest, _ = hash.ParseDigest(hexs)
+	case hash.MD5:
+		hex.Decode(e.md5[:], []byte(hexs))
 	case hash.PDQAlg:
 		e.pdq, _ = hash.ParsePDQ(hexs)
+	case URLAlgo, DomainAlgo:
 	default:
 		e.h64, _ = hash.ParseHash64(hexs)
 	}
+	e.Degenerate = degenerate(e)
 	return e, nil
+}
+
+// degenerate says why an entry looks like the hash of a flat or near-empty
+// image: a 64-bit hash with 8 bits or fewer set, or unset (a flat image
+// thresholds to all zeros or all ones), or a PDQ whose list gives a quality
+// under hash.PDQWeakQuality.
+func degenerate(e *Entry) string {
+	switch e.Algo {
+	case hash.PHash, hash.DHash, hash.AHash:
+		if n := bits.OnesCount64(uint64(e.h64)); n <= 8 || n >= 56 {
+			return fmt.Sprintf("%d of 64 bits set: the hash of a flat or near-empty image", n)
+		}
+	case hash.PDQAlg:
+		if e.Quality >= 0 && e.Quality < hash.PDQWeakQuality {
+			return fmt.Sprintf("PDQ quality %d < %d: a weak hash", e.Quality, hash.PDQWeakQuality)
+		}
+		if n := hash.PDQDistance(e.pdq, hash.PDQ{}); n <= 32 || n >= 224 {
+			return fmt.Sprintf("%d of 256 bits set: not a PDQ of a real image", n)
+		}
+	}
+	return ""
+}
+
+// Registry entries that name where an image came from rather than its
+// bytes: matched against a record's URL.
+const (
+	URLAlgo    hash.Algo = "url"    // the image's URL, exactly (after normalisation)
+	DomainAlgo hash.Algo = "domain" // every URL on the domain or its subdomains
+)
+
+// normalizeLocation lower-cases a URL's scheme and host, drops its
+// fragment and default port; a domain is lower-cased and its dots trimmed.
+func normalizeLocation(a hash.Algo, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if a == DomainAlgo {
+		d := strings.Trim(strings.ToLower(v), ".")
+		if d == "" || strings.ContainsAny(d, "/:@ ") {
+			return "", fmt.Errorf("domain %q is not a host name", v)
+		}
+		return d, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("url %q is not an absolute http(s) URL", v)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	if h, port, ok := strings.Cut(u.Host, ":"); ok && (port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https") {
+		u.Host = h
+	}
+	u.Fragment = ""
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u.String(), nil
+}
+
+// NormalizeURL normalises a URL as url: entries are, for matching; "" when
+// it is not an absolute http(s) URL.
+func NormalizeURL(v string) string {
+	n, err := normalizeLocation(URLAlgo, v)
+	if err != nil {
+		return ""
+	}
+	return n
 }
 
 // Add puts an entry into the registry. Entries are added before the first
@@ -168,17 +266,38 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 func (r *Registry) Add(e *Entry) {
 	if r.exact == nil {
 		r.exact = map[hash.Digest][]*Entry{}
+		r.md5 = map[[16]byte][]*Entry{}
+		r.urls = map[string][]*Entry{}
+		r.domains = map[string][]*Entry{}
 		r.near = map[hash.Algo][]*Entry{}
 	}
 	r.entries = append(r.entries, e)
-	if e.Status == Withdrawn {
+	if e.Status == Withdrawn || e.Degenerate != "" && !r.AllowDegenerate {
 		return
 	}
-	if e.Algo == hash.SHA256 {
+	switch e.Algo {
+	case hash.SHA256:
 		r.exact[e.digest] = append(r.exact[e.digest], e)
-	} else {
+	case hash.MD5:
+		r.md5[e.md5] = append(r.md5[e.md5], e)
+	case URLAlgo:
+		r.urls[e.Value] = append(r.urls[e.Value], e)
+	case DomainAlgo:
+		r.domains[e.Value] = append(r.domains[e.Value], e)
+	default:
 		r.near[e.Algo] = append(r.near[e.Algo], e)
 	}
+}
+
+// Degenerate returns the entries flagged Degenerate.
+func (r *Registry) Degenerate() []*Entry {
+	var out []*Entry
+	for _, e := range r.entries {
+		if e.Degenerate != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // LineError is a registry line that could not be read.
@@ -203,6 +322,11 @@ const (
 	FormatAuto  RegistryFormat = ""
 	FormatCSV   RegistryFormat = "csv"
 	FormatJSONL RegistryFormat = "jsonl"
+	// FormatHexList is a plain list of hex values, one per line, each
+	// optionally followed by a quality (comma, tab or space between), as
+	// hash lists are often published. The algorithm comes from the digits'
+	// count (32: md5) or the file's name (…pdq…, …sha256…, …phash… …).
+	FormatHexList RegistryFormat = "hex"
 )
 
 // maxLineErrors is how many bad lines one load reports before it stops.
@@ -217,18 +341,27 @@ const maxLineBytes = 1 << 20
 // registry with a line that cannot be read is not silently shortened.
 func LoadRegistry(paths ...string) (*Registry, error) {
 	r := &Registry{}
+	if err := r.Load(paths...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Load reads registry files into r, as LoadRegistry does; set
+// AllowDegenerate first to let degenerate entries match.
+func (r *Registry) Load(paths ...string) error {
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, fmt.Errorf("audit: registry: %w", err)
+			return fmt.Errorf("audit: registry: %w", err)
 		}
 		err = r.Read(f, p, FormatAuto)
 		f.Close()
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // Read adds the entries of one registry file, read from rd, to r. name is the
@@ -256,6 +389,8 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 		err = readCSV(br, add)
 	case FormatJSONL:
 		err = readJSONL(br, add)
+	case FormatHexList:
+		err = readHexList(br, name, add)
 	default:
 		return fmt.Errorf("audit: registry %s: unknown format %q", name, format)
 	}
@@ -284,7 +419,61 @@ func detectFormat(name string, br *bufio.Reader) RegistryFormat {
 	if len(head) > 0 && head[0] == '{' {
 		return FormatJSONL
 	}
+	for _, line := range strings.Split(string(head), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if hexListLine.MatchString(line) {
+			return FormatHexList
+		}
+		break
+	}
 	return FormatCSV
+}
+
+var hexListLine = regexp.MustCompile(`^[0-9a-fA-F]{16,64}([ \t,;]+\d{1,3})?$`)
+
+// listAlgo names the algorithm of a plain hex list from the digits' count
+// and the file's name.
+func listAlgo(name string, digits int) (hash.Algo, error) {
+	base := strings.ToLower(filepath.Base(name))
+	for _, a := range []hash.Algo{hash.PDQAlg, hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash} {
+		if strings.Contains(base, string(a)) && a.Bits() == 4*digits {
+			return a, nil
+		}
+	}
+	if digits == 32 {
+		return hash.MD5, nil
+	}
+	return "", fmt.Errorf("a plain list of %d-digit hex values: name the algorithm in the file name (e.g. list.pdq.txt) or write algo:hex", digits)
+}
+
+// readHexList reads one hex value per line, optionally with a quality.
+func readHexList(rd io.Reader, name string, add func(int, *Entry, error) bool) error {
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64<<10), maxLineBytes)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if text == "" || text[0] == '#' {
+			continue
+		}
+		fields := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' })
+		algo, err := listAlgo(name, len(fields[0]))
+		var e *Entry
+		if err == nil {
+			e, err = NewEntry(string(algo)+":"+fields[0], "", "", "", Active, "")
+		}
+		if err == nil && len(fields) > 1 {
+			err = setQuality(e, fields[1])
+		}
+		if !add(line, e, err) {
+			return nil
+		}
+	}
+	return sc.Err()
 }
 
 // csvColumns are the registry CSV columns in their positional order.
@@ -327,7 +516,9 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 			for i, name := range rec {
 				names[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))] = i
 			}
-			if _, ok := names["hash"]; ok {
+			_, h := names["hash"]
+			_, p := names["pdq"]
+			if h || p {
 				col = names
 				continue
 			}
@@ -341,21 +532,44 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 			}
 			return ""
 		}
-		e, err := NewEntry(get("hash"), get("id"), get("source"), get("date"), Status(get("status")), get("note"))
+		hashText := get("hash")
+		if v := get("pdq"); v != "" && hashText == "" {
+			hashText = "pdq:" + v // ThreatExchange / HMA style: a pdq column
+		}
+		e, err := NewEntry(hashText, get("id"), get("source"), get("date"), Status(get("status")), get("note"))
+		if err == nil {
+			err = setQuality(e, get("quality"))
+		}
 		if !add(line, e, err) {
 			return nil
 		}
 	}
 }
 
+// setQuality sets an entry's quality from a list's column (empty: none)
+// and flags it again.
+func setQuality(e *Entry, v string) error {
+	if v == "" {
+		return nil
+	}
+	q, err := strconv.Atoi(v)
+	if err != nil || q < 0 || q > 100 {
+		return fmt.Errorf("quality %q is not a number from 0 to 100", v)
+	}
+	e.Quality = q
+	e.Degenerate = degenerate(e)
+	return nil
+}
+
 // jsonEntry is one JSON Lines registry line.
 type jsonEntry struct {
-	Hash   *string `json:"hash"`
-	ID     string  `json:"id"`
-	Source string  `json:"source"`
-	Date   string  `json:"date"`
-	Status string  `json:"status"`
-	Note   string  `json:"note"`
+	Hash    *string `json:"hash"`
+	Quality *int    `json:"quality"`
+	ID      string  `json:"id"`
+	Source  string  `json:"source"`
+	Date    string  `json:"date"`
+	Status  string  `json:"status"`
+	Note    string  `json:"note"`
 }
 
 // readJSONL reads one JSON object per line; blank lines and lines starting
@@ -383,6 +597,9 @@ func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
 			err = errors.New(`no "hash" key`)
 		default:
 			e, err = NewEntry(*je.Hash, je.ID, je.Source, je.Date, Status(je.Status), je.Note)
+			if err == nil && je.Quality != nil {
+				err = setQuality(e, fmt.Sprint(*je.Quality))
+			}
 		}
 		if !add(line, e, err) {
 			return nil
@@ -499,6 +716,44 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 		}
 		return out[i].Entry < out[j].Entry
 	})
+	return out
+}
+
+// MatchRecord returns the active entries that match a record: by its
+// SHA-256, MD5 and perceptual hashes (see Match), and by its URL (url and
+// domain entries).
+func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
+	if r == nil {
+		return nil
+	}
+	out := r.Match(rec.SHA256, rec.Perceptual, radii)
+	if rec.MD5 != "" {
+		var d [16]byte
+		if b, err := hex.DecodeString(rec.MD5); err == nil && len(b) == 16 {
+			copy(d[:], b)
+			for _, e := range r.md5[d] {
+				out = append(out, newMatch(e, 0, 0))
+			}
+		}
+	}
+	if u := NormalizeURL(rec.URL); u != "" {
+		for _, e := range r.urls[u] {
+			out = append(out, newMatch(e, 0, 0))
+		}
+		if pu, err := url.Parse(u); err == nil {
+			host := pu.Hostname()
+			for host != "" {
+				for _, e := range r.domains[host] {
+					out = append(out, newMatch(e, 0, 0))
+				}
+				_, rest, ok := strings.Cut(host, ".")
+				if !ok {
+					break
+				}
+				host = rest
+			}
+		}
+	}
 	return out
 }
 

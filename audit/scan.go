@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"math"
@@ -135,7 +137,7 @@ func Process(it Item, opts *Options) Record { return opts.orDefault().process(it
 // SHA-256, metadata, decode and perceptual hashes, then the verdict. h may
 // be nil (a pooled Hasher is used).
 func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
-	rec.Key, rec.Path = it.Key, it.Path
+	rec.Key, rec.Path, rec.URL = it.Key, it.Path, it.URL
 	start := time.Now()
 	stage := "reading"
 	defer func() {
@@ -162,6 +164,8 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	stage = "hashing bytes"
 	d := hash.Sum(data)
 	rec.SHA256 = &d
+	m := md5.Sum(data)
+	rec.MD5 = hex.EncodeToString(m[:])
 
 	stage = "reading metadata"
 	md, err := exif.Read(data, o.Metadata)

@@ -19,6 +19,10 @@ type Item struct {
 	Key string
 	// Path is where to find the item again (for a directory, the file path).
 	Path string
+	// URL is where the image was fetched from, when the source records it
+	// (a manifest's url column, a WebDataset sidecar); url and domain
+	// registry entries match it.
+	URL string
 	// Read returns the item's bytes, refusing more than max bytes.
 	Read func(max int64) ([]byte, error)
 	// Err, when set, is why the item could not be listed (an unreadable

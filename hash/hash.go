@@ -32,10 +32,11 @@ const (
 	DHash  Algo = "dhash"  // 64-bit difference hash
 	AHash  Algo = "ahash"  // 64-bit average hash
 	PDQAlg Algo = "pdq"    // Meta's 256-bit PDQ
+	MD5    Algo = "md5"    // MD5 of the file's bytes, as older hash lists carry
 )
 
 // Algos lists every algorithm, exact first.
-var Algos = []Algo{SHA256, PHash, DHash, AHash, PDQAlg}
+var Algos = []Algo{SHA256, MD5, PHash, DHash, AHash, PDQAlg}
 
 // Bits is the length of the algorithm's hash in bits, or 0 for an unknown
 // algorithm.
@@ -45,6 +46,8 @@ func (a Algo) Bits() int {
 		return 256
 	case PHash, DHash, AHash:
 		return 64
+	case MD5:
+		return 128
 	}
 	return 0
 }

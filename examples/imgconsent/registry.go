@@ -51,7 +51,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", "", "who filed the objection")
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
-	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, phash, dhash, ahash, pdq")
+	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -113,6 +113,8 @@ func entriesFor(rec audit.Record, algos []hash.Algo, id, source, date string, st
 		switch {
 		case a == hash.SHA256 && rec.SHA256 != nil:
 			v = rec.SHA256.String()
+		case a == hash.MD5 && rec.MD5 != "":
+			v = rec.MD5
 		case a == hash.PDQAlg && rec.Perceptual != nil:
 			v = rec.PDQ.String()
 		case a.Perceptual() && rec.Perceptual != nil:
@@ -231,13 +233,23 @@ func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
 			counts[e.Algo]++
 		}
 		var parts []string
-		for _, a := range hash.Algos {
+		for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], audit.URLAlgo, audit.DomainAlgo) {
 			if counts[a] > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", a, counts[a]))
 			}
 		}
-		fmt.Fprintf(stdout, "%s: %d entries (%d active, %d withdrawn): %s\n", filepath.Clean(p),
-			reg.Len(), reg.Active(), reg.Len()-reg.Active(), strings.Join(parts, ", "))
+		withdrawn := 0
+		for _, e := range reg.Entries() {
+			if e.Status == audit.Withdrawn {
+				withdrawn++
+			}
+		}
+		deg := reg.Degenerate()
+		fmt.Fprintf(stdout, "%s: %d entries (%d active, %d withdrawn, %d degenerate): %s\n", filepath.Clean(p),
+			reg.Len(), reg.Active(), withdrawn, len(deg), strings.Join(parts, ", "))
+		for _, e := range deg {
+			fmt.Fprintf(stdout, "  %s:%d: %s is set aside: %s\n", filepath.Base(e.File), e.Line, e.Hash(), e.Degenerate)
+		}
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d of %d registries have errors", bad, len(pos))

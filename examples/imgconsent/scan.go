@@ -30,10 +30,12 @@ type policyFlags struct {
 	maxPixels, maxFileMB int64
 	ignoreOrientation    bool
 	referenceHashes      bool
+	allowDegenerate      bool
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
-	fs.Var(&p.registries, "registry", "opt-out registry `file` (CSV or JSON Lines); repeat for several")
+	fs.Var(&p.registries, "registry", "opt-out registry `file` (CSV, JSON Lines or a plain hex list); repeat for several")
+	fs.BoolVar(&p.allowDegenerate, "allow-degenerate", false, "let registry entries that look like hashes of flat images match (they are set aside by default)")
 	p.radii = audit.DefaultRadii
 	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
 	fs.IntVar(&p.radii.DHash, "radius-dhash", p.radii.DHash, "dHash match radius in bits (-1: off)")
@@ -64,8 +66,8 @@ func (p *policyFlags) options() (*audit.Options, error) {
 		ReferenceHashes:   p.referenceHashes,
 	}
 	if len(p.registries) > 0 {
-		reg, err := audit.LoadRegistry(p.registries...)
-		if err != nil {
+		reg := &audit.Registry{AllowDegenerate: p.allowDegenerate}
+		if err := reg.Load(p.registries...); err != nil {
 			return nil, err
 		}
 		o.Registry = reg
@@ -208,6 +210,9 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry) {
 	if reg != nil {
 		fmt.Fprintf(w, "registry: %d entries (%d active) from %s\n", reg.Len(), reg.Active(), strings.Join(reg.Files(), ", "))
+		if n := len(reg.Degenerate()); n > 0 && !reg.AllowDegenerate {
+			fmt.Fprintf(w, "registry: %d degenerate entries set aside (hashes of flat images; --allow-degenerate to use them)\n", n)
+		}
 	}
 	sum.WriteText(w)
 	secs := elapsed.Seconds()
