@@ -181,19 +181,24 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 		}
 	}
 	e := &Entry{Algo: algo, Value: hexs, ID: id, Source: source, Date: date, Status: status, Note: note, Quality: -1}
-	switch algo {
-	case hash.SHA256:
-		e.digest, _ = hash.ParseDigest(hexs)
-	case hash.MD5:
-		hex.Decode(e.md5[:], []byte(hexs))
-	case hash.PDQAlg:
-		e.pdq, _ = hash.ParsePDQ(hexs)
-	case URLAlgo, DomainAlgo:
-	default:
-		e.h64, _ = hash.ParseHash64(hexs)
-	}
+	e.decodeValue()
 	e.Degenerate = degenerate(e)
 	return e, nil
+}
+
+// decodeValue sets the binary form of a checked Value.
+func (e *Entry) decodeValue() {
+	switch e.Algo {
+	case hash.SHA256:
+		e.digest, _ = hash.ParseDigest(e.Value)
+	case hash.MD5:
+		hex.Decode(e.md5[:], []byte(e.Value))
+	case hash.PDQAlg:
+		e.pdq, _ = hash.ParsePDQ(e.Value)
+	case URLAlgo, DomainAlgo:
+	default:
+		e.h64, _ = hash.ParseHash64(e.Value)
+	}
 }
 
 // degenerate says why an entry looks like the hash of a flat or near-empty

@@ -112,6 +112,12 @@ func TestRegistryAddThenScan(t *testing.T) {
 		t.Errorf("registry check: %d %s", code, out)
 	}
 
+	// A saved index next to the registry: scan uses it.
+	code, out, errOut = runCLI(t, "registry", "build", reg)
+	if code != 0 || !strings.Contains(out, "registry.csv.idx: 5 entries (5 active)") {
+		t.Fatalf("registry build: %d %s %s", code, out, errOut)
+	}
+
 	report := filepath.Join(dir, "out", "report.jsonl")
 	keep := filepath.Join(dir, "out", "keep.txt")
 	code, out, errOut = runCLI(t, "scan", corpus, "--registry", reg, "--out", report, "--keep", keep,

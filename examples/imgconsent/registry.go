@@ -20,15 +20,17 @@ import (
 
 func cmdRegistry(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want a subcommand: add or check", errUsage)
+		return fmt.Errorf("%w: want a subcommand: add, check or build", errUsage)
 	}
 	switch args[0] {
 	case "add":
 		return cmdRegistryAdd(args[1:], stdout, stderr)
+	case "build":
+		return cmdRegistryBuild(args[1:], stdout, stderr)
 	case "check":
 		return cmdRegistryCheck(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("%w: unknown subcommand %q: want add or check", errUsage, args[0])
+	return fmt.Errorf("%w: unknown subcommand %q: want add, check or build", errUsage, args[0])
 }
 
 // defaultAddAlgos are the hashes "registry add" records per image: the exact
@@ -254,5 +256,38 @@ func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
 	if bad > 0 {
 		return fmt.Errorf("%d of %d registries have errors", bad, len(pos))
 	}
+	return nil
+}
+
+func cmdRegistryBuild(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("registry build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imgconsent registry build FILE... [flags]\n\n"+
+			"Parses registries, builds their multi-index, and saves both next to the first file\n"+
+			"(FILE%s). scan and rematch given the same --registry files then load the index;\n"+
+			"when a file changes, they notice and build it again.\n\n", audit.IndexSuffix)
+		fs.PrintDefaults()
+	}
+	var pf policyFlags
+	pf.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: want registry files", errUsage)
+	}
+	start := time.Now()
+	reg := &audit.Registry{AllowDegenerate: pf.allowDegenerate}
+	if err := reg.Load(pos...); err != nil {
+		return err
+	}
+	out := pos[0] + audit.IndexSuffix
+	if err := reg.SaveIndex(out, pf.radii); err != nil {
+		return err
+	}
+	info, _ := os.Stat(out)
+	fmt.Fprintf(stdout, "%s: %d entries (%d active), %d bytes, built in %v\n", out, reg.Len(), reg.Active(), info.Size(), time.Since(start).Round(time.Millisecond))
 	return nil
 }

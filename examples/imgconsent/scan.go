@@ -66,9 +66,13 @@ func (p *policyFlags) options() (*audit.Options, error) {
 		ReferenceHashes:   p.referenceHashes,
 	}
 	if len(p.registries) > 0 {
-		reg := &audit.Registry{AllowDegenerate: p.allowDegenerate}
-		if err := reg.Load(p.registries...); err != nil {
+		// Through the saved index when "registry build" made one.
+		reg, rebuilt, err := audit.LoadIndexed(p.allowDegenerate, p.radii, p.registries...)
+		if err != nil {
 			return nil, err
+		}
+		if rebuilt {
+			fmt.Fprintf(os.Stderr, "imgconsent: %s changed since its index was built: index rebuilt\n", strings.Join(p.registries, ", "))
 		}
 		o.Registry = reg
 	}

@@ -1,0 +1,77 @@
+package audit_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/hash"
+)
+
+func TestSavedIndex(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "reg.csv")
+	var rows []string
+	rows = append(rows, "hash,id")
+	for i := range 500 {
+		rows = append(rows, fmt.Sprintf("phash:%016x,p%d", uint64(i+1)*0x9e3779b97f4a7c15, i))
+	}
+	rows = append(rows, "pdq:"+pdqHex+",the-pdq", "phash:0000000000000000,flat", sha+",the-sha")
+	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
+
+	orig, err := audit.LoadRegistry(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := reg + audit.IndexSuffix
+	if err := orig.SaveIndex(idx, audit.DefaultRadii); err != nil {
+		t.Fatal(err)
+	}
+	loaded, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg)
+	if err != nil || rebuilt {
+		t.Fatalf("%v rebuilt=%v", err, rebuilt)
+	}
+	if loaded.Len() != orig.Len() || loaded.Active() != orig.Active() || len(loaded.Degenerate()) != 1 {
+		t.Fatalf("loaded %d/%d entries", loaded.Len(), loaded.Active())
+	}
+	// Same matches as the registry it was saved from.
+	pdq, _ := hash.ParsePDQ(pdqHex)
+	digest, _ := hash.ParseDigest(sha[7:])
+	for i := range 500 {
+		q := &hash.Perceptual{PHash: hash.Hash64(uint64(i+1)*0x9e3779b97f4a7c15 ^ 0x3), PDQ: pdq}
+		a, b := orig.Match(&digest, q, audit.DefaultRadii), loaded.Match(&digest, q, audit.DefaultRadii)
+		if audit.MatchList(a) != audit.MatchList(b) || len(a) < 3 {
+			t.Fatalf("query %d: %s vs %s", i, audit.MatchList(a), audit.MatchList(b))
+		}
+	}
+	// A changed registry file makes the index stale: it is built again.
+	os.WriteFile(reg, []byte(strings.Join(append(rows, "phash:c3a1ff0012345678,new"), "\n")+"\n"), 0o644)
+	if _, err := audit.LoadIndex(idx, reg); !errors.Is(err, audit.ErrStaleIndex) {
+		t.Fatalf("changed registry: %v", err)
+	}
+	again, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg)
+	if err != nil || !rebuilt || again.Len() != orig.Len()+1 {
+		t.Fatalf("%v rebuilt=%v len=%d", err, rebuilt, again.Len())
+	}
+	if m := again.Match(nil, &hash.Perceptual{PHash: 0xc3a1ff0012345678}, audit.DefaultRadii); len(m) != 1 || m[0].Entry != "new" {
+		t.Errorf("new entry: %v", m)
+	}
+	if fresh, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg); err != nil || rebuilt || fresh.Len() != again.Len() {
+		t.Errorf("after the rebuild the index is fresh: %v %v", rebuilt, err)
+	}
+	// Another set of files, or a garbled index, is not used.
+	if _, err := audit.LoadIndex(idx, reg, reg); !errors.Is(err, audit.ErrStaleIndex) {
+		t.Errorf("other files: %v", err)
+	}
+	os.WriteFile(idx, []byte("garbage"), 0o644)
+	if _, err := audit.LoadIndex(idx, reg); err == nil {
+		t.Error("a garbled index loaded")
+	}
+	if r, _, err := audit.LoadIndexed(false, audit.DefaultRadii, reg); err != nil || r.Len() != again.Len() {
+		t.Errorf("garbled index: %v", err)
+	}
+}
