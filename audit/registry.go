@@ -76,6 +76,11 @@ type Registry struct {
 	// AllowDegenerate lets entries flagged Degenerate match. Set it before
 	// entries are added.
 	AllowDegenerate bool
+	// SkipBadLines loads a registry file with bad lines: they are left out
+	// and listed in Skipped, instead of failing the load.
+	SkipBadLines bool
+	// Skipped lists the lines left out under SkipBadLines.
+	Skipped []*LineError
 
 	entries []*Entry
 	exact   map[hash.Digest][]*Entry
@@ -343,7 +348,8 @@ const maxLineBytes = 1 << 20
 // LoadRegistry reads registry files (format detected from each one) into one
 // Registry. Every bad line is reported, as a *LineError naming file and line
 // (joined with errors.Join, the first 50), and then the load fails: a
-// registry with a line that cannot be read is not silently shortened.
+// registry with a line that cannot be read is not silently shortened (set
+// Registry.SkipBadLines and call Load to skip and count them instead).
 func LoadRegistry(paths ...string) (*Registry, error) {
 	r := &Registry{}
 	if err := r.Load(paths...); err != nil {
@@ -379,9 +385,30 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 	}
 	var entries []*Entry
 	var errs []error
+	var skipped []*LineError
+	// An id names one objection: several hashes of one image may share it,
+	// but not two values of one algorithm.
+	type idKey struct {
+		id   string
+		algo hash.Algo
+	}
+	seen := map[idKey]int{}
 	add := func(line int, e *Entry, err error) bool {
+		if err == nil && e.ID != "" {
+			k := idKey{e.ID, e.Algo}
+			if first, dup := seen[k]; dup {
+				err = fmt.Errorf("id %q already names a %s entry on line %d", e.ID, e.Algo, first)
+			} else {
+				seen[k] = line
+			}
+		}
 		if err != nil {
-			errs = append(errs, &LineError{File: name, Line: line, Err: err})
+			le := &LineError{File: name, Line: line, Err: err}
+			if r.SkipBadLines {
+				skipped = append(skipped, le)
+				return true
+			}
+			errs = append(errs, le)
 			return len(errs) < maxLineErrors
 		}
 		e.File, e.Line = name, line
@@ -408,6 +435,7 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 	for _, e := range entries {
 		r.Add(e)
 	}
+	r.Skipped = append(r.Skipped, skipped...)
 	r.files = append(r.files, name)
 	return nil
 }

@@ -278,3 +278,18 @@ func TestMatch(t *testing.T) {
 		t.Errorf("nil registry matched %v", m)
 	}
 }
+
+func TestDuplicateIDsAndSkipping(t *testing.T) {
+	text := "hash,id\n" + p1 + ",obj-1\nsha256:" + sha[7:] + ",obj-1\nphash:0123456789abcdef,obj-1\nphash:zz,obj-2\n"
+	_, err := parse(t, "r.csv", text)
+	if err == nil || !strings.Contains(err.Error(), `r.csv:4: id "obj-1" already names a phash entry on line 2`) || !strings.Contains(err.Error(), "r.csv:5:") {
+		t.Fatalf("err = %v", err)
+	}
+	r := &audit.Registry{SkipBadLines: true}
+	if err := r.Read(strings.NewReader(text), "r.csv", audit.FormatAuto); err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != 2 || len(r.Skipped) != 2 || r.Skipped[0].Line != 4 || r.Skipped[1].Line != 5 {
+		t.Errorf("%d entries, skipped %v", r.Len(), r.Skipped)
+	}
+}

@@ -183,27 +183,33 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 	return r, nil
 }
 
+// RegistryOptions are the Registry settings LoadIndexed applies.
+type RegistryOptions struct {
+	AllowDegenerate bool // see Registry.AllowDegenerate
+	SkipBadLines    bool // see Registry.SkipBadLines; a saved index is not used then
+}
+
 // LoadIndexed loads registry files through their saved index (the first
 // file's name plus IndexSuffix) when it is there and fresh; otherwise it
 // parses the files, and, when an index file exists but is stale, builds
 // and saves it again. rebuilt reports that.
-func LoadIndexed(allowDegenerate bool, radii Radii, paths ...string) (r *Registry, rebuilt bool, err error) {
+func LoadIndexed(opts RegistryOptions, radii Radii, paths ...string) (r *Registry, rebuilt bool, err error) {
 	if len(paths) == 0 {
-		return &Registry{AllowDegenerate: allowDegenerate}, false, nil
+		return &Registry{AllowDegenerate: opts.AllowDegenerate}, false, nil
 	}
 	idxPath := paths[0] + IndexSuffix
 	_, statErr := os.Stat(idxPath)
-	if statErr == nil {
+	if statErr == nil && !opts.SkipBadLines {
 		r, err := LoadIndex(idxPath, paths...)
-		if err == nil && r.AllowDegenerate == allowDegenerate {
+		if err == nil && r.AllowDegenerate == opts.AllowDegenerate {
 			return r, false, nil
 		}
 	}
-	r = &Registry{AllowDegenerate: allowDegenerate}
+	r = &Registry{AllowDegenerate: opts.AllowDegenerate, SkipBadLines: opts.SkipBadLines}
 	if err := r.Load(paths...); err != nil {
 		return nil, false, err
 	}
-	if statErr == nil {
+	if statErr == nil && len(r.Skipped) == 0 {
 		if err := r.SaveIndex(idxPath, radii); err != nil {
 			return nil, false, err
 		}

@@ -31,7 +31,7 @@ func TestSavedIndex(t *testing.T) {
 	if err := orig.SaveIndex(idx, audit.DefaultRadii); err != nil {
 		t.Fatal(err)
 	}
-	loaded, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg)
+	loaded, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg)
 	if err != nil || rebuilt {
 		t.Fatalf("%v rebuilt=%v", err, rebuilt)
 	}
@@ -53,14 +53,14 @@ func TestSavedIndex(t *testing.T) {
 	if _, err := audit.LoadIndex(idx, reg); !errors.Is(err, audit.ErrStaleIndex) {
 		t.Fatalf("changed registry: %v", err)
 	}
-	again, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg)
+	again, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg)
 	if err != nil || !rebuilt || again.Len() != orig.Len()+1 {
 		t.Fatalf("%v rebuilt=%v len=%d", err, rebuilt, again.Len())
 	}
 	if m := again.Match(nil, &hash.Perceptual{PHash: 0xc3a1ff0012345678}, audit.DefaultRadii); len(m) != 1 || m[0].Entry != "new" {
 		t.Errorf("new entry: %v", m)
 	}
-	if fresh, rebuilt, err := audit.LoadIndexed(false, audit.DefaultRadii, reg); err != nil || rebuilt || fresh.Len() != again.Len() {
+	if fresh, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg); err != nil || rebuilt || fresh.Len() != again.Len() {
 		t.Errorf("after the rebuild the index is fresh: %v %v", rebuilt, err)
 	}
 	// Another set of files, or a garbled index, is not used.
@@ -71,7 +71,7 @@ func TestSavedIndex(t *testing.T) {
 	if _, err := audit.LoadIndex(idx, reg); err == nil {
 		t.Error("a garbled index loaded")
 	}
-	if r, _, err := audit.LoadIndexed(false, audit.DefaultRadii, reg); err != nil || r.Len() != again.Len() {
+	if r, _, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg); err != nil || r.Len() != again.Len() {
 		t.Errorf("garbled index: %v", err)
 	}
 }

@@ -31,10 +31,12 @@ type policyFlags struct {
 	ignoreOrientation    bool
 	referenceHashes      bool
 	allowDegenerate      bool
+	skipBadLines         bool
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&p.registries, "registry", "opt-out registry `file` (CSV, JSON Lines or a plain hex list); repeat for several")
+	fs.BoolVar(&p.skipBadLines, "skip-bad-lines", false, "load registries with bad lines, leaving those lines out and counting them, instead of failing")
 	fs.BoolVar(&p.allowDegenerate, "allow-degenerate", false, "let registry entries that look like hashes of flat images match (they are set aside by default)")
 	p.radii = audit.DefaultRadii
 	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
@@ -67,7 +69,8 @@ func (p *policyFlags) options() (*audit.Options, error) {
 	}
 	if len(p.registries) > 0 {
 		// Through the saved index when "registry build" made one.
-		reg, rebuilt, err := audit.LoadIndexed(p.allowDegenerate, p.radii, p.registries...)
+		reg, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{AllowDegenerate: p.allowDegenerate, SkipBadLines: p.skipBadLines},
+			p.radii, p.registries...)
 		if err != nil {
 			return nil, err
 		}
@@ -214,6 +217,9 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry) {
 	if reg != nil {
 		fmt.Fprintf(w, "registry: %d entries (%d active) from %s\n", reg.Len(), reg.Active(), strings.Join(reg.Files(), ", "))
+		if n := len(reg.Skipped); n > 0 {
+			fmt.Fprintf(w, "registry: %d bad lines skipped, the first: %v\n", n, reg.Skipped[0])
+		}
 		if n := len(reg.Degenerate()); n > 0 && !reg.AllowDegenerate {
 			fmt.Fprintf(w, "registry: %d degenerate entries set aside (hashes of flat images; --allow-degenerate to use them)\n", n)
 		}
