@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -103,11 +101,7 @@ func (r *Registry) SaveIndex(path string, radii Radii) error {
 	if err != nil {
 		return fmt.Errorf("audit: save index: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = gob.NewEncoder(bw).Encode(&s)
-	if err == nil {
-		err = bw.Flush()
-	}
+	err = writeSaved(f, &s)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -133,13 +127,15 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var s savedRegistry
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&s); err != nil {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := readSaved(f, info.Size())
+	if err != nil {
 		return nil, fmt.Errorf("audit: saved index %s: %w", path, err)
 	}
-	if s.Version != savedVersion {
-		return nil, fmt.Errorf("%w: %s has layout %d, this version reads %d", ErrStaleIndex, path, s.Version, savedVersion)
-	}
+	s := *sp
 	var names []string
 	for _, src := range s.Sources {
 		names = append(names, src.Path)
