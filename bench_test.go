@@ -93,14 +93,15 @@ func goimagehashBaseline(b *testing.B, data []byte) {
 }
 
 // BenchmarkHash: bytes of one image → its hashes, by the fast path
-// (impl=fast: aHash, dHash, pHash, and PDQ with its 8 rotations and flips)
-// and by the standard decoder and goimagehash (impl=goimagehash, the
-// baseline: the three 64-bit hashes only). Compare them with
+// (impl=fast: aHash, dHash, pHash, and PDQ with its 8 rotations and flips;
+// impl=fast-no-pdq: the three 64-bit hashes) and by the standard decoder
+// and goimagehash (impl=goimagehash, the baseline: the three 64-bit hashes
+// only). Compare them with
 //
 //	go test -bench Hash -cpu 1 -count 6 > h.txt && benchstat -col /impl h.txt
 func BenchmarkHash(b *testing.B) {
 	for _, img := range []*benchImage{webJPEG, photoJPEG, progressiveJPEG, webPNG} {
-		for _, impl := range []string{"goimagehash", "fast"} {
+		for _, impl := range []string{"goimagehash", "fast", "fast-no-pdq"} {
 			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
 				data := img.bytes()
 				h := hash.NewHasher()
@@ -111,7 +112,7 @@ func BenchmarkHash(b *testing.B) {
 						goimagehashBaseline(b, data)
 						continue
 					}
-					if _, _, err := h.Compute(data, nil); err != nil {
+					if _, _, err := h.Compute(data, &hash.Options{SkipPDQ: impl == "fast-no-pdq"}); err != nil {
 						b.Fatal(err)
 					}
 				}

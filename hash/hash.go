@@ -209,6 +209,10 @@ type Options struct {
 	// before it decodes at a finer scale. 0 means DefaultMinPlane.
 	MinPlane int
 
+	// SkipPDQ leaves PDQ out (its fields stay zero), for callers that match
+	// only the 64-bit hashes: it saves the Jarosz filter and the 16×16 DCT.
+	SkipPDQ bool
+
 	// Reference computes goimagehash's hashes from a full decode instead:
 	// bit for bit what goimagehash gives, to match registries it made, at
 	// 10 to 100 times the cost.
@@ -330,7 +334,7 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	cell := float64(8 / n)
 	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
 		imgW: info.Width, imgH: info.Height}
-	p = h.grids.hashes(h.jpeg.plane, e, opts.orientation())
+	p = h.grids.hashes(h.jpeg.plane, e, opts.orientation(), opts == nil || !opts.SkipPDQ)
 	return p, info, nil
 }
 
@@ -375,7 +379,7 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
-	return h.grids.hashes(h.plane, e, opts.orientation()), info, nil
+	return h.grids.hashes(h.plane, e, opts.orientation(), opts == nil || !opts.SkipPDQ), info, nil
 }
 
 // decodeChecked reads the header, refuses an image over the pixel budget,

@@ -238,11 +238,17 @@ func (s *pdqState) pdqInput(p []float32, e extent, imgW, imgH int, dst []float32
 	}
 	rows, cols := min(int(math.Ceil(e.fh)), h), min(int(math.Ceil(e.fw)), w)
 	for range 2 {
-		for y := 0; y < rows; y++ {
-			box1D(a[y*w:], b[y*w:], cols, 1, wx)
+		if wx > 1 { // a window of one is the identity
+			for y := 0; y < rows; y++ {
+				box1D(a[y*w:], b[y*w:], cols, 1, wx)
+			}
+			a, b = b, a
 		}
-		for x := 0; x < cols; x++ {
-			box1D(b[x:], a[x:], rows, w, wy)
+		if wy > 1 {
+			for x := 0; x < cols; x++ {
+				box1D(a[x:], b[x:], rows, w, wy)
+			}
+			a, b = b, a
 		}
 	}
 	for i := 0; i < 64; i++ {

@@ -239,7 +239,7 @@ func (g *hashGrids) tentGrid(p []float32, e extent, o, dw, dh int) []float32 {
 // hashes computes aHash, dHash and pHash as goimagehash defines them
 // (tent-filtered 8×8, 9×8 and 64×64 grids) from a luma plane, as displayed
 // under EXIF orientation o, and PDQ from the same 64×64 grid.
-func (g *hashGrids) hashes(p []float32, e extent, o int) Perceptual {
+func (g *hashGrids) hashes(p []float32, e extent, o int, withPDQ bool) Perceptual {
 	var out Perceptual
 	a := g.tentGrid(p, e, o, ahashGrid, ahashGrid)
 	var mean float32
@@ -286,14 +286,16 @@ func (g *hashGrids) hashes(p []float32, e extent, o int) Perceptual {
 			g.lowFreq[v*8+u] = s
 		}
 	}
-	in := g.pdq.input[:]
-	g.pdq.pdqInput(p, e, e.imgW, e.imgH, in)
-	if o >= 2 && o <= 8 {
-		orientGrid(in, 64, 64, o, g.pdq.orient[:])
-		in = g.pdq.orient[:]
+	if withPDQ {
+		in := g.pdq.input[:]
+		g.pdq.pdqInput(p, e, e.imgW, e.imgH, in)
+		if o >= 2 && o <= 8 {
+			orientGrid(in, 64, 64, o, g.pdq.orient[:])
+			in = g.pdq.orient[:]
+		}
+		out.PDQ, out.PDQQuality, g.dihedral = g.pdq.pdq(in)
+		copy(out.PDQDihedral[:], g.dihedral[1:])
 	}
-	out.PDQ, out.PDQQuality, g.dihedral = g.pdq.pdq(in)
-	copy(out.PDQDihedral[:], g.dihedral[1:])
 	g.sorted = g.lowFreq
 	slices.Sort(g.sorted[:])
 	median := g.sorted[32]
