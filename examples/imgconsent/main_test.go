@@ -1,8 +1,10 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,6 +212,8 @@ func TestUsageErrors(t *testing.T) {
 		{nil, 2, "Usage"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"scan"}, 2, "want one directory"},
+		{[]string{"scan", dir, dir}, 2, "only WebDataset shards"},
+		{[]string{"scan", dir, "--shard-index", "3", "--shard-count", "2"}, 2, "shard index must be"},
 		{[]string{"scan", dir, "--nope"}, 2, "flag provided but not defined"},
 		{[]string{"scan", dir, "--registry", badReg}, 1, "bad.csv:2"},
 		{[]string{"scan", filepath.Join(dir, "missing")}, 1, "no such file"},
@@ -276,5 +280,62 @@ func TestRematch(t *testing.T) {
 	if slices.ContainsFunc(keep, func(p string) bool { return strings.HasSuffix(p, "photo-01.jpg") }) ||
 		!slices.ContainsFunc(keep, func(p string) bool { return strings.HasSuffix(p, "objected-101-exact.jpg") }) {
 		t.Errorf("new keep-list %v", keep)
+	}
+}
+
+// WebDataset shards in, url/domain entries matched against their sidecars,
+// and a two-machine split that covers every sample once.
+func TestScanShards(t *testing.T) {
+	dir := t.TempDir()
+	var shards []string
+	for s := range 2 {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i := range 3 {
+			key := fmt.Sprintf("%05d", s*10+i)
+			img := sample.JPEG(sample.Photo(uint64(200+s*10+i), 160, 120), 80)
+			url := fmt.Sprintf(`{"url":"https://site%d.example.com/%s.jpg"}`, i, key)
+			for _, m := range []struct {
+				name string
+				data []byte
+			}{{key + ".jpg", img}, {key + ".json", []byte(url)}} {
+				tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg})
+				tw.Write(m.data)
+			}
+		}
+		tw.Close()
+		p := filepath.Join(dir, fmt.Sprintf("shard-%d.tar", s))
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		shards = append(shards, p)
+	}
+	reg := filepath.Join(dir, "reg.csv")
+	os.WriteFile(reg, []byte("hash,id\ndomain:site1.example.com,site-1-optout\n"), 0o644)
+	report := filepath.Join(dir, "r.jsonl")
+	code, _, errOut := runCLI(t, append([]string{"scan", "--registry", reg, "--out", report}, shards...)...)
+	if code != 0 || !strings.Contains(errOut, "images:   6") || !strings.Contains(errOut, "exclude:  2") {
+		t.Fatalf("scan: %d\n%s", code, errOut)
+	}
+	keys := map[string]int{}
+	for part := range 2 {
+		out := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", part))
+		t.Setenv("JOB_COMPLETION_INDEX", fmt.Sprint(part))
+		if code, _, errOut := runCLI(t, append([]string{"scan", "--shard-count", "2", "--out", out, "--quiet"}, shards...)...); code != 0 {
+			t.Fatal(errOut)
+		}
+		f, _ := os.Open(out)
+		for rec, err := range audit.ReadJSONL(f) {
+			if err == nil {
+				keys[rec.Key]++
+			}
+		}
+		f.Close()
+	}
+	if len(keys) != 6 {
+		t.Errorf("the parts covered %d samples: %v", len(keys), keys)
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("%s in %d parts", k, n)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -86,7 +87,8 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: imgconsent scan DIR [flags]\n\nAudits every image below DIR.\n\n")
+		fmt.Fprintf(stderr, "Usage: imgconsent scan DIR [flags]\n       imgconsent scan SHARD.tar... [flags]\n\n"+
+			"Audits every image below DIR, or in WebDataset tar shards (.tar, .tar.gz).\n\n")
 		fs.PrintDefaults()
 	}
 	var pf policyFlags
@@ -97,13 +99,19 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
 	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
+	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
+	shardCount := fs.Int("shard-count", 1, "split the corpus into `n` parts, one per machine")
 	quiet := fs.Bool("quiet", false, "print no summary")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one directory, got %d arguments", errUsage, len(pos))
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: want one directory, or WebDataset shards", errUsage)
+	}
+	src, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount)
+	if err != nil {
+		return err
 	}
 	opts, err := pf.options()
 	if err != nil {
@@ -113,7 +121,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, elapsed, err := scanTo(ctx, audit.Dir{Root: pos[0], AllFiles: *allFiles}, opts, stdout, outputs{
+	sum, elapsed, err := scanTo(ctx, src, opts, stdout, outputs{
 		report: *out, csv: *csvOut, keep: *keep, excluded: *excluded,
 	})
 	if !*quiet && sum.Images > 0 {
@@ -126,6 +134,44 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 }
 
 type outputs struct{ report, csv, keep, excluded string }
+
+// corpusSource makes the source a scan's arguments name: one directory, or
+// WebDataset shards. With a shard count above one it keeps part index:
+// whole shards by their position, or a directory's files by key.
+func corpusSource(args []string, allFiles bool, index, count int) (audit.Source, error) {
+	if index < 0 {
+		index = 0
+		if env := os.Getenv("JOB_COMPLETION_INDEX"); env != "" && count > 1 {
+			n, err := strconv.Atoi(env)
+			if err != nil {
+				return nil, fmt.Errorf("%w: JOB_COMPLETION_INDEX=%q is not a number", errUsage, env)
+			}
+			index = n
+		}
+	}
+	if count < 1 || index >= count {
+		return nil, fmt.Errorf("%w: %v (index %d, count %d)", errUsage, audit.ErrBadSplit, index, count)
+	}
+	shards := 0
+	for _, a := range args {
+		if audit.IsShard(a) {
+			shards++
+		}
+	}
+	switch {
+	case shards == len(args):
+		var mine []string
+		for i, a := range args {
+			if i%count == index {
+				mine = append(mine, a)
+			}
+		}
+		return audit.WebDataset{Shards: mine}, nil
+	case shards == 0 && len(args) == 1:
+		return audit.Split(audit.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
+	}
+	return nil, fmt.Errorf("%w: want one directory, or only WebDataset shards (.tar, .tar.gz)", errUsage)
+}
 
 // scanTo runs the scan and writes every record to the outputs.
 func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {

@@ -1,0 +1,131 @@
+package audit_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+type member struct {
+	name string
+	data []byte
+}
+
+func writeShard(t *testing.T, path string, members []member, gz bool) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range members {
+		if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(m.data)
+	}
+	tw.Close()
+	data := buf.Bytes()
+	if gz {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(data)
+		zw.Close()
+		data = z.Bytes()
+	}
+	writeFile(t, path, data)
+}
+
+func TestWebDataset(t *testing.T) {
+	dir := t.TempDir()
+	jpg := sample.JPEG(sample.Photo(80, 120, 90), 80)
+	png := sample.PNG(sample.Photo(81, 60, 40))
+	members := []member{
+		{"part/000001.jpg", jpg},
+		{"part/000001.json", []byte(`{"url":"https://example.com/a.jpg","caption":"x"}`)},
+		{"part/000001.txt", []byte("a caption")},
+		{"part/000002.json", []byte(`{"url":"https://example.com/b.png"}`)}, // sidecar first
+		{"part/000002.png", png},
+		{"part/000003.webp", []byte("not a webp")},
+		{"part/.hidden.jpg", jpg},
+		{"part/000004.jpg", bytes.Repeat([]byte{1}, 5000)},
+	}
+	shard := filepath.Join(dir, "shard-00000.tar")
+	writeShard(t, shard, members, false)
+	gzShard := filepath.Join(dir, "shard-00001.tar.gz")
+	writeShard(t, gzShard, members[:2], true)
+
+	src := audit.WebDataset{Shards: []string{shard, gzShard}, MaxMemberBytes: 4000}
+	recs := collect(t, audit.Scan(t.Context(), src, nil))
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range recs {
+			yield(k)
+		}
+	})
+	want := []string{"shard-00000.tar/part/000001.jpg", "shard-00000.tar/part/000002.png", "shard-00000.tar/part/000003.webp",
+		"shard-00000.tar/part/000004.jpg", "shard-00001.tar.gz/part/000001.jpg"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys %v\nwant %v", keys, want)
+	}
+	if r := recs[want[0]]; r.URL != "https://example.com/a.jpg" || r.Perceptual == nil || r.Path != shard+"#part/000001.jpg" {
+		t.Errorf("000001: %+v", r)
+	}
+	if r := recs[want[1]]; r.URL != "https://example.com/b.png" || r.Format != "png" {
+		t.Errorf("000002: url %q format %q", r.URL, r.Format)
+	}
+	if r := recs[want[2]]; r.Error == "" || r.Verdict != audit.Review {
+		t.Errorf("000003: %+v", r)
+	}
+	if r := recs[want[3]]; !strings.Contains(r.Error, "byte budget") {
+		t.Errorf("000004: %q", r.Error)
+	}
+	if r := recs[want[4]]; r.URL != "https://example.com/a.jpg" || r.Perceptual == nil {
+		t.Errorf("gz: %+v", r)
+	}
+
+	// A truncated shard: what came before the cut, then an error item.
+	data, _ := os.ReadFile(shard)
+	cut := filepath.Join(dir, "cut.tar")
+	// Cut inside 000002.png's data: 512-byte headers, data padded to 512.
+	pad := func(n int) int { return (n + 511) / 512 * 512 }
+	pngStart := 512 + pad(len(jpg)) + 512 + 512 + 512 + 512 + 512 + 512 + 512
+	writeFile(t, cut, data[:pngStart+len(png)/2])
+	recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{cut, filepath.Join(dir, "missing.tar")}}, nil))
+	if r, ok := recs["cut.tar/part/000001.jpg"]; !ok || r.Perceptual == nil {
+		t.Errorf("the sample before the cut: %+v", recs)
+	}
+	if r := recs["cut.tar"]; r.Error == "" {
+		t.Errorf("no error for the cut shard: %v", recs)
+	}
+	if r := recs["missing.tar"]; r.Error == "" {
+		t.Errorf("no error for a missing shard")
+	}
+}
+
+// The parts of a split cover every item exactly once.
+func TestSplit(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		writeFile(t, filepath.Join(dir, "d", string(rune('a'+i%26))+strings.Repeat("x", i)+".jpg"), []byte("x"))
+	}
+	all := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	seen := map[string]int{}
+	for part := range 3 {
+		for k := range collect(t, audit.Scan(t.Context(), audit.Split(audit.Dir{Root: dir}, part, 3), nil)) {
+			seen[k]++
+		}
+	}
+	if len(seen) != len(all) {
+		t.Fatalf("%d keys in the parts, %d in all", len(seen), len(all))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s in %d parts", k, n)
+		}
+	}
+}
