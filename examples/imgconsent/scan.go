@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,6 +104,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
 	shardCount := fs.Int("shard-count", 1, "split the corpus into `n` parts, one per machine")
 	quiet := fs.Bool("quiet", false, "print no summary")
+	resume := fs.Bool("resume", false, "continue an interrupted scan from its JSON Lines report (--out): the images recorded there are skipped")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -121,9 +124,11 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, elapsed, err := scanTo(ctx, src, opts, stdout, outputs{
-		report: *out, csv: *csvOut, keep: *keep, excluded: *excluded,
-	})
+	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded}
+	if *resume {
+		o.resume = map[string]bool{}
+	}
+	sum, elapsed, err := scanTo(ctx, src, opts, stdout, o)
 	if !*quiet && sum.Images > 0 {
 		printSummary(stderr, sum, elapsed, opts.Registry)
 	}
@@ -133,7 +138,12 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-type outputs struct{ report, csv, keep, excluded string }
+type outputs struct {
+	report, csv, keep, excluded string
+	// resume, when not nil, continues the JSON Lines report: it is filled
+	// with the keys already there, which the scan then skips.
+	resume map[string]bool
+}
 
 // corpusSource makes the source a scan's arguments name: one directory, or
 // WebDataset shards. With a shard count above one it keeps part index:
@@ -175,16 +185,24 @@ func corpusSource(args []string, allFiles bool, index, count int) (audit.Source,
 
 // scanTo runs the scan and writes every record to the outputs.
 func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
+	if o.resume != nil {
+		src = skipDone{src, o.resume} // filled by writeRecords before the scan starts
+	}
 	return writeRecords(audit.Scan(ctx, src, opts), stdout, o)
 }
 
 // writeRecords writes every record to the outputs as it comes, flushing
 // them at least once a second so that an interrupted run leaves every
 // finished record on disk. The records' error is final.
+//
+// A JSON Lines report is written in place, so that --resume can continue
+// it. The other outputs go to NAME.partial and are renamed to NAME when the
+// records end without error: a list under its final name is complete.
 func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
 	var sum audit.Summary
 	var w audit.MultiWriter
 	var files []*os.File
+	var renames [][2]string
 	closeAll := func() error {
 		errs := []error{w.Close()}
 		for _, f := range files {
@@ -192,7 +210,7 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 		}
 		return errors.Join(errs...)
 	}
-	open := func(path string, mk func(io.Writer) audit.Writer) error {
+	open := func(path string, inPlace bool, mk func(io.Writer) audit.Writer) error {
 		if path == "" {
 			return nil
 		}
@@ -205,7 +223,12 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 				return err
 			}
 		}
-		f, err := os.Create(path)
+		name := path
+		if !inPlace {
+			name = path + ".partial"
+			renames = append(renames, [2]string{name, path})
+		}
+		f, err := os.Create(name)
 		if err != nil {
 			return err
 		}
@@ -213,25 +236,51 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 		w = append(w, mk(f))
 		return nil
 	}
+	jsonlReport := o.report != "" && o.report != "-" && !strings.HasSuffix(strings.ToLower(o.report), ".csv")
 	report := func(wr io.Writer) audit.Writer { return audit.NewJSONLWriter(wr) }
 	if strings.HasSuffix(strings.ToLower(o.report), ".csv") {
 		report = func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }
 	}
+	var previous []audit.Record
+	if o.resume != nil {
+		if !jsonlReport {
+			return sum, 0, fmt.Errorf("%w: --resume continues a JSON Lines report: give --out FILE.jsonl", errUsage)
+		}
+		f, recs, err := reopenReport(o.report)
+		if err != nil {
+			return sum, 0, err
+		}
+		files = append(files, f)
+		w = append(w, audit.NewJSONLWriter(f))
+		previous = recs
+		for _, r := range recs {
+			o.resume[r.Key] = true
+		}
+	} else if err := open(o.report, jsonlReport, report); err != nil {
+		return sum, 0, err
+	}
+	others := len(w)
 	for _, out := range []struct {
 		path string
 		mk   func(io.Writer) audit.Writer
 	}{
-		{o.report, report},
 		{o.csv, func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }},
 		{o.keep, func(wr io.Writer) audit.Writer { return audit.NewKeepList(wr) }},
 		{o.excluded, func(wr io.Writer) audit.Writer { return audit.NewListWriter(wr, audit.Exclude) }},
 	} {
-		if err := open(out.path, out.mk); err != nil {
+		if err := open(out.path, false, out.mk); err != nil {
 			closeAll()
 			return sum, 0, err
 		}
 	}
-
+	// The records of the run resumed go to the other outputs again.
+	for _, r := range previous {
+		sum.Add(r)
+		if err := w[others:].Write(r); err != nil {
+			closeAll()
+			return sum, 0, fmt.Errorf("writing the outputs: %w", err)
+		}
+	}
 	start := time.Now()
 	lastFlush := start
 	var scanErr error
@@ -257,7 +306,72 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 	if err := closeAll(); err != nil && scanErr == nil {
 		scanErr = fmt.Errorf("writing the outputs: %w", err)
 	}
+	if scanErr == nil {
+		for _, rn := range renames {
+			if err := os.Rename(rn[0], rn[1]); err != nil {
+				return sum, elapsed, fmt.Errorf("writing the outputs: %w", err)
+			}
+		}
+	}
 	return sum, elapsed, scanErr
+}
+
+// reopenReport reads a JSON Lines report left by an interrupted scan: its
+// complete records, in order. A line cut short by the interruption (and
+// anything after it) is cut off the file, which is reopened for appending.
+func reopenReport(path string) (*os.File, []audit.Record, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	var recs []audit.Record
+	good := 0
+	for good < len(data) {
+		nl := bytes.IndexByte(data[good:], '\n')
+		if nl < 0 {
+			break // the last line was cut short
+		}
+		line := data[good : good+nl]
+		var rec audit.Record
+		if err := json.Unmarshal(line, &rec); err != nil || rec.Key == "" {
+			break
+		}
+		recs = append(recs, rec)
+		good += nl + 1
+	}
+	if err := f.Truncate(int64(good)); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, recs, nil
+}
+
+// skipDone leaves out the items a resumed scan has already recorded.
+type skipDone struct {
+	src  audit.Source
+	done map[string]bool
+}
+
+func (s skipDone) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+	return func(yield func(audit.Item, error) bool) {
+		for it, err := range s.src.Items(ctx) {
+			if err == nil && s.done[it.Key] {
+				continue
+			}
+			if !yield(it, err) {
+				return
+			}
+		}
+	}
 }
 
 func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry) {

@@ -79,3 +79,70 @@ func TestInterruptKeepsFinishedRecords(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 }
+
+// A scan killed outright (no chance to flush) and resumed: every image
+// appears in the report exactly once, and the lists are complete.
+func TestResumeAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	const n = 150
+	for i := range n {
+		data := sample.JPEG(sample.Photo(uint64(i%7), 800, 600), 85)
+		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	keep := filepath.Join(dir, "keep.txt")
+	cmd := exec.Command(os.Args[0], "scan", corpus, "--workers", "1", "--out", report, "--keep", keep)
+	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("nothing written in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill() // SIGKILL: no flush, perhaps a line cut in two
+	cmd.Wait()
+	if _, err := os.Stat(keep); err == nil {
+		t.Error("a keep-list under its final name after a killed scan")
+	}
+
+	code, _, errOut := runCLI(t, "scan", corpus, "--resume", "--out", report, "--keep", keep)
+	if code != 0 {
+		t.Fatalf("resume: %d %s", code, errOut)
+	}
+	f, _ := os.Open(report)
+	defer f.Close()
+	seen := map[string]int{}
+	for rec, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatalf("a broken line after resuming: %v", err)
+		}
+		seen[rec.Key]++
+	}
+	if len(seen) != n {
+		t.Errorf("%d keys of %d", len(seen), n)
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Errorf("%s %d times", k, c)
+		}
+	}
+	if got := len(lines(t, keep)); got != n {
+		t.Errorf("keep-list has %d of %d", got, n)
+	}
+	if !strings.Contains(errOut, fmt.Sprintf("images:   %d", n)) {
+		t.Errorf("summary:\n%s", errOut)
+	}
+}
