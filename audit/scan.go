@@ -40,6 +40,16 @@ type Options struct {
 	ReferenceHashes bool
 	// Metadata limits; nil means the exif package's defaults.
 	Metadata *exif.Options
+	// Progress, when set, is called after each record, from the goroutine
+	// iterating the scan: keep it quick.
+	Progress func(Progress)
+}
+
+// Progress is how far a scan has come.
+type Progress struct {
+	Done    int           // records so far
+	Errors  int           // of them, items that could not be read or decoded
+	Elapsed time.Duration // since the scan started
 }
 
 func (o *Options) orDefault() *Options {
@@ -109,7 +119,17 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			close(results)
 		}()
 
+		start := time.Now()
+		var prog Progress
 		for rec := range results {
+			if o.Progress != nil {
+				prog.Done++
+				if rec.Error != "" {
+					prog.Errors++
+				}
+				prog.Elapsed = time.Since(start)
+				o.Progress(prog)
+			}
 			if !yield(rec, nil) {
 				cancel()
 				for range results { // wait for every worker to exit

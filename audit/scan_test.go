@@ -454,3 +454,16 @@ func TestScanCancelFiles(t *testing.T) {
 	}
 	settle(t, base)
 }
+
+func TestScanProgress(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 5 {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), sample.JPEG(sample.Photo(uint64(i), 64, 64), 80))
+	}
+	writeFile(t, filepath.Join(dir, "bad.jpg"), []byte("x"))
+	var seen []audit.Progress
+	collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Progress: func(p audit.Progress) { seen = append(seen, p) }}))
+	if len(seen) != 6 || seen[5].Done != 6 || seen[5].Errors != 1 || seen[5].Elapsed <= 0 {
+		t.Errorf("progress %+v", seen)
+	}
+}

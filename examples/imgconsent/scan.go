@@ -104,23 +104,39 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
 	shardCount := fs.Int("shard-count", 1, "split the corpus into `n` parts, one per machine")
 	quiet := fs.Bool("quiet", false, "print no summary")
+	list := fs.String("list", "", "scan the images a `file` lists (one path or http(s) URL per line; - for stdin) instead of a directory")
 	resume := fs.Bool("resume", false, "continue an interrupted scan from its JSON Lines report (--out): the images recorded there are skipped")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 {
+	var src audit.Source
+	switch {
+	case *list != "" && len(pos) > 0:
+		return fmt.Errorf("%w: --list or a directory, not both", errUsage)
+	case *list != "":
+		s, err := corpusSplit(audit.List{Path: *list}, *shardIndex, *shardCount)
+		if err != nil {
+			return err
+		}
+		src = s
+	case len(pos) == 0:
 		return fmt.Errorf("%w: want one directory, or WebDataset shards", errUsage)
-	}
-	src, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount)
-	if err != nil {
-		return err
+	default:
+		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount)
+		if err != nil {
+			return err
+		}
+		src = s
 	}
 	opts, err := pf.options()
 	if err != nil {
 		return err
 	}
 	opts.Workers = *workers
+	if isTerminal(stderr) && !*quiet {
+		opts.Progress = progressLine(stderr)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,6 +145,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 		o.resume = map[string]bool{}
 	}
 	sum, elapsed, err := scanTo(ctx, src, opts, stdout, o)
+	if opts.Progress != nil {
+		fmt.Fprintln(stderr) // end the status line
+	}
 	if !*quiet && sum.Images > 0 {
 		printSummary(stderr, sum, elapsed, opts.Registry)
 	}
@@ -145,22 +164,64 @@ type outputs struct {
 	resume map[string]bool
 }
 
-// corpusSource makes the source a scan's arguments name: one directory, or
-// WebDataset shards. With a shard count above one it keeps part index:
-// whole shards by their position, or a directory's files by key.
-func corpusSource(args []string, allFiles bool, index, count int) (audit.Source, error) {
+// corpusSplit keeps part index of count of a source (index from
+// $JOB_COMPLETION_INDEX when negative).
+func corpusSplit(src audit.Source, index, count int) (audit.Source, error) {
+	index, err := shardIndexOf(index, count)
+	if err != nil {
+		return nil, err
+	}
+	return audit.Split(src, index, count), nil
+}
+
+func shardIndexOf(index, count int) (int, error) {
 	if index < 0 {
 		index = 0
 		if env := os.Getenv("JOB_COMPLETION_INDEX"); env != "" && count > 1 {
 			n, err := strconv.Atoi(env)
 			if err != nil {
-				return nil, fmt.Errorf("%w: JOB_COMPLETION_INDEX=%q is not a number", errUsage, env)
+				return 0, fmt.Errorf("%w: JOB_COMPLETION_INDEX=%q is not a number", errUsage, env)
 			}
 			index = n
 		}
 	}
 	if count < 1 || index >= count {
-		return nil, fmt.Errorf("%w: %v (index %d, count %d)", errUsage, audit.ErrBadSplit, index, count)
+		return 0, fmt.Errorf("%w: %v (index %d, count %d)", errUsage, audit.ErrBadSplit, index, count)
+	}
+	return index, nil
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine returns a Progress callback that redraws one status line on
+// w at most five times a second.
+func progressLine(w io.Writer) func(audit.Progress) {
+	var last time.Time
+	return func(p audit.Progress) {
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
+		fmt.Fprintf(w, "\r%d images, %.0f images/s, %d errors, %s   ", p.Done, rate, p.Errors, p.Elapsed.Round(time.Second))
+	}
+}
+
+// corpusSource makes the source a scan's arguments name: one directory, or
+// WebDataset shards. With a shard count above one it keeps part index:
+// whole shards by their position, or a directory's files by key.
+func corpusSource(args []string, allFiles bool, index, count int) (audit.Source, error) {
+	index, err := shardIndexOf(index, count)
+	if err != nil {
+		return nil, err
 	}
 	shards := 0
 	for _, a := range args {

@@ -1,0 +1,100 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// List is a file list: one path or http(s) URL per line, from a file or
+// from standard input (Path "-"). Blank lines and lines starting with '#'
+// are skipped. A URL's image is fetched when the item is read, with a
+// timeout and the byte budget; its record keeps the URL, which url and
+// domain registry entries match.
+type List struct {
+	Path    string
+	Stdin   io.Reader     // read for Path "-"; nil means os.Stdin
+	Client  *http.Client  // for URLs; nil means one with Timeout
+	Timeout time.Duration // per fetch when Client is nil; 0 means 30 s
+}
+
+// Items streams the list's entries in order.
+func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		var r io.Reader
+		if l.Path == "-" {
+			r = l.Stdin
+			if r == nil {
+				r = os.Stdin
+			}
+		} else {
+			f, err := os.Open(l.Path)
+			if err != nil {
+				yield(Item{}, fmt.Errorf("audit: file list: %w", err))
+				return
+			}
+			defer f.Close()
+			r = f
+		}
+		client := l.Client
+		if client == nil {
+			t := l.Timeout
+			if t <= 0 {
+				t = 30 * time.Second
+			}
+			client = &http.Client{Timeout: t}
+		}
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if ctx.Err() != nil {
+				yield(Item{}, ctx.Err())
+				return
+			}
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			it := FileItem(line)
+			if u := NormalizeURL(line); u != "" {
+				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line)}
+			}
+			if !yield(it, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(Item{}, fmt.Errorf("audit: file list %s: %w", l.Path, err))
+		}
+	}
+}
+
+// fetch returns a Read that downloads an image, refusing more than max
+// bytes (by Content-Length first, then by counting).
+func fetch(ctx context.Context, client *http.Client, url string) func(int64) ([]byte, error) {
+	return func(max int64) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", "imgconsent (consent audit; +https://github.com/imgconsent/imgconsent)")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetch %s: %s", url, resp.Status)
+		}
+		if resp.ContentLength > max {
+			return nil, fmt.Errorf("%w: %d bytes, budget %d", ErrTooLarge, resp.ContentLength, max)
+		}
+		return readAllLimit(resp.Body, make([]byte, 0, 64<<10), max)
+	}
+}
