@@ -55,9 +55,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	report := filepath.Join(root, "report.jsonl")
 	keep := filepath.Join(root, "keep.txt")
+	page := filepath.Join(root, "report.html")
 	opts := &audit.Options{Registry: reg}
 	sum, elapsed, err := scanTo(context.Background(), audit.Dir{Root: corpus}, opts, stdout,
-		outputs{report: report, keep: keep})
+		outputs{report: report, keep: keep, html: page})
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	printSummary(stdout, sum, elapsed, reg)
 	if *dir != "" {
-		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\n", report, keep)
+		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\nHTML report: %s\n", report, keep, page)
 	}
 	return nil
 }

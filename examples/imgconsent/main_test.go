@@ -65,6 +65,9 @@ func TestDemo(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n != 19 {
 		t.Errorf("report has %d lines", n)
 	}
+	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), "exclude 7") {
+		t.Errorf("HTML report: %v", err)
+	}
 }
 
 func TestDemoTempDirIsRemoved(t *testing.T) {

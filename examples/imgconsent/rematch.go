@@ -24,6 +24,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	csvOut := fs.String("csv", "", "also write a CSV report to `file`")
 	keep := fs.String("keep", "", "write the new keep-list to `file`")
 	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to `file`")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -61,7 +62,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	sum, _, err := writeRecords(records, stdout, outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded})
+	sum, _, err := writeRecords(records, stdout, outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut})
 	printSummary(stderr, sum, 0, opts.Registry)
 	changes.WriteText(stderr)
 	return err

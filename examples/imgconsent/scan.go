@@ -99,6 +99,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	csvOut := fs.String("csv", "", "also write a CSV report to `file`")
 	keep := fs.String("keep", "", "write the keep-list (paths of images safe to train on) to `file`")
 	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report (totals, evidence, thumbnails) to `file`")
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
 	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
 	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
@@ -140,7 +141,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded}
+	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut}
 	if *resume {
 		o.resume = map[string]bool{}
 	}
@@ -158,7 +159,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 }
 
 type outputs struct {
-	report, csv, keep, excluded string
+	report, csv, keep, excluded, html string
 	// resume, when not nil, continues the JSON Lines report: it is filled
 	// with the keys already there, which the scan then skips.
 	resume map[string]bool
@@ -328,6 +329,7 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 		{o.csv, func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }},
 		{o.keep, func(wr io.Writer) audit.Writer { return audit.NewKeepList(wr) }},
 		{o.excluded, func(wr io.Writer) audit.Writer { return audit.NewListWriter(wr, audit.Exclude) }},
+		{o.html, func(wr io.Writer) audit.Writer { return audit.NewHTMLReport(wr, "imgconsent audit") }},
 	} {
 		if err := open(out.path, false, out.mk); err != nil {
 			closeAll()
