@@ -126,6 +126,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 	report := filepath.Join(dir, "out", "report.jsonl")
 	keep := filepath.Join(dir, "out", "keep.txt")
 	code, out, errOut = runCLI(t, "scan", corpus, "--registry", reg, "--out", report, "--keep", keep,
+		"--parquet", filepath.Join(dir, "out", "report.parquet"), "--html", filepath.Join(dir, "out", "report.html"),
 		"--csv", filepath.Join(dir, "out", "report.csv"), "--excluded", filepath.Join(dir, "out", "excluded.txt"), "--workers", "2")
 	if code != 0 {
 		t.Fatalf("scan: %d %s %s", code, out, errOut)
@@ -216,6 +217,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"scan"}, 2, "want one directory"},
 		{[]string{"scan", dir, dir}, 2, "only WebDataset shards"},
+		{[]string{"scan", "a.parquet", "b.tar"}, 2, "only Parquet files"},
 		{[]string{"scan", dir, "--shard-index", "3", "--shard-count", "2"}, 2, "shard index must be"},
 		{[]string{"scan", dir, "--nope"}, 2, "flag provided but not defined"},
 		{[]string{"scan", dir, "--registry", badReg}, 1, "bad.csv:2"},

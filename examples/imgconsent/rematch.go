@@ -25,6 +25,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	keep := fs.String("keep", "", "write the new keep-list to `file`")
 	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `file`")
+	parquetOut := fs.String("parquet", "", "also write a Parquet report to `file`")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	sum, _, err := writeRecords(records, stdout, outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut})
+	sum, _, err := writeRecords(records, stdout, outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut, parquet: *parquetOut})
 	printSummary(stderr, sum, 0, opts.Registry)
 	changes.WriteText(stderr)
 	return err

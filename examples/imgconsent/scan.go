@@ -89,8 +89,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: imgconsent scan DIR [flags]\n       imgconsent scan SHARD.tar... [flags]\n\n"+
-			"Audits every image below DIR, or in WebDataset tar shards (.tar, .tar.gz).\n\n")
+		fmt.Fprintf(stderr, "Usage: imgconsent scan DIR [flags]\n       imgconsent scan SHARD.tar... [flags]\n       imgconsent scan FILE.parquet... [flags]\n       imgconsent scan --list FILE [flags]\n\n"+
+			"Audits every image below DIR, in WebDataset tar shards (.tar, .tar.gz), in Parquet files\n"+
+			"(img2dataset's layout), or named by a file list.\n\n")
 		fs.PrintDefaults()
 	}
 	var pf policyFlags
@@ -100,6 +101,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	keep := fs.String("keep", "", "write the keep-list (paths of images safe to train on) to `file`")
 	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report (totals, evidence, thumbnails) to `file`")
+	parquetOut := fs.String("parquet", "", "also write a Parquet report to `file`")
+	parquetColumn := fs.String("parquet-column", "jpg", "in Parquet inputs, the `column` holding image bytes")
+	parquetPaths := fs.String("parquet-path-column", "", "in Parquet inputs, a `column` of image file paths (instead of bytes)")
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
 	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
 	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
@@ -124,7 +128,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	case len(pos) == 0:
 		return fmt.Errorf("%w: want one directory, or WebDataset shards", errUsage)
 	default:
-		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount)
+		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount, *parquetColumn, *parquetPaths)
 		if err != nil {
 			return err
 		}
@@ -141,7 +145,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut}
+	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut, parquet: *parquetOut}
 	if *resume {
 		o.resume = map[string]bool{}
 	}
@@ -159,7 +163,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 }
 
 type outputs struct {
-	report, csv, keep, excluded, html string
+	report, csv, keep, excluded, html, parquet string
 	// resume, when not nil, continues the JSON Lines report: it is filled
 	// with the keys already there, which the scan then skips.
 	resume map[string]bool
@@ -219,18 +223,29 @@ func progressLine(w io.Writer) func(audit.Progress) {
 // corpusSource makes the source a scan's arguments name: one directory, or
 // WebDataset shards. With a shard count above one it keeps part index:
 // whole shards by their position, or a directory's files by key.
-func corpusSource(args []string, allFiles bool, index, count int) (audit.Source, error) {
+func corpusSource(args []string, allFiles bool, index, count int, parquetColumn, parquetPaths string) (audit.Source, error) {
 	index, err := shardIndexOf(index, count)
 	if err != nil {
 		return nil, err
 	}
-	shards := 0
+	shards, parquets := 0, 0
 	for _, a := range args {
 		if audit.IsShard(a) {
 			shards++
 		}
+		if strings.HasSuffix(strings.ToLower(a), ".parquet") {
+			parquets++
+		}
 	}
 	switch {
+	case parquets == len(args):
+		var mine []string
+		for i, a := range args {
+			if i%count == index {
+				mine = append(mine, a)
+			}
+		}
+		return audit.ParquetSource{Files: mine, Column: parquetColumn, PathColumn: parquetPaths}, nil
 	case shards == len(args):
 		var mine []string
 		for i, a := range args {
@@ -242,7 +257,7 @@ func corpusSource(args []string, allFiles bool, index, count int) (audit.Source,
 	case shards == 0 && len(args) == 1:
 		return audit.Split(audit.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
 	}
-	return nil, fmt.Errorf("%w: want one directory, or only WebDataset shards (.tar, .tar.gz)", errUsage)
+	return nil, fmt.Errorf("%w: want one directory, or only WebDataset shards (.tar, .tar.gz), or only Parquet files", errUsage)
 }
 
 // scanTo runs the scan and writes every record to the outputs.
@@ -330,6 +345,7 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 		{o.keep, func(wr io.Writer) audit.Writer { return audit.NewKeepList(wr) }},
 		{o.excluded, func(wr io.Writer) audit.Writer { return audit.NewListWriter(wr, audit.Exclude) }},
 		{o.html, func(wr io.Writer) audit.Writer { return audit.NewHTMLReport(wr, "imgconsent audit") }},
+		{o.parquet, func(wr io.Writer) audit.Writer { return audit.NewParquetWriter(wr) }},
 	} {
 		if err := open(out.path, false, out.mk); err != nil {
 			closeAll()

@@ -1,0 +1,253 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// ParquetRow is one record in a Parquet report. The schema is stable: new
+// columns may be added at the end, none is renamed or removed. Hashes are
+// lower-case hex strings (empty when not computed); matches and signals are
+// lists of structs; reasons a list of strings.
+type ParquetRow struct {
+	Key           string          `parquet:"key"`
+	Path          string          `parquet:"path"`
+	URL           string          `parquet:"url"`
+	Size          int64           `parquet:"size"`
+	SHA256        string          `parquet:"sha256"`
+	MD5           string          `parquet:"md5"`
+	PHash         string          `parquet:"phash"`
+	DHash         string          `parquet:"dhash"`
+	AHash         string          `parquet:"ahash"`
+	PDQ           string          `parquet:"pdq"`
+	PDQQuality    int32           `parquet:"pdq_quality"`
+	Width         int32           `parquet:"width"`
+	Height        int32           `parquet:"height"`
+	Format        string          `parquet:"format"`
+	Decoder       string          `parquet:"decoder"`
+	Verdict       string          `parquet:"verdict"`
+	Reasons       []string        `parquet:"reasons,list"`
+	Matches       []ParquetMatch  `parquet:"matches,list"`
+	Signals       []ParquetSignal `parquet:"signals,list"`
+	Error         string          `parquet:"error"`
+	MetadataError string          `parquet:"metadata_error"`
+	Millis        float64         `parquet:"ms"`
+}
+
+// ParquetMatch is a registry match in a Parquet report.
+type ParquetMatch struct {
+	Entry    string `parquet:"entry"`
+	Algo     string `parquet:"algo"`
+	Distance int32  `parquet:"distance"`
+	Radius   int32  `parquet:"radius"`
+	Source   string `parquet:"source"`
+	Variant  string `parquet:"variant"`
+}
+
+// ParquetSignal is a metadata signal in a Parquet report.
+type ParquetSignal struct {
+	Source  string `parquet:"source"`
+	Field   string `parquet:"field"`
+	Value   string `parquet:"value"`
+	Meaning string `parquet:"meaning"`
+	Detail  string `parquet:"detail"`
+}
+
+// parquetRowGroup is how many records a row group holds: memory stays
+// bounded whatever the corpus size.
+const parquetRowGroup = 10000
+
+// ParquetWriter writes a Parquet report (pandas, pyarrow, DuckDB read it).
+type ParquetWriter struct {
+	w *parquet.GenericWriter[ParquetRow]
+	n int
+}
+
+// NewParquetWriter returns a ParquetWriter on w; Close writes the footer.
+func NewParquetWriter(w io.Writer) *ParquetWriter {
+	return &ParquetWriter{w: parquet.NewGenericWriter[ParquetRow](w, parquet.Compression(&parquet.Zstd))}
+}
+
+// ToParquet converts a record to its Parquet row.
+func ToParquet(r Record) ParquetRow {
+	row := ParquetRow{Key: r.Key, Path: r.Path, URL: r.URL, Size: r.Size, MD5: r.MD5, Width: int32(r.Width), Height: int32(r.Height),
+		Format: r.Format, Decoder: r.Decoder, Verdict: string(r.Verdict), Reasons: r.Reasons, Error: r.Error,
+		MetadataError: r.MetadataError, Millis: r.Millis}
+	if r.SHA256 != nil {
+		row.SHA256 = r.SHA256.String()
+	}
+	if p := r.Perceptual; p != nil {
+		row.PHash, row.DHash, row.AHash = p.PHash.String(), p.DHash.String(), p.AHash.String()
+		row.PDQ, row.PDQQuality = p.PDQ.String(), int32(p.PDQQuality)
+	}
+	for _, m := range r.Matches {
+		row.Matches = append(row.Matches, ParquetMatch{m.Entry, string(m.Algo), int32(m.Distance), int32(m.Radius), m.Source, m.Variant})
+	}
+	for _, s := range r.Signals {
+		row.Signals = append(row.Signals, ParquetSignal{string(s.Source), s.Field, s.Value, string(s.Meaning), s.Detail})
+	}
+	return row
+}
+
+// Write adds one record.
+func (w *ParquetWriter) Write(r Record) error {
+	if _, err := w.w.Write([]ParquetRow{ToParquet(r)}); err != nil {
+		return fmt.Errorf("audit: write parquet: %w", err)
+	}
+	if w.n++; w.n%parquetRowGroup == 0 {
+		return w.w.Flush()
+	}
+	return nil
+}
+
+// Flush ends the current row group.
+func (w *ParquetWriter) Flush() error { return w.w.Flush() }
+
+// Close writes the footer; the file is not valid Parquet before.
+func (w *ParquetWriter) Close() error { return w.w.Close() }
+
+// ParquetSource reads images from Parquet files in img2dataset's layout:
+// the image bytes in column Column ("jpg" by default), with "key" and "url"
+// columns; or, with PathColumn set, a column of file paths to read from
+// disk. Rows are read one row group at a time: memory stays bounded by the
+// largest row group.
+type ParquetSource struct {
+	Files      []string
+	Column     string // image bytes column; "" means "jpg"
+	PathColumn string // when set, a column of image file paths instead
+}
+
+// Items streams the rows' images; each record's key is file:row (or the
+// "key" column when present), its Path file#row.
+func (s ParquetSource) Items(ctx context.Context) iter.Seq2[Item, error] {
+	col := s.Column
+	if col == "" {
+		col = "jpg"
+	}
+	return func(yield func(Item, error) bool) {
+		for _, name := range s.Files {
+			if !s.readFile(ctx, name, col, yield) {
+				return
+			}
+		}
+	}
+}
+
+func (s ParquetSource) readFile(ctx context.Context, name, col string, yield func(Item, error) bool) bool {
+	fail := func(err error) bool {
+		return yield(Item{Key: name, Path: name, Err: fmt.Errorf("audit: parquet %s: %w", name, err)}, nil)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	pf, err := parquet.OpenFile(f, info.Size())
+	if err != nil {
+		return fail(err)
+	}
+	schema := pf.Schema()
+	want := map[string]int{}
+	for _, c := range []string{"key", "url", col, s.PathColumn} {
+		if c == "" {
+			continue
+		}
+		if leaf, ok := schema.Lookup(c); ok {
+			want[c] = leaf.ColumnIndex
+		}
+	}
+	dataCol := col
+	if s.PathColumn != "" {
+		dataCol = s.PathColumn
+	}
+	if _, ok := want[dataCol]; !ok {
+		return fail(fmt.Errorf("no column %q", dataCol))
+	}
+	row := 0
+	for _, rg := range pf.RowGroups() {
+		if ctx.Err() != nil {
+			return false
+		}
+		values := map[string][]parquet.Value{}
+		for c, idx := range want {
+			vs, err := readColumn(rg.ColumnChunks()[idx])
+			if err != nil {
+				return fail(fmt.Errorf("column %s: %w", c, err))
+			}
+			values[c] = vs
+		}
+		n := int(rg.NumRows())
+		for i := 0; i < n; i++ {
+			get := func(c string) parquet.Value {
+				if vs := values[c]; i < len(vs) {
+					return vs[i]
+				}
+				return parquet.Value{}
+			}
+			key := fmt.Sprintf("%s:%d", name, row)
+			if k := get("key"); !k.IsNull() && k.Kind() == parquet.ByteArray && len(k.ByteArray()) > 0 {
+				key = string(k.ByteArray())
+			}
+			it := Item{Key: key, Path: fmt.Sprintf("%s#%d", name, row)}
+			if u := get("url"); !u.IsNull() && u.Kind() == parquet.ByteArray {
+				it.URL = string(u.ByteArray())
+			}
+			v := get(dataCol)
+			switch {
+			case v.IsNull() || v.Kind() != parquet.ByteArray:
+				it.Err = fmt.Errorf("audit: %s: no %s value", it.Path, dataCol)
+			case s.PathColumn != "":
+				it.Path = string(v.ByteArray())
+				it.Read = readFile(it.Path)
+			default:
+				data := v.ByteArray()
+				it.Read = func(max int64) ([]byte, error) {
+					if int64(len(data)) > max {
+						return nil, fmt.Errorf("%w: %d bytes, budget %d", ErrTooLarge, len(data), max)
+					}
+					return data, nil
+				}
+			}
+			row++
+			if !yield(it, nil) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// readColumn reads every value of a column chunk, one per row (the columns
+// read here are flat: not repeated).
+func readColumn(cc parquet.ColumnChunk) ([]parquet.Value, error) {
+	pages := cc.Pages()
+	defer pages.Close()
+	var out []parquet.Value
+	for {
+		p, err := pages.ReadPage()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		vs := make([]parquet.Value, p.NumValues())
+		n, err := p.Values().ReadValues(vs)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		for _, v := range vs[:n] {
+			out = append(out, v.Clone()) // the page's memory is reused once released
+		}
+		parquet.Release(p)
+	}
+}

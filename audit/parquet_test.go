@@ -1,0 +1,114 @@
+package audit_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// img2datasetRow is the layout img2dataset writes.
+type img2datasetRow struct {
+	Key     string `parquet:"key"`
+	URL     string `parquet:"url"`
+	Caption string `parquet:"caption"`
+	JPG     []byte `parquet:"jpg"`
+}
+
+type pathRow struct {
+	Path string `parquet:"path"`
+}
+
+func TestParquetSource(t *testing.T) {
+	dir := t.TempDir()
+	jpg := sample.JPEG(sample.Photo(150, 200, 150), 85)
+	rows := []img2datasetRow{
+		{"000000001", "https://example.com/1.jpg", "a", jpg},
+		{"000000002", "https://blocked.example.org/2.jpg", "b", sample.JPEG(sample.Photo(151, 200, 150), 85)},
+		{"000000003", "https://example.com/3.jpg", "c", []byte("broken")},
+	}
+	file := filepath.Join(dir, "00000.parquet")
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	reg := &audit.Registry{}
+	reg.Read(bytesReader("hash,id\ndomain:blocked.example.org,blocked\n"), "r.csv", audit.FormatAuto)
+	recs := collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{file}}, &audit.Options{Registry: reg}))
+	if len(recs) != 3 {
+		t.Fatalf("%d records: %v", len(recs), recs)
+	}
+	if r := recs["000000001"]; r.Perceptual == nil || r.URL != "https://example.com/1.jpg" || r.Path != file+"#0" || r.Verdict != audit.Keep {
+		t.Errorf("row 0: %+v", r)
+	}
+	if r := recs["000000002"]; r.Verdict != audit.Exclude {
+		t.Errorf("row 1: %s %v", r.Verdict, r.Reasons)
+	}
+	if r := recs["000000003"]; r.Error == "" {
+		t.Errorf("row 2: no error")
+	}
+
+	// A column of paths instead of bytes.
+	img := filepath.Join(dir, "x.jpg")
+	os.WriteFile(img, jpg, 0o644)
+	var pbuf bytes.Buffer
+	parquet.Write(&pbuf, []pathRow{{img}, {filepath.Join(dir, "missing.jpg")}})
+	pfile := filepath.Join(dir, "paths.parquet")
+	os.WriteFile(pfile, pbuf.Bytes(), 0o644)
+	recs = collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{pfile}, PathColumn: "path"}, nil))
+	if r := recs[pfile+":0"]; r.Perceptual == nil || r.Path != img {
+		t.Errorf("path row 0: %+v", r)
+	}
+	if r := recs[pfile+":1"]; r.Error == "" {
+		t.Errorf("path row 1: no error")
+	}
+	// Not Parquet, or without the column: an error item, no panic.
+	os.WriteFile(filepath.Join(dir, "bad.parquet"), []byte("not parquet"), 0o644)
+	recs = collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{filepath.Join(dir, "bad.parquet"), pfile}, Column: "jpg"}, nil))
+	if len(recs) != 2 {
+		t.Errorf("bad files: %v", recs)
+	}
+	for k, r := range recs {
+		if r.Error == "" {
+			t.Errorf("%s: no error", k)
+		}
+	}
+}
+
+func bytesReader(s string) *bytes.Reader { return bytes.NewReader([]byte(s)) }
+
+// The Parquet report reads back with its schema.
+func TestParquetReport(t *testing.T) {
+	recs, _ := scanned(t)
+	var buf bytes.Buffer
+	w := audit.NewParquetWriter(&buf)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := parquet.Read[audit.ParquetRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(recs) {
+		t.Fatalf("%d rows", len(back))
+	}
+	for i, r := range recs {
+		want := audit.ToParquet(r)
+		got := back[i]
+		if got.Key != want.Key || got.Verdict != want.Verdict || got.PHash != want.PHash || got.PDQ != want.PDQ ||
+			len(got.Matches) != len(want.Matches) || len(got.Reasons) != len(want.Reasons) || len(got.Signals) != len(want.Signals) {
+			t.Errorf("row %d: %+v\nwant %+v", i, got, want)
+		}
+	}
+}
