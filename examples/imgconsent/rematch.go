@@ -51,7 +51,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		for rm, err := range audit.Rematch(audit.ReadJSONL(f), opts.Registry, opts.Policy) {
 			if err != nil {
 				changes.Unreadable++
-				fmt.Fprintf(stderr, "imgconsent rematch: %v\n", err)
+				logger(stderr).Warn("unreadable report line", "err", err)
 				continue
 			}
 			changes.Add(rm)

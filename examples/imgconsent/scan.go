@@ -78,7 +78,7 @@ func (p *policyFlags) options() (*audit.Options, error) {
 			return nil, err
 		}
 		if rebuilt {
-			fmt.Fprintf(os.Stderr, "imgconsent: %s changed since its index was built: index rebuilt\n", strings.Join(p.registries, ", "))
+			logger(os.Stderr).Info("a registry changed since its index was built: index rebuilt", "registries", strings.Join(p.registries, ", "))
 		}
 		o.Registry = reg
 	}
