@@ -20,12 +20,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	}
 	var pf policyFlags
 	pf.register(fs)
-	out := fs.String("out", "", "write the new report to `file`: CSV if it ends in .csv, else JSON Lines; - for stdout")
-	csvOut := fs.String("csv", "", "also write a CSV report to `file`")
-	keep := fs.String("keep", "", "write the new keep-list to `file`")
-	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
-	htmlOut := fs.String("html", "", "write a self-contained HTML report to `file`")
-	parquetOut := fs.String("parquet", "", "also write a Parquet report to `file`")
+	o := outputFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -63,7 +58,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	sum, _, err := writeRecords(records, stdout, outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut, parquet: *parquetOut})
+	sum, _, err := writeRecords(records, stdout, *o)
 	printSummary(stderr, sum, 0, opts.Registry)
 	changes.WriteText(stderr)
 	return err

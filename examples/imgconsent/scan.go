@@ -96,12 +96,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	}
 	var pf policyFlags
 	pf.register(fs)
-	out := fs.String("out", "", "write the report to `file`: CSV if it ends in .csv, else JSON Lines; - for stdout")
-	csvOut := fs.String("csv", "", "also write a CSV report to `file`")
-	keep := fs.String("keep", "", "write the keep-list (paths of images safe to train on) to `file`")
-	excluded := fs.String("excluded", "", "write the paths of excluded images to `file`")
-	htmlOut := fs.String("html", "", "write a self-contained HTML report (totals, evidence, thumbnails) to `file`")
-	parquetOut := fs.String("parquet", "", "also write a Parquet report to `file`")
+	o := outputFlags(fs)
 	parquetColumn := fs.String("parquet-column", "jpg", "in Parquet inputs, the `column` holding image bytes")
 	parquetPaths := fs.String("parquet-path-column", "", "in Parquet inputs, a `column` of image file paths (instead of bytes)")
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
@@ -145,11 +140,10 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := outputs{report: *out, csv: *csvOut, keep: *keep, excluded: *excluded, html: *htmlOut, parquet: *parquetOut}
 	if *resume {
 		o.resume = map[string]bool{}
 	}
-	sum, elapsed, err := scanTo(ctx, src, opts, stdout, o)
+	sum, elapsed, err := scanTo(ctx, src, opts, stdout, *o)
 	if opts.Progress != nil {
 		fmt.Fprintln(stderr) // end the status line
 	}
@@ -167,6 +161,18 @@ type outputs struct {
 	// resume, when not nil, continues the JSON Lines report: it is filled
 	// with the keys already there, which the scan then skips.
 	resume map[string]bool
+}
+
+// outputFlags registers the output flags scan and rematch share.
+func outputFlags(fs *flag.FlagSet) *outputs {
+	o := &outputs{}
+	fs.StringVar(&o.report, "out", "", "write the report to `file`: CSV if it ends in .csv, else JSON Lines; - for stdout")
+	fs.StringVar(&o.csv, "csv", "", "also write a CSV report to `file`")
+	fs.StringVar(&o.keep, "keep", "", "write the keep-list (paths of images safe to train on) to `file`")
+	fs.StringVar(&o.excluded, "excluded", "", "write the paths of excluded images to `file`")
+	fs.StringVar(&o.html, "html", "", "write a self-contained HTML report (totals, evidence, thumbnails) to `file`")
+	fs.StringVar(&o.parquet, "parquet", "", "also write a Parquet report to `file`")
+	return o
 }
 
 // corpusSplit keeps part index of count of a source (index from

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,25 +40,8 @@ func TestInterruptKeepsFinishedRecords(t *testing.T) {
 		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
 	}
 	report := filepath.Join(dir, "report.jsonl")
-	cmd := exec.Command(os.Args[0], "scan", corpus, "--workers", "1", "--out", report)
-	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait for the first flush, then interrupt.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no record flushed in 30s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd := startScan(t, report, &stderr, "scan", corpus, "--workers", "1", "--out", report)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
@@ -96,22 +80,7 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	report := filepath.Join(dir, "report.jsonl")
 	keep := filepath.Join(dir, "keep.txt")
-	cmd := exec.Command(os.Args[0], "scan", corpus, "--workers", "1", "--out", report, "--keep", keep)
-	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("nothing written in 30s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd := startScan(t, report, nil, "scan", corpus, "--workers", "1", "--out", report, "--keep", keep)
 	cmd.Process.Kill() // SIGKILL: no flush, perhaps a line cut in two
 	cmd.Wait()
 	if _, err := os.Stat(keep); err == nil {
@@ -144,5 +113,28 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	if !strings.Contains(errOut, fmt.Sprintf("images:   %d", n)) {
 		t.Errorf("summary:\n%s", errOut)
+	}
+}
+
+// startScan runs this test binary as the command with args, and returns
+// once report has its first flushed record.
+func startScan(t *testing.T, report string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no record flushed in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
