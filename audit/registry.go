@@ -516,7 +516,7 @@ var csvColumns = []string{"hash", "id", "source", "date", "status", "note"}
 // with a field "hash" is a header naming the columns (in any order; unknown
 // columns are ignored). '#' starts a comment line.
 func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
-	cr := csv.NewReader(rd)
+	cr := csv.NewReader(&lineLimit{r: rd, max: maxLineBytes})
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true
@@ -592,6 +592,30 @@ func setQuality(e *Entry, v string) error {
 	e.Quality = q
 	e.Degenerate = degenerate(e)
 	return nil
+}
+
+// lineLimit fails a read once a line runs past max bytes: encoding/csv
+// would hold a line of any length in memory.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	run  int // bytes since the last newline
+	line int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, c := range p[:n] {
+		if c == '\n' {
+			l.run = 0
+			l.line++
+			continue
+		}
+		if l.run++; l.run > l.max {
+			return 0, fmt.Errorf("line %d is longer than %d bytes", l.line+1, l.max)
+		}
+	}
+	return n, err
 }
 
 // jsonEntry is one JSON Lines registry line.

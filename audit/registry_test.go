@@ -203,7 +203,11 @@ func equalInts(a, b []int) bool {
 func TestReadRegistryLongLine(t *testing.T) {
 	_, err := parse(t, "r.jsonl", `{"hash":"`+p1+`","note":"`+strings.Repeat("x", 2<<20)+`"}`+"\n")
 	if err == nil || !strings.Contains(err.Error(), "longer than") {
-		t.Errorf("err = %v", err)
+		t.Errorf("jsonl: err = %v", err)
+	}
+	_, err = parse(t, "r.csv", p1+",id\n"+p1+",\""+strings.Repeat("x", 2<<20)+"\"\n")
+	if err == nil || !strings.Contains(err.Error(), "line 2 is longer than") {
+		t.Errorf("csv: err = %v", err)
 	}
 }
 

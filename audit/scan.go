@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -43,7 +44,17 @@ type Options struct {
 	// Progress, when set, is called after each record, from the goroutine
 	// iterating the scan: keep it quick.
 	Progress func(Progress)
+	// ItemTimeout, when set, bounds the time one item may take: a worker
+	// stops waiting for a pathological file, records it as timed out
+	// (ErrTimeout) and goes on. Go cannot stop a running decode, so the
+	// abandoned work finishes in the background — at most Workers of them
+	// at a time (past that, a worker waits) — and may outlive the scan.
+	ItemTimeout time.Duration
 }
+
+// ErrTimeout is wrapped by the error of an item that took longer than
+// Options.ItemTimeout.
+var ErrTimeout = errors.New("audit: the item took longer than the time allowed")
 
 // Progress is how far a scan has come.
 type Progress struct {
@@ -101,11 +112,17 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			}
 		}()
 		var wg sync.WaitGroup
+		abandoned := make(chan struct{}, o.Workers) // timed-out items still running
 		for range o.Workers {
 			wg.Go(func() {
 				h := hash.NewHasher() // each worker reuses its own buffers
 				for it := range items {
-					rec := o.process(it, h)
+					var rec Record
+					if o.ItemTimeout > 0 {
+						rec = o.processTimed(it, abandoned)
+					} else {
+						rec = o.process(it, h)
+					}
 					select {
 					case results <- rec:
 					case <-ctx.Done():
@@ -148,6 +165,33 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			yield(Record{}, fmt.Errorf("audit: scan stopped: %w", context.Cause(ctx)))
 		}
 	}
+}
+
+// processTimed runs process in a goroutine of its own and waits at most
+// ItemTimeout for it. A timed-out item's goroutine takes a slot in
+// abandoned until it ends; with every slot taken, the wait is unbounded.
+func (o *Options) processTimed(it Item, abandoned chan struct{}) Record {
+	done := make(chan Record, 1)
+	start := time.Now()
+	go func() { done <- o.process(it, nil) }() // a pooled Hasher: this may outlive the worker's turn
+	timer := time.NewTimer(o.ItemTimeout)
+	defer timer.Stop()
+	select {
+	case rec := <-done:
+		return rec
+	case <-timer.C:
+	}
+	select {
+	case abandoned <- struct{}{}:
+		go func() { <-done; <-abandoned }() // free the slot when the work ends
+	case rec := <-done: // no slot free: wait for it after all
+		return rec
+	}
+	rec := Record{Key: it.Key, Path: it.Path, URL: it.URL}
+	rec.setErr(fmt.Errorf("%w: %v (still being processed in the background)", ErrTimeout, o.ItemTimeout))
+	Judge(&rec, o.Registry, o.Policy)
+	rec.Millis = float64(time.Since(start).Microseconds()) / 1000
+	return rec
 }
 
 // Process audits one item in the calling goroutine, as a Scan worker does.

@@ -467,3 +467,38 @@ func TestScanProgress(t *testing.T) {
 		t.Errorf("progress %+v", seen)
 	}
 }
+
+// slowSource has one item whose read takes far longer than the others.
+type slowSource struct{ slow time.Duration }
+
+func (s slowSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+	return func(yield func(audit.Item, error) bool) {
+		good := sample.JPEG(sample.Photo(1, 64, 64), 80)
+		yield(audit.Item{Key: "stuck", Read: func(int64) ([]byte, error) { time.Sleep(s.slow); return good, nil }}, nil)
+		for i := range 5 {
+			if !yield(audit.Item{Key: fmt.Sprint(i), Read: func(int64) ([]byte, error) { return good, nil }}, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestItemTimeout(t *testing.T) {
+	start := time.Now()
+	recs := collect(t, audit.Scan(t.Context(), slowSource{slow: 3 * time.Second}, &audit.Options{Workers: 1, ItemTimeout: 100 * time.Millisecond}))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the scan waited %v for a stuck item", d)
+	}
+	if r := recs["stuck"]; !errors.Is(r.Err, audit.ErrTimeout) || r.Verdict != audit.Review {
+		t.Errorf("stuck: %+v", r)
+	}
+	if len(recs) != 6 || recs["4"].Verdict != audit.Keep {
+		t.Errorf("records %v", recs)
+	}
+	// Fast items are untouched by the deadline.
+	recs = collect(t, audit.Scan(t.Context(), slowSource{slow: 0}, &audit.Options{Workers: 2, ItemTimeout: 5 * time.Second}))
+	if r := recs["stuck"]; r.Error != "" || len(recs) != 6 {
+		t.Errorf("no timeout: %+v", r)
+	}
+	time.Sleep(3 * time.Second) // let the abandoned read end before the leak checks of other tests
+}

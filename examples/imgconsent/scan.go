@@ -100,6 +100,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	parquetColumn := fs.String("parquet-column", "jpg", "in Parquet inputs, the `column` holding image bytes")
 	parquetPaths := fs.String("parquet-path-column", "", "in Parquet inputs, a `column` of image file paths (instead of bytes)")
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
+	itemTimeout := fs.Duration("item-timeout", 0, "give up on an image after this `long` (e.g. 30s) and record it as timed out (0: never)")
 	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
 	shardIndex := fs.Int("shard-index", -1, "scan only part `i` of the corpus (0-based; default $JOB_COMPLETION_INDEX when set)")
 	shardCount := fs.Int("shard-count", 1, "split the corpus into `n` parts, one per machine")
@@ -134,6 +135,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts.Workers = *workers
+	opts.ItemTimeout = *itemTimeout
 	if isTerminal(stderr) && !*quiet {
 		opts.Progress = progressLine(stderr)
 	}
