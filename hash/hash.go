@@ -288,16 +288,18 @@ func (h *Hasher) Compute(data []byte, opts *Options) (Perceptual, Image, error) 
 		return p, info, err
 	}
 	var fallback string
+	var fastErr error
 	if len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF {
 		p, info, err := h.fastJPEG(data, opts)
 		if err == nil || errors.Is(err, ErrTooManyPixels) {
 			return p, info, err
 		}
-		fallback = strings.TrimPrefix(err.Error(), "jpeg: ")
+		fallback, fastErr = strings.TrimPrefix(err.Error(), "jpeg: "), err
 	}
 	p, info, err := h.standard(data, opts)
 	info.Fallback = fallback
-	if err != nil && fallback != "" {
+	if err != nil && fastErr != nil && !errors.Is(fastErr, errUnsupported) {
+		// Both decoders failed: say what each found.
 		err = fmt.Errorf("%w (the fast path said: %s)", err, fallback)
 	}
 	return p, info, err
