@@ -298,7 +298,7 @@ func (h *Hasher) Compute(data []byte, opts *Options) (Perceptual, Image, error) 
 	}
 	p, info, err := h.standard(data, opts)
 	info.Fallback = fallback
-	if err != nil && fastErr != nil && !errors.Is(fastErr, errUnsupported) {
+	if err != nil && fastErr != nil && !errors.Is(fastErr, errDeferred) {
 		// Both decoders failed: say what each found.
 		err = fmt.Errorf("%w (the fast path said: %s)", err, fallback)
 	}
@@ -318,13 +318,13 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 		if max(w, hgt) <= 512 {
 			// Small enough to decode in full cheaply, and PDQ's reference
 			// works on the full pixels of an image this size.
-			return p, info, fmt.Errorf("%w: %d×%d is decoded in full", errUnsupported, w, hgt)
+			return p, info, fmt.Errorf("%w: %d×%d is decoded in full", errDeferred, w, hgt)
 		}
 		for n < 4 && min((w+8/n-1)/(8/n), (hgt+8/n-1)/(8/n)) < minPlane {
 			n *= 2
 		}
 		if min((w+1)/2, (hgt+1)/2) < minPlane {
-			return p, info, fmt.Errorf("%w: %d×%d is too small for a reduced plane", errUnsupported, w, hgt)
+			return p, info, fmt.Errorf("%w: %d×%d is too small for a reduced plane", errDeferred, w, hgt)
 		}
 	}
 	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels())

@@ -25,6 +25,10 @@ import (
 
 var errUnsupported = errors.New("unsupported by the fast decoder")
 
+// errDeferred: the fast decoder could read the file, but a full decode
+// serves it better (a small image).
+var errDeferred = errors.New("left to the full decoder")
+
 // jpegError is a malformed-file error from the fast decoder.
 type jpegError string
 
