@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -294,4 +295,61 @@ func BenchmarkRegistry(b *testing.B) {
 			})
 		}
 	}
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in bytes, or 0 where
+// /proc does not say.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkSoak scans 100 000 generated images (10 000 with -short) once,
+// reporting images/s and the process's peak RSS: memory must not grow with
+// the corpus. Run it alone: go test -bench Soak -benchtime 1x.
+func BenchmarkSoak(b *testing.B) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	dir := b.TempDir()
+	// A few hundred distinct pictures, written again under many names.
+	var pics [][]byte
+	for i := range 200 {
+		pics = append(pics, sample.JPEG(sample.Photo(uint64(i), 320, 240), 80))
+	}
+	for i := range n {
+		sub := filepath.Join(dir, fmt.Sprintf("%03d", i/1000))
+		if i%1000 == 0 {
+			os.MkdirAll(sub, 0o755)
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("%06d.jpg", i)), pics[i%len(pics)], 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		count := 0
+		for _, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, nil) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			count++
+		}
+		if count != n {
+			b.Fatalf("%d records", count)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
 }

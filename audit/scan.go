@@ -20,6 +20,41 @@ import (
 // 0: 256 MiB, above any single photograph.
 const DefaultMaxFileBytes = 256 << 20
 
+// DefaultMaxInFlightBytes is the bound on file bytes held by all workers at
+// once when Options.MaxInFlightBytes is 0: 512 MiB.
+const DefaultMaxInFlightBytes = 512 << 20
+
+// byteBudget is a counting semaphore of bytes.
+type byteBudget struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	used  int64
+	limit int64
+}
+
+func newByteBudget(limit int64) *byteBudget {
+	b := &byteBudget{limit: limit}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// acquire waits until n bytes fit (or nothing else is held).
+func (b *byteBudget) acquire(n int64) {
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.limit {
+		b.cond.Wait()
+	}
+	b.used += n
+	b.mu.Unlock()
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
 // Options controls Scan. A nil *Options means the defaults.
 type Options struct {
 	// Workers is the number of files processed at once; 0 means GOMAXPROCS.
@@ -41,9 +76,15 @@ type Options struct {
 	ReferenceHashes bool
 	// Metadata limits; nil means the exif package's defaults.
 	Metadata *exif.Options
+	budget   *byteBudget // shared by the workers of one Scan
+
 	// Progress, when set, is called after each record, from the goroutine
 	// iterating the scan: keep it quick.
 	Progress func(Progress)
+	// MaxInFlightBytes bounds the bytes of files held by all workers at
+	// once: a worker waits before holding more (one file over the bound is
+	// still processed alone). 0 means DefaultMaxInFlightBytes.
+	MaxInFlightBytes int64
 	// ItemTimeout, when set, bounds the time one item may take: a worker
 	// stops waiting for a pathological file, records it as timed out
 	// (ErrTimeout) and goes on. Go cannot stop a running decode, so the
@@ -74,6 +115,10 @@ func (o *Options) orDefault() *Options {
 	if c.MaxFileBytes <= 0 {
 		c.MaxFileBytes = DefaultMaxFileBytes
 	}
+	if c.MaxInFlightBytes <= 0 {
+		c.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	c.budget = newByteBudget(c.MaxInFlightBytes)
 	return &c
 }
 
@@ -223,6 +268,12 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	if err != nil {
 		rec.setErr(fmt.Errorf("audit: read %s: %w", it.Path, err))
 		return rec
+	}
+	if o.budget != nil {
+		// Decoding holds about the file again in working memory: count both.
+		n := 2 * int64(len(data))
+		o.budget.acquire(n)
+		defer o.budget.release(n)
 	}
 	rec.Size = int64(len(data))
 	stage = "hashing bytes"
