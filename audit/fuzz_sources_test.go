@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -37,6 +39,27 @@ func FuzzWebDataset(f *testing.F) {
 				t.Fatalf("final error %v", err)
 			}
 			_ = rec
+		}
+	})
+}
+
+// FuzzParquet: any bytes as a Parquet file give records and errors, never
+// a panic (parquet-go's are caught per file) or a hang.
+func FuzzParquet(f *testing.F) {
+	var buf bytes.Buffer
+	parquet.Write(&buf, []img2datasetRow{{"1", "https://x.example/1.jpg", "c", sample.JPEG(sample.Photo(1, 16, 16), 80)}})
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:len(buf.Bytes())/2])
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "f.parquet")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, &audit.Options{Workers: 1}) {
+			if err != nil {
+				t.Fatalf("final error %v", err)
+			}
 		}
 	})
 }

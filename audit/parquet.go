@@ -138,9 +138,24 @@ func (s ParquetSource) Items(ctx context.Context) iter.Seq2[Item, error] {
 	}
 }
 
-func (s ParquetSource) readFile(ctx context.Context, name, col string, yield func(Item, error) bool) bool {
+func (s ParquetSource) readFile(ctx context.Context, name, col string, yield func(Item, error) bool) (goOn bool) {
 	fail := func(err error) bool {
 		return yield(Item{Key: name, Path: name, Err: fmt.Errorf("audit: parquet %s: %w", name, err)}, nil)
+	}
+	stopped := false // the consumer said stop: not a panic to report
+	defer func() {
+		// A hostile file must fail as an item, not take the scan down with
+		// a panic inside parquet-go.
+		if r := recover(); r != nil && !stopped {
+			goOn = fail(fmt.Errorf("parquet-go panicked: %v", r))
+		}
+	}()
+	yieldItem := func(it Item) bool {
+		if !yield(it, nil) {
+			stopped = true
+			return false
+		}
+		return true
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -218,7 +233,7 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 				}
 			}
 			row++
-			if !yield(it, nil) {
+			if !yieldItem(it) {
 				return false
 			}
 		}

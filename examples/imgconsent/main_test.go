@@ -344,3 +344,37 @@ func TestScanShards(t *testing.T) {
 		}
 	}
 }
+
+// A full disk while writing: the error is reported, the scan stops, and the
+// lists are not renamed to their final names (they would be incomplete).
+func TestFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	dir := t.TempDir()
+	for i := range 40 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.jpg", i)), sample.JPEG(sample.Photo(uint64(i), 200, 150), 80), 0o644)
+	}
+	keep := filepath.Join(t.TempDir(), "keep.txt")
+	code, _, errOut := runCLI(t, "scan", dir, "--out", "/dev/full", "--keep", keep, "--quiet")
+	if code != 1 || !strings.Contains(errOut, "no space left on device") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(keep); err == nil {
+		t.Error("an incomplete keep-list under its final name")
+	}
+}
+
+// A symbolic link loop in the corpus is not followed.
+func TestSymlinkLoop(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "x.jpg"), sample.JPEG(sample.Photo(1, 64, 64), 80), 0o644)
+	if err := os.Symlink(dir, filepath.Join(dir, "a", "loop")); err != nil {
+		t.Skip(err)
+	}
+	code, _, errOut := runCLI(t, "scan", dir)
+	if code != 0 || !strings.Contains(errOut, "images:   1") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
