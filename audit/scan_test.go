@@ -502,3 +502,32 @@ func TestItemTimeout(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second) // let the abandoned read end before the leak checks of other tests
 }
+
+// A directory of more entries than one batch is read in batches: every
+// file once, in bounded memory.
+func TestLargeDirectory(t *testing.T) {
+	dir := t.TempDir()
+	const n = 10000
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.jpg", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	writeFile(t, filepath.Join(dir, "sub", "a.jpg"), nil)
+	seen := map[string]int{}
+	for it, err := range (audit.Dir{Root: dir}).Items(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[it.Key]++
+	}
+	if len(seen) != n+1 || seen["sub/a.jpg"] != 1 {
+		t.Errorf("%d keys", len(seen))
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Errorf("%s %d times", k, c)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +40,9 @@ type Source interface {
 // ImageExts are the file extensions Dir treats as images, lower case.
 var ImageExts = []string{".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
 
-// Dir is a directory tree of image files, walked in lexical order. Hidden
+// Dir is a directory tree of image files, walked depth first in lexical
+// order (a directory of more than 4096 entries in batches, in the file
+// system's order, so that its listing never has to be held whole). Hidden
 // files and directories (names starting with '.') are skipped, symbolic
 // links are not followed, and only files with an image extension (ImageExts,
 // any case) are listed unless AllFiles is set.
@@ -50,6 +53,12 @@ type Dir struct {
 
 // ErrTooLarge is wrapped by a Read that refused a file over its byte budget.
 var ErrTooLarge = errors.New("audit: file exceeds the byte budget")
+
+// dirBatch is how many entries of a directory are read at a time. A
+// directory no larger is walked in lexical order; a larger one is walked in
+// batches, in the file system's order, so that a directory of millions of
+// entries never has to be held in memory at once.
+const dirBatch = 4096
 
 // Items walks the tree. A directory that cannot be read becomes an item with
 // Err set, and the walk goes on; a root that cannot be read is a final error.
@@ -64,40 +73,66 @@ func (d Dir) Items(ctx context.Context) iter.Seq2[Item, error] {
 			yield(Item{}, fmt.Errorf("audit: source %s: not a directory", d.Root))
 			return
 		}
-		stop := errors.New("stop")
-		err = filepath.WalkDir(d.Root, func(path string, de fs.DirEntry, err error) error {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		if err := d.walk(ctx, d.Root, yield); err != nil && err != errStopWalk {
+			yield(Item{}, fmt.Errorf("audit: source %s: %w", d.Root, err))
+		}
+	}
+}
+
+var errStopWalk = errors.New("stop")
+
+// walk yields the items below dir; errStopWalk when the consumer stopped.
+func (d Dir) walk(ctx context.Context, dir string, yield func(Item, error) bool) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		if dir == d.Root {
+			return err
+		}
+		if !yield(Item{Key: d.key(dir), Path: dir, Err: fmt.Errorf("audit: list %s: %w", dir, err)}, nil) {
+			return errStopWalk
+		}
+		return nil
+	}
+	defer f.Close()
+	first := true
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		batch, err := f.ReadDir(dirBatch)
+		if first && len(batch) < dirBatch {
+			slices.SortFunc(batch, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		}
+		first = false
+		for _, de := range batch {
+			if strings.HasPrefix(de.Name(), ".") {
+				continue // hidden files and directories
 			}
-			key := d.key(path)
-			if err != nil {
-				if path == d.Root {
+			path := filepath.Join(dir, de.Name())
+			switch {
+			case de.IsDir():
+				if err := d.walk(ctx, path, yield); err != nil {
 					return err
 				}
-				if !yield(Item{Key: key, Path: path, Err: fmt.Errorf("audit: list %s: %w", path, err)}, nil) {
-					return stop
+			case !de.Type().IsRegular() || !d.AllFiles && !isImageName(de.Name()):
+				// symbolic links (never followed), devices, other files
+			default:
+				if !yield(Item{Key: d.key(path), Path: path, Read: readFile(path)}, nil) {
+					return errStopWalk
 				}
-				if de != nil && de.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
 			}
-			if path != d.Root && strings.HasPrefix(de.Name(), ".") {
-				if de.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
+		}
+		if err == io.EOF || err == nil && len(batch) == 0 {
+			return nil
+		}
+		if err != nil {
+			if dir == d.Root && len(batch) == 0 {
+				return err
 			}
-			if !de.Type().IsRegular() || !d.AllFiles && !isImageName(de.Name()) {
-				return nil
-			}
-			if !yield(Item{Key: key, Path: path, Read: readFile(path)}, nil) {
-				return stop
+			if !yield(Item{Key: d.key(dir), Path: dir, Err: fmt.Errorf("audit: list %s: %w", dir, err)}, nil) {
+				return errStopWalk
 			}
 			return nil
-		})
-		if err != nil && err != stop {
-			yield(Item{}, fmt.Errorf("audit: source %s: %w", d.Root, err))
 		}
 	}
 }
