@@ -813,25 +813,17 @@ func (d *jpegDecoder) nextRestart() error {
 	}
 }
 
-// block decodes one baseline block. For luma it writes the block's n×n
-// samples into the plane; chroma is decoded and dropped.
+// block decodes one baseline block at 1/4 or 1/2 scale (baselineDC does
+// 1/8). For luma it writes the block's n×n samples into the plane; chroma
+// is decoded and dropped.
 func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	br := &d.br
-	s, err := br.decode(&d.dc[c.td])
-	if err != nil {
+	if err := d.addDC(c); err != nil {
 		return err
 	}
-	if s > 16 {
-		return jpegError("bad DC magnitude")
-	}
-	var diff int32
-	if s > 0 {
-		diff = extend(br.bits(uint(s)), s)
-	}
-	c.pred += diff
 	ac := &d.ac[c.ta]
-	if !c.isY || d.n == 1 {
-		// Skip the AC coefficients: only their bit lengths matter.
+	if !c.isY {
+		// Chroma: skip the AC coefficients; only their bit lengths matter.
 		for k := 1; k < 64; {
 			if br.n < 32 {
 				br.fill()
@@ -851,7 +843,7 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 				k += int(sym>>4) + 1
 				continue
 			}
-			sym, err = br.decode(ac)
+			sym, err := br.decode(ac)
 			if err != nil {
 				return err
 			}
@@ -865,10 +857,6 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 			}
 			br.consume(sz)
 			k += r + 1
-		}
-		if c.isY && bx < d.yBW && by < d.yBH {
-			q0 := float32(d.quant[c.tq][0])
-			d.plane[by*d.yBW+bx] = clamp255(float32(c.pred)*q0/8 + 128)
 		}
 		return nil
 	}
@@ -922,8 +910,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	return nil
 }
 
-// dcFirst decodes a block's DC in a progressive first DC scan.
-func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
+// addDC decodes a block's DC difference and adds it to the component's
+// prediction.
+func (d *jpegDecoder) addDC(c *jpegComp) error {
 	s, err := d.br.decode(&d.dc[c.td])
 	if err != nil {
 		return err
@@ -931,11 +920,17 @@ func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
 	if s > 16 {
 		return jpegError("bad DC magnitude")
 	}
-	var diff int32
 	if s > 0 {
-		diff = extend(d.br.bits(uint(s)), s)
+		c.pred += extend(d.br.bits(uint(s)), s)
 	}
-	c.pred += diff
+	return nil
+}
+
+// dcFirst decodes a block's DC in a progressive first DC scan.
+func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
+	if err := d.addDC(c); err != nil {
+		return err
+	}
 	if c.isY && bx < d.yBW && by < d.yBH {
 		d.ydc[by*d.yBW+bx] = c.pred << al
 	}
