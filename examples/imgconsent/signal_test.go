@@ -34,7 +34,9 @@ func TestInterruptKeepsFinishedRecords(t *testing.T) {
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "corpus")
 	os.MkdirAll(corpus, 0o755)
-	data := sample.JPEG(sample.Photo(1, 800, 600), 85)
+	// Big enough that the scan outlasts its first flush (after 1 s) on a
+	// fast machine too: about 10 ms an image.
+	data := sample.JPEG(sample.Photo(1, 2400, 1800), 85)
 	const n = 400
 	for i := range n {
 		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
@@ -73,9 +75,13 @@ func TestResumeAfterKill(t *testing.T) {
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "corpus")
 	os.MkdirAll(corpus, 0o755)
-	const n = 150
+	const n = 200
+	var pics [][]byte
+	for i := range 7 {
+		pics = append(pics, sample.JPEG(sample.Photo(uint64(i), 2400, 1800), 85))
+	}
 	for i := range n {
-		data := sample.JPEG(sample.Photo(uint64(i%7), 800, 600), 85)
+		data := pics[i%7]
 		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
 	}
 	report := filepath.Join(dir, "report.jsonl")
