@@ -83,6 +83,7 @@ type Registry struct {
 	Skipped []*LineError
 
 	entries []*Entry
+	active  int // entries that can match, counted as they are added
 	exact   map[hash.Digest][]*Entry
 	md5     map[[16]byte][]*Entry
 	urls    map[string][]*Entry
@@ -107,15 +108,7 @@ func (r *Registry) Len() int { return len(r.entries) }
 
 // Active counts the entries that can match: not withdrawn, and not set
 // aside as degenerate.
-func (r *Registry) Active() int {
-	n := 0
-	for _, e := range r.entries {
-		if e.Status != Withdrawn && (e.Degenerate == "" || r.AllowDegenerate) {
-			n++
-		}
-	}
-	return n
-}
+func (r *Registry) Active() int { return r.active }
 
 // ParseHash parses a registry hash value: "algo:hex" with algo one of
 // sha256, phash, dhash, ahash, pdq, or goimagehash's own form "p:hex",
@@ -285,6 +278,7 @@ func (r *Registry) Add(e *Entry) {
 	if e.Status == Withdrawn || e.Degenerate != "" && !r.AllowDegenerate {
 		return
 	}
+	r.active++
 	switch e.Algo {
 	case hash.SHA256:
 		r.exact[e.digest] = append(r.exact[e.digest], e)
