@@ -22,6 +22,7 @@ type List struct {
 	Stdin   io.Reader     // read for Path "-"; nil means os.Stdin
 	Client  *http.Client  // for URLs; nil means one with Timeout
 	Timeout time.Duration // per fetch when Client is nil; 0 means 30 s
+	Open    Opener        // for the list and the files it names; nil means os.Open
 }
 
 // Items streams the list's entries in order.
@@ -34,7 +35,7 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 				r = os.Stdin
 			}
 		} else {
-			f, err := os.Open(l.Path)
+			f, err := l.Open.open(ctx, l.Path)
 			if err != nil {
 				yield(Item{}, fmt.Errorf("audit: file list: %w", err))
 				return
@@ -62,6 +63,9 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 				continue
 			}
 			it := FileItem(line)
+			if l.Open != nil {
+				it.Read = l.Open.reader(ctx, line)
+			}
 			if u := NormalizeURL(line); u != "" {
 				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line)}
 			}

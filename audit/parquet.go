@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -120,6 +119,7 @@ type ParquetSource struct {
 	Files      []string
 	Column     string // image bytes column; "" means "jpg"
 	PathColumn string // when set, a column of image file paths instead
+	Open       Opener // nil means os.Open
 }
 
 // Items streams the rows' images; each record's key is file:row (or the
@@ -157,16 +157,12 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 		}
 		return true
 	}
-	f, err := os.Open(name)
+	f, size, done, err := s.Open.randomAccess(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	pf, err := parquet.OpenFile(f, info.Size())
+	defer done()
+	pf, err := parquet.OpenFile(f, size)
 	if err != nil {
 		return fail(err)
 	}
@@ -222,7 +218,7 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 				it.Err = fmt.Errorf("audit: %s: no %s value", it.Path, dataCol)
 			case s.PathColumn != "":
 				it.Path = string(v.ByteArray())
-				it.Read = readFile(it.Path)
+				it.Read = s.Open.reader(ctx, it.Path)
 			default:
 				data := v.ByteArray()
 				it.Read = func(max int64) ([]byte, error) {

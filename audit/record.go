@@ -123,7 +123,7 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	var excl, rev []string
 	for _, m := range r.Matches {
 		e := m.entry
-		s := fmt.Sprintf("registry entry %s (%s) matches", m.Entry, e.Hash())
+		s := fmt.Sprintf(reasonRegistry+" %s (%s) matches", m.Entry, e.Hash())
 		if m.Algo.Perceptual() {
 			s += fmt.Sprintf(" by %s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
 			if m.Variant != "" {
@@ -145,23 +145,23 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		switch sg.Meaning {
 		case exif.OptOut:
 			if sg.Constrained() && pol.ReviewConstrained {
-				rev = append(rev, "the file constrains training: "+sg.String())
+				rev = append(rev, reasonConstrains+sg.String())
 			} else {
-				excl = append(excl, "the file objects: "+sg.String())
+				excl = append(excl, reasonObjects+sg.String())
 			}
 		case exif.Permission:
-			notes = append(notes, "the file allows: "+sg.String())
+			notes = append(notes, reasonAllows+sg.String())
 		case exif.RightsNotice:
 			if pol.AllowRightsNotices {
-				notes = append(notes, "rights notice, allowed by the policy: "+sg.String())
+				notes = append(notes, reasonRightsAllowed+sg.String())
 			} else {
-				rev = append(rev, "rights notice in the file: "+sg.String())
+				rev = append(rev, reasonRights+sg.String())
 			}
 		case exif.Privacy:
 			if pol.AllowPrivacy {
-				notes = append(notes, "personal data, allowed by the policy: "+sg.String())
+				notes = append(notes, reasonPrivacyAllowed+sg.String())
 			} else {
-				rev = append(rev, "personal data in the file: "+sg.String())
+				rev = append(rev, reasonPrivacy+sg.String())
 			}
 		}
 	}
@@ -170,13 +170,13 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		if r.SHA256 == nil {
 			what = "could not be read, so it could not be matched at all"
 		}
-		rev = append(rev, fmt.Sprintf("image %s: %s", what, r.Error))
+		rev = append(rev, fmt.Sprintf(reasonImage+"%s: %s", what, r.Error))
 	}
 	if r.MetadataError != "" {
 		if pol.AllowMetadataErrors {
-			notes = append(notes, "metadata not fully readable, allowed by the policy: "+r.MetadataError)
+			notes = append(notes, reasonMetaAllowed+r.MetadataError)
 		} else {
-			rev = append(rev, "metadata not fully readable, an objection may be missed: "+r.MetadataError)
+			rev = append(rev, reasonMeta+r.MetadataError)
 		}
 	}
 	switch {
@@ -188,9 +188,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		r.Reasons = append(r.Reasons, rev...)
 	default:
 		r.Verdict = Keep
-		what := "no registry entry matches"
+		what := reasonNoMatch
 		if reg == nil || reg.Active() == 0 {
-			what = "no registry loaded"
+			what = reasonNoRegistry
 		}
 		r.Reasons = append(r.Reasons, what+"; no objection in the file")
 	}

@@ -235,12 +235,13 @@ type Summary struct {
 	MetadataErrors int             `json:"metadata_errors"` // records with MetadataError
 	Formats        map[string]int  `json:"formats"`         // "" for files that are no image
 	Entries        map[string]int  `json:"entries"`         // matched registry entries: images each matched
+	Reasons        map[string]int  `json:"reasons"`         // records giving each ReasonKind
 }
 
 // Add counts one record.
 func (s *Summary) Add(r Record) {
 	if s.Verdicts == nil {
-		s.Verdicts, s.Formats, s.Entries = map[Verdict]int{}, map[string]int{}, map[string]int{}
+		s.init()
 	}
 	s.Images++
 	s.Bytes += r.Size
@@ -257,6 +258,37 @@ func (s *Summary) Add(r Record) {
 		if !seen[m.Entry] {
 			seen[m.Entry] = true
 			s.Entries[m.Entry]++
+		}
+	}
+	clear(seen)
+	for _, reason := range r.Reasons {
+		if k := ReasonKind(reason); !seen[k] {
+			seen[k] = true
+			s.Reasons[k]++
+		}
+	}
+}
+
+func (s *Summary) init() {
+	s.Verdicts, s.Formats, s.Entries, s.Reasons = map[Verdict]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+}
+
+// Merge adds the counts of o, a summary of other records (another shard's,
+// say), to s.
+func (s *Summary) Merge(o Summary) {
+	if s.Verdicts == nil {
+		s.init()
+	}
+	s.Images += o.Images
+	s.Bytes += o.Bytes
+	s.Errors += o.Errors
+	s.MetadataErrors += o.MetadataErrors
+	for k, n := range o.Verdicts {
+		s.Verdicts[k] += n
+	}
+	for _, m := range [][2]map[string]int{{s.Formats, o.Formats}, {s.Entries, o.Entries}, {s.Reasons, o.Reasons}} {
+		for k, n := range m[1] {
+			m[0][k] += n
 		}
 	}
 }
@@ -280,6 +312,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	if len(s.Entries) > 0 {
 		fmt.Fprintf(&b, "registry entries matched: %d\n", len(s.Entries))
+	}
+	if len(s.Reasons) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(s.Reasons)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.Reasons[k]))
+		}
+		fmt.Fprintf(&b, "reasons:  %s\n", strings.Join(parts, ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

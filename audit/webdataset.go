@@ -10,7 +10,6 @@ import (
 	"hash/fnv"
 	"io"
 	"iter"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -25,7 +24,8 @@ import (
 // time, and a member over MaxMemberBytes is refused without being read.
 type WebDataset struct {
 	Shards         []string
-	MaxMemberBytes int64 // 0 means DefaultMaxFileBytes
+	MaxMemberBytes int64  // 0 means DefaultMaxFileBytes
+	Open           Opener // nil means os.Open
 }
 
 // Items streams the shards' images. A shard that cannot be opened or read
@@ -42,7 +42,7 @@ func (w WebDataset) Items(ctx context.Context) iter.Seq2[Item, error] {
 				yield(Item{}, ctx.Err())
 				return
 			}
-			if !readShard(ctx, shard, max, yield) {
+			if !readShard(ctx, w.Open, shard, max, yield) {
 				return
 			}
 		}
@@ -56,11 +56,11 @@ type sample struct {
 	url    string
 }
 
-func readShard(ctx context.Context, shard string, max int64, yield func(Item, error) bool) bool {
+func readShard(ctx context.Context, open Opener, shard string, max int64, yield func(Item, error) bool) bool {
 	fail := func(err error) bool {
 		return yield(Item{Key: filepath.Base(shard), Path: shard, Err: fmt.Errorf("audit: shard %s: %w", shard, err)}, nil)
 	}
-	f, err := os.Open(shard)
+	f, err := open.open(ctx, shard)
 	if err != nil {
 		return fail(err)
 	}

@@ -246,22 +246,15 @@ func corpusSource(args []string, allFiles bool, index, count int, parquetColumn,
 		}
 	}
 	switch {
-	case parquets == len(args):
+	case parquets == len(args) || shards == len(args):
+		// Each shard read as the Beam pipeline reads its elements.
 		var mine []string
 		for i, a := range args {
 			if i%count == index {
 				mine = append(mine, a)
 			}
 		}
-		return audit.ParquetSource{Files: mine, Column: parquetColumn, PathColumn: parquetPaths}, nil
-	case shards == len(args):
-		var mine []string
-		for i, a := range args {
-			if i%count == index {
-				mine = append(mine, a)
-			}
-		}
-		return audit.WebDataset{Shards: mine}, nil
+		return audit.Shards{Names: mine, Options: audit.ShardOptions{ParquetColumn: parquetColumn, ParquetPathColumn: parquetPaths}}, nil
 	case shards == 0 && len(args) == 1:
 		return audit.Split(audit.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
 	}

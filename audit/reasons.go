@@ -1,0 +1,67 @@
+package audit
+
+import "strings"
+
+// The openings of the reasons Judge writes; ReasonKind reads them back.
+const (
+	reasonRegistry       = "registry entry"
+	reasonObjects        = "the file objects: "
+	reasonConstrains     = "the file constrains training: "
+	reasonAllows         = "the file allows: "
+	reasonRights         = "rights notice in the file: "
+	reasonRightsAllowed  = "rights notice, allowed by the policy: "
+	reasonPrivacy        = "personal data in the file: "
+	reasonPrivacyAllowed = "personal data, allowed by the policy: "
+	reasonImage          = "image "
+	reasonMeta           = "metadata not fully readable, an objection may be missed: "
+	reasonMetaAllowed    = "metadata not fully readable, allowed by the policy: "
+	reasonNoMatch        = "no registry entry matches"
+	reasonNoRegistry     = "no registry loaded"
+)
+
+// The kinds of reason, as ReasonKind names them: the stable, countable part
+// of a reason whose text carries the evidence.
+const (
+	ReasonRegistryMatch   = "registry-match"           // a registry entry matches (exclude)
+	ReasonFileObjects     = "file-objects"             // an opt-out in the file (exclude)
+	ReasonFileConstrains  = "file-constrains"          // a constrained opt-out, reviewed by the policy
+	ReasonFileAllows      = "file-allows"              // a permission in the file (a note)
+	ReasonRightsNotice    = "rights-notice"            // review
+	ReasonRightsAllowed   = "rights-notice-allowed"    // a note
+	ReasonPersonalData    = "personal-data"            // review
+	ReasonPersonalAllowed = "personal-data-allowed"    // a note
+	ReasonUndecodable     = "undecodable"              // review: only an exact match was possible
+	ReasonUnreadable      = "unreadable"               // review: no match was possible
+	ReasonMetadataError   = "metadata-error"           // review
+	ReasonMetadataAllowed = "metadata-error-allowed"   // a note
+	ReasonNoMatch         = "no-objection"             // keep, a registry was loaded
+	ReasonNoRegistry      = "no-objection-no-registry" // keep, nothing to match against
+	ReasonOther           = "other"                    // a reason from elsewhere
+)
+
+// ReasonKind names the kind of a reason Judge wrote, for counting records
+// by reason (Summary.Reasons) without the evidence that makes each reason
+// text unique.
+func ReasonKind(reason string) string {
+	for _, k := range []struct{ prefix, kind string }{
+		{reasonRegistry + " ", ReasonRegistryMatch},
+		{reasonObjects, ReasonFileObjects},
+		{reasonConstrains, ReasonFileConstrains},
+		{reasonAllows, ReasonFileAllows},
+		{reasonRights, ReasonRightsNotice},
+		{reasonRightsAllowed, ReasonRightsAllowed},
+		{reasonPrivacy, ReasonPersonalData},
+		{reasonPrivacyAllowed, ReasonPersonalAllowed},
+		{reasonImage + "could not be decoded", ReasonUndecodable},
+		{reasonImage + "could not be read", ReasonUnreadable},
+		{reasonMeta, ReasonMetadataError},
+		{reasonMetaAllowed, ReasonMetadataAllowed},
+		{reasonNoMatch + ";", ReasonNoMatch},
+		{reasonNoRegistry + ";", ReasonNoRegistry},
+	} {
+		if strings.HasPrefix(reason, k.prefix) {
+			return k.kind
+		}
+	}
+	return ReasonOther
+}
