@@ -1,0 +1,186 @@
+package imgbeam
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/imgconsent/imgconsent/audit"
+)
+
+var (
+	shardsDone = beam.NewCounter("imgconsent", "shards")
+	imagesDone = beam.NewCounter("imgconsent", "images")
+	bytesDone  = beam.NewCounter("imgconsent", "bytes")
+	verdicts   = map[audit.Verdict]beam.Counter{
+		audit.Keep:    beam.NewCounter("imgconsent", "keep"),
+		audit.Review:  beam.NewCounter("imgconsent", "review"),
+		audit.Exclude: beam.NewCounter("imgconsent", "exclude"),
+	}
+	itemErrors = beam.NewCounter("imgconsent", "errors")
+)
+
+// auditShardFn audits one shard per element: it writes the shard's
+// reports and emits its records as JSON lines.
+type auditShardFn struct {
+	Cfg   Config
+	Bases []string
+
+	reg *audit.Registry
+}
+
+func (f *auditShardFn) Setup(ctx context.Context) error {
+	reg, err := registryFor(ctx, f.Cfg)
+	if err != nil {
+		return err
+	}
+	f.reg = reg
+	return nil
+}
+
+func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit func(string)) error {
+	opts := &audit.Options{
+		Workers:           f.Cfg.Workers,
+		Registry:          f.reg,
+		Policy:            f.Cfg.Policy,
+		MaxFileBytes:      f.Cfg.MaxFileBytes,
+		MaxPixels:         f.Cfg.MaxPixels,
+		IgnoreOrientation: f.Cfg.IgnoreOrientation,
+		ReferenceHashes:   f.Cfg.ReferenceHashes,
+	}
+	// Local names are opened with os.Open (a Parquet file is then read in
+	// place), others through Beam's file systems.
+	open := &opener{}
+	defer open.close()
+	src := audit.ShardSource(shard, audit.ShardOptions{
+		Open:              open.Open,
+		ParquetColumn:     f.Cfg.ParquetColumn,
+		ParquetPathColumn: f.Cfg.ParquetPathColumn,
+		MaxMemberBytes:    f.Cfg.MaxFileBytes,
+	})
+	var files []*outFile
+	var writers audit.MultiWriter
+	abort := func() {
+		for _, fl := range files {
+			fl.abort()
+		}
+	}
+	if f.Cfg.Output != "" {
+		base := joinPath(f.Cfg.Output, ReportName(shard, f.Bases))
+		add := func(suffix string, mk func(io.Writer) audit.Writer) error {
+			fl, err := createFile(ctx, base+suffix)
+			if err != nil {
+				return err
+			}
+			files = append(files, fl)
+			writers = append(writers, mk(fl))
+			return nil
+		}
+		err := add(".records.jsonl", func(w io.Writer) audit.Writer { return audit.NewJSONLWriter(w) })
+		if err == nil && f.Cfg.Parquet {
+			err = add(".records.parquet", func(w io.Writer) audit.Writer { return audit.NewParquetWriter(w) })
+		}
+		if err == nil && f.Cfg.KeepLists {
+			err = add(".keep.txt", func(w io.Writer) audit.Writer { return audit.NewKeepList(w) })
+		}
+		if err != nil {
+			abort()
+			return err
+		}
+	}
+
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false) // as the JSON Lines report writes them
+	n := 0
+	for rec, err := range audit.Scan(ctx, src, opts) {
+		if err != nil {
+			abort()
+			return fmt.Errorf("imgbeam: shard %s: %w", shard, err)
+		}
+		if err := writers.Write(rec); err != nil {
+			abort()
+			return fmt.Errorf("imgbeam: shard %s: %w", shard, err)
+		}
+		if rec.Reasons == nil {
+			rec.Reasons = []string{}
+		}
+		line.Reset()
+		if err := enc.Encode(&rec); err != nil {
+			abort()
+			return fmt.Errorf("imgbeam: shard %s: %w", shard, err)
+		}
+		emit(strings.TrimSuffix(line.String(), "\n"))
+		n++
+		imagesDone.Inc(ctx, 1)
+		bytesDone.Inc(ctx, rec.Size)
+		verdicts[rec.Verdict].Inc(ctx, 1)
+		if rec.Error != "" {
+			itemErrors.Inc(ctx, 1)
+		}
+	}
+	if err := writers.Close(); err != nil {
+		abort()
+		return fmt.Errorf("imgbeam: shard %s: %w", shard, err)
+	}
+	for _, fl := range files {
+		if err := fl.commit(ctx); err != nil {
+			return err
+		}
+	}
+	shardsDone.Inc(ctx, 1)
+	log.Debugf(ctx, "imgconsent: shard %s: %d records", shard, n)
+	return nil
+}
+
+// isRemote reports whether a name is for a file system other than the
+// local one (it has a scheme: gs://, s3://, memfs://).
+func isRemote(name string) bool { return strings.Contains(name, "://") }
+
+// opener reads corpus files through Beam's file systems, one client per
+// scheme for the whole shard.
+type opener struct {
+	mu  sync.Mutex
+	fss map[string]filesystem.Interface
+}
+
+func (o *opener) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if !isRemote(name) {
+		return os.Open(name)
+	}
+	scheme, _, _ := strings.Cut(name, "://")
+	o.mu.Lock()
+	fs, ok := o.fss[scheme]
+	if !ok {
+		var err error
+		fs, err = filesystem.New(ctx, name)
+		if err != nil {
+			o.mu.Unlock()
+			return nil, err
+		}
+		if o.fss == nil {
+			o.fss = map[string]filesystem.Interface{}
+		}
+		o.fss[scheme] = fs
+	}
+	o.mu.Unlock()
+	return fs.OpenRead(ctx, name)
+}
+
+func (o *opener) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, fs := range o.fss {
+		fs.Close()
+	}
+	o.fss = nil
+}
