@@ -36,6 +36,7 @@ type ParquetRow struct {
 	Error         string          `parquet:"error"`
 	MetadataError string          `parquet:"metadata_error"`
 	Millis        float64         `parquet:"ms"`
+	URLStatus     int32           `parquet:"url_status"` // HTTP status of the URL check; 0: not checked
 }
 
 // ParquetMatch is a registry match in a Parquet report.
@@ -55,6 +56,7 @@ type ParquetSignal struct {
 	Value   string `parquet:"value"`
 	Meaning string `parquet:"meaning"`
 	Detail  string `parquet:"detail"`
+	URL     string `parquet:"url"` // for a finding about the image's URL
 }
 
 // parquetRowGroup is how many records a row group holds: memory stays
@@ -84,11 +86,14 @@ func ToParquet(r Record) ParquetRow {
 		row.PHash, row.DHash, row.AHash = p.PHash.String(), p.DHash.String(), p.AHash.String()
 		row.PDQ, row.PDQQuality = p.PDQ.String(), int32(p.PDQQuality)
 	}
+	if r.URLCheck != nil {
+		row.URLStatus = int32(r.URLCheck.Status)
+	}
 	for _, m := range r.Matches {
 		row.Matches = append(row.Matches, ParquetMatch{m.Entry, string(m.Algo), int32(m.Distance), int32(m.Radius), m.Source, m.Variant})
 	}
 	for _, s := range r.Signals {
-		row.Signals = append(row.Signals, ParquetSignal{string(s.Source), s.Field, s.Value, string(s.Meaning), s.Detail})
+		row.Signals = append(row.Signals, ParquetSignal{string(s.Source), s.Field, s.Value, string(s.Meaning), s.Detail, s.URL})
 	}
 	return row
 }

@@ -17,6 +17,12 @@ const (
 	reasonMetaAllowed    = "metadata not fully readable, allowed by the policy: "
 	reasonNoMatch        = "no registry entry matches"
 	reasonNoRegistry     = "no registry loaded"
+
+	reasonURLObjects         = "the source URL objects: "
+	reasonURLAllows          = "the source URL allows: "
+	reasonURLUnknown         = "the source URL could not be checked, an objection may be missed: "
+	reasonURLUnknownExcluded = "the source URL could not be checked, excluded by the policy: "
+	reasonURLUnknownKept     = "the source URL could not be checked, kept by the policy: "
 )
 
 // The kinds of reason, as ReasonKind names them: the stable, countable part
@@ -36,6 +42,10 @@ const (
 	ReasonMetadataAllowed = "metadata-error-allowed"   // a note
 	ReasonNoMatch         = "no-objection"             // keep, a registry was loaded
 	ReasonNoRegistry      = "no-objection-no-registry" // keep, nothing to match against
+	ReasonURLObjects      = "url-objects"              // an opt-out found about the image's URL (exclude)
+	ReasonURLAllows       = "url-allows"               // a permission found about the URL (a note)
+	ReasonURLUnknown      = "url-unknown"              // the URL could not be checked (review, or exclude by the policy)
+	ReasonURLUnknownKept  = "url-unknown-allowed"      // the same, kept by the policy (a note)
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
@@ -58,6 +68,11 @@ func ReasonKind(reason string) string {
 		{reasonMetaAllowed, ReasonMetadataAllowed},
 		{reasonNoMatch + ";", ReasonNoMatch},
 		{reasonNoRegistry + ";", ReasonNoRegistry},
+		{reasonURLObjects, ReasonURLObjects},
+		{reasonURLAllows, ReasonURLAllows},
+		{reasonURLUnknown, ReasonURLUnknown},
+		{reasonURLUnknownExcluded, ReasonURLUnknown},
+		{reasonURLUnknownKept, ReasonURLUnknownKept},
 	} {
 		if strings.HasPrefix(reason, k.prefix) {
 			return k.kind

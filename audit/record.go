@@ -61,6 +61,10 @@ type Record struct {
 	Signals []exif.Signal `json:"signals,omitempty"`
 	Matches []Match       `json:"matches,omitempty"`
 
+	// URLCheck is how the image's URL was checked (Options.URLs); its
+	// findings are among the Signals, each with the URL that said it.
+	URLCheck *URLCheck `json:"url_check,omitempty"`
+
 	Verdict Verdict  `json:"verdict"`
 	Reasons []string `json:"reasons"`
 
@@ -105,6 +109,11 @@ type Policy struct {
 	// full. By default it goes to review: an objection may hide in what
 	// could not be read.
 	AllowMetadataErrors bool
+	// URLUnknown is the verdict for an image whose URL could not be checked
+	// (Options.URLs: a network error, a timeout, a policy file that could
+	// not be parsed): "" means Review, never silently Keep; Exclude treats
+	// it as an objection; Keep accepts the risk (the reasons still say it).
+	URLUnknown Verdict
 }
 
 func (p Policy) radii() Radii {
@@ -144,13 +153,29 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	for _, sg := range r.Signals {
 		switch sg.Meaning {
 		case exif.OptOut:
-			if sg.Constrained() && pol.ReviewConstrained {
+			switch {
+			case sg.FromURL():
+				excl = append(excl, reasonURLObjects+sg.String())
+			case sg.Constrained() && pol.ReviewConstrained:
 				rev = append(rev, reasonConstrains+sg.String())
-			} else {
+			default:
 				excl = append(excl, reasonObjects+sg.String())
 			}
 		case exif.Permission:
-			notes = append(notes, reasonAllows+sg.String())
+			if sg.FromURL() {
+				notes = append(notes, reasonURLAllows+sg.String())
+			} else {
+				notes = append(notes, reasonAllows+sg.String())
+			}
+		case exif.Undetermined:
+			switch pol.URLUnknown {
+			case Exclude:
+				excl = append(excl, reasonURLUnknownExcluded+sg.String())
+			case Keep:
+				notes = append(notes, reasonURLUnknownKept+sg.String())
+			default:
+				rev = append(rev, reasonURLUnknown+sg.String())
+			}
 		case exif.RightsNotice:
 			if pol.AllowRightsNotices {
 				notes = append(notes, reasonRightsAllowed+sg.String())

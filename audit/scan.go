@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
 )
@@ -91,6 +92,12 @@ type Options struct {
 	// abandoned work finishes in the background — at most Workers of them
 	// at a time (past that, a worker waits) — and may outlive the scan.
 	ItemTimeout time.Duration
+	// URLs, when set, checks the URL of every record that has one for the
+	// opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences,
+	// robots.txt, ai.txt): off unless set, since it sends requests on the
+	// user's behalf. The checks run beside the workers, up to the checker's
+	// concurrency at once.
+	URLs *urlcheck.Checker
 }
 
 // ErrTimeout is wrapped by the error of an item that took longer than
@@ -180,10 +187,11 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			wg.Wait()
 			close(results)
 		}()
+		checked := o.checkURLs(ctx, results)
 
 		start := time.Now()
 		var prog Progress
-		for rec := range results {
+		for rec := range checked {
 			if o.Progress != nil {
 				prog.Done++
 				if rec.Error != "" {
@@ -194,7 +202,7 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			}
 			if !yield(rec, nil) {
 				cancel()
-				for range results { // wait for every worker to exit
+				for range checked { // wait for every worker and check to exit
 				}
 				<-produced
 				return
@@ -239,8 +247,14 @@ func (o *Options) processTimed(it Item, abandoned chan struct{}) Record {
 	return rec
 }
 
-// Process audits one item in the calling goroutine, as a Scan worker does.
-func Process(it Item, opts *Options) Record { return opts.orDefault().process(it, nil) }
+// Process audits one item in the calling goroutine, as a Scan worker does
+// (with its URL checked when opts.URLs is set).
+func Process(it Item, opts *Options) Record {
+	o := opts.orDefault()
+	rec := o.process(it, nil)
+	o.checkURL(context.Background(), &rec)
+	return rec
+}
 
 // process reads the item's bytes once and derives everything from them:
 // SHA-256, metadata, decode and perceptual hashes, then the verdict. h may

@@ -121,9 +121,9 @@ func TestSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []exif.Signal{
-		{exif.SourceEXIF, "Artist", "Jane Doe", exif.RightsNotice, ""},
-		{exif.SourceEXIF, "Copyright", "(c) 2026 Jane Doe", exif.RightsNotice, ""},
-		{exif.SourceEXIF, "GPS", "-33.856784,151.215297", exif.Privacy, "where the photo was taken"},
+		{exif.SourceEXIF, "Artist", "Jane Doe", exif.RightsNotice, "", ""},
+		{exif.SourceEXIF, "Copyright", "(c) 2026 Jane Doe", exif.RightsNotice, "", ""},
+		{exif.SourceEXIF, "GPS", "-33.856784,151.215297", exif.Privacy, "where the photo was taken", ""},
 	}
 	got := md.Signals()
 	if len(got) != len(want) {

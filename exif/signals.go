@@ -15,7 +15,14 @@ const (
 	SourceIPTC   Source = "iptc"   // IPTC-IIM datasets
 	SourceC2PA   Source = "c2pa"   // c2pa.training-mining assertions
 	SourceCAWG   Source = "cawg"   // cawg.training-mining assertions
-	SourceTDMRep Source = "tdmrep" // TDMRep properties in XMP
+	SourceTDMRep Source = "tdmrep" // TDMRep properties in XMP; from a URL, its headers or tdmrep.json
+
+	// Sources of the findings about an image's URL (package audit/urlcheck);
+	// their signals carry the URL of the document that said it.
+	SourceHTTP   Source = "http"   // X-Robots-Tag on the image's response
+	SourceRobots Source = "robots" // the site's robots.txt Allow/Disallow
+	SourceAIPref Source = "aipref" // IETF AI preferences: Content-Usage header or robots.txt rule
+	SourceAITxt  Source = "aitxt"  // the site's ai.txt
 )
 
 // Meaning says what a signal means for training on the image.
@@ -35,6 +42,10 @@ const (
 	// Privacy: the file carries personal data (a position, an owner's name,
 	// a serial number).
 	Privacy Meaning = "privacy"
+	// Undetermined: a check that could not be made (a network error, a timeout,
+	// a policy that could not be parsed): an objection may be missed, so it
+	// is never taken as permission.
+	Undetermined Meaning = "unknown"
 )
 
 // Signal is one finding in a file's metadata, with the evidence for it.
@@ -46,12 +57,23 @@ type Signal struct {
 	// Detail points to more: the constraint a "see constraint" value refers
 	// to, a TDM policy URL, the constraint_info of a constrained use.
 	Detail string `json:"detail,omitempty"`
+	// URL, for a finding about the image's URL rather than its file, is the
+	// document that said it: the image URL, its robots.txt, tdmrep.json or
+	// ai.txt.
+	URL string `json:"url,omitempty"`
 }
+
+// FromURL reports whether the signal was found on the web, about the
+// image's URL, rather than in the file.
+func (s Signal) FromURL() bool { return s.URL != "" }
 
 func (s Signal) String() string {
 	out := fmt.Sprintf("%s %s = %q (%s)", s.Source, s.Field, s.Value, s.Meaning)
 	if s.Detail != "" {
 		out += ": " + s.Detail
+	}
+	if s.URL != "" {
+		out += " <" + s.URL + ">"
 	}
 	return out
 }
@@ -109,31 +131,31 @@ func (m Metadata) Signals() []Signal {
 			if len(x.OtherConstraints) > 0 && strings.Contains(key, "PROHIBITED") {
 				detail += "; plus:OtherConstraints: " + strings.Join(x.OtherConstraints, " | ")
 			}
-			add(Signal{SourceXMP, "plus:DataMining", v, d.meaning, detail})
+			add(Signal{SourceXMP, "plus:DataMining", v, d.meaning, detail, ""})
 		}
 		switch strings.TrimSpace(x.TDMReservation) {
 		case "":
 		case "1":
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, OptOut, policyDetail(x.TDMPolicy)})
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, OptOut, policyDetail(x.TDMPolicy), ""})
 		case "0":
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, Permission, policyDetail(x.TDMPolicy)})
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, Permission, policyDetail(x.TDMPolicy), ""})
 		default:
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, RightsNotice, "unrecognised value; " + policyDetail(x.TDMPolicy)})
+			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, RightsNotice, "unrecognised value; " + policyDetail(x.TDMPolicy), ""})
 		}
 		if strings.EqualFold(x.Marked, "true") {
-			add(Signal{SourceXMP, "xmpRights:Marked", x.Marked, RightsNotice, "rights-managed"})
+			add(Signal{SourceXMP, "xmpRights:Marked", x.Marked, RightsNotice, "rights-managed", ""})
 		}
 		for _, v := range x.UsageTerms {
-			add(Signal{SourceXMP, "xmpRights:UsageTerms", v, RightsNotice, ""})
+			add(Signal{SourceXMP, "xmpRights:UsageTerms", v, RightsNotice, "", ""})
 		}
 		if x.WebStatement != "" {
-			add(Signal{SourceXMP, "xmpRights:WebStatement", x.WebStatement, RightsNotice, ""})
+			add(Signal{SourceXMP, "xmpRights:WebStatement", x.WebStatement, RightsNotice, "", ""})
 		}
 		for _, v := range x.Rights {
-			add(Signal{SourceXMP, "dc:rights", v, RightsNotice, ""})
+			add(Signal{SourceXMP, "dc:rights", v, RightsNotice, "", ""})
 		}
 		for _, v := range x.Creators {
-			add(Signal{SourceXMP, "dc:creator", v, RightsNotice, ""})
+			add(Signal{SourceXMP, "dc:creator", v, RightsNotice, "", ""})
 		}
 	}
 	if c := m.C2PA; c != nil {
@@ -163,13 +185,13 @@ func (m Metadata) Signals() []Signal {
 	}
 	if i := m.IPTC; i != nil {
 		for _, v := range i.ByLine {
-			add(Signal{SourceIPTC, "2:80 By-line", v, RightsNotice, ""})
+			add(Signal{SourceIPTC, "2:80 By-line", v, RightsNotice, "", ""})
 		}
 		if i.Credit != "" {
-			add(Signal{SourceIPTC, "2:110 Credit", i.Credit, RightsNotice, ""})
+			add(Signal{SourceIPTC, "2:110 Credit", i.Credit, RightsNotice, "", ""})
 		}
 		if i.CopyrightNotice != "" {
-			add(Signal{SourceIPTC, "2:116 Copyright Notice", i.CopyrightNotice, RightsNotice, ""})
+			add(Signal{SourceIPTC, "2:116 Copyright Notice", i.CopyrightNotice, RightsNotice, "", ""})
 		}
 	}
 	if e := m.EXIF; e != nil {
@@ -177,17 +199,17 @@ func (m Metadata) Signals() []Signal {
 			{"Artist", e.Artist}, {"Copyright", e.Copyright}, {"XPAuthor", e.XPAuthor},
 		} {
 			if f.v != "" {
-				add(Signal{SourceEXIF, f.field, f.v, RightsNotice, ""})
+				add(Signal{SourceEXIF, f.field, f.v, RightsNotice, "", ""})
 			}
 		}
 		if e.GPS != nil {
-			add(Signal{SourceEXIF, "GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), Privacy, "where the photo was taken"})
+			add(Signal{SourceEXIF, "GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), Privacy, "where the photo was taken", ""})
 		}
 		if e.CameraOwnerName != "" {
-			add(Signal{SourceEXIF, "CameraOwnerName", e.CameraOwnerName, Privacy, "the camera owner's name"})
+			add(Signal{SourceEXIF, "CameraOwnerName", e.CameraOwnerName, Privacy, "the camera owner's name", ""})
 		}
 		if e.BodySerialNumber != "" {
-			add(Signal{SourceEXIF, "BodySerialNumber", e.BodySerialNumber, Privacy, "identifies the camera"})
+			add(Signal{SourceEXIF, "BodySerialNumber", e.BodySerialNumber, Privacy, "identifies the camera", ""})
 		}
 	}
 	return append(append(optouts, notices...), privacy...)

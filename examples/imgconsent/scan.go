@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 var errInterrupted = errors.New("interrupted")
@@ -30,6 +31,7 @@ type policyFlags struct {
 	reviewConstrained    bool
 	allowPrivacy         bool
 	allowMetadataErrors  bool
+	urlUnknown           string
 	maxPixels, maxFileMB int64
 	ignoreOrientation    bool
 	referenceHashes      bool
@@ -50,6 +52,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
 	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")
 	fs.BoolVar(&p.allowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
+	fs.StringVar(&p.urlUnknown, "url-unknown", "review", "verdict for an image whose URL could not be checked (network error, timeout, unparseable policy): review, exclude or keep")
 	fs.Int64Var(&p.maxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
 	fs.Int64Var(&p.maxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
 	fs.BoolVar(&p.ignoreOrientation, "ignore-orientation", false, "hash images as stored, not as displayed")
@@ -69,6 +72,12 @@ func (p *policyFlags) options() (*audit.Options, error) {
 		MaxFileBytes:      p.maxFileMB << 20,
 		IgnoreOrientation: p.ignoreOrientation,
 		ReferenceHashes:   p.referenceHashes,
+	}
+	switch v := audit.Verdict(p.urlUnknown); v {
+	case audit.Review, audit.Exclude, audit.Keep:
+		o.Policy.URLUnknown = v
+	default:
+		return nil, fmt.Errorf("%w: --url-unknown %q: want review, exclude or keep", errUsage, p.urlUnknown)
 	}
 	if len(p.registries) > 0 {
 		// Through the saved index when "registry build" made one.
@@ -107,6 +116,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "print no summary")
 	list := fs.String("list", "", "scan the images a `file` lists (one path or http(s) URL per line; - for stdin) instead of a directory")
 	resume := fs.Bool("resume", false, "continue an interrupted scan from its JSON Lines report (--out): the images recorded there are skipped")
+	uf := urlFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -136,6 +146,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	}
 	opts.Workers = *workers
 	opts.ItemTimeout = *itemTimeout
+	if opts.URLs, err = uf.checker(o.report); err != nil {
+		return err
+	}
 	if isTerminal(stderr) && !*quiet {
 		opts.Progress = progressLine(stderr)
 	}
@@ -152,10 +165,59 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	if !*quiet && sum.Images > 0 {
 		printSummary(stderr, sum, elapsed, opts.Registry)
 	}
+	if opts.URLs != nil {
+		if serr := opts.URLs.Save(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		if !*quiet {
+			st := opts.URLs.Stats()
+			fmt.Fprintf(stderr, "urls:     %d checked with %d requests (%d retries, %d site files), %d from the cache, %d could not be checked\n",
+				st.URLs, st.Requests, st.Retries, st.SiteFiles, st.CacheHits, st.Failures)
+		}
+	}
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%w after %d images; the outputs hold every record finished before", errInterrupted, sum.Images)
 	}
 	return err
+}
+
+// urlOptions are the scan flags of the URL checker.
+type urlOptions struct {
+	check                bool
+	cache                string
+	concurrency, perHost int
+	timeout              time.Duration
+	retries              int
+	noSiteFiles          bool
+}
+
+func urlFlags(fs *flag.FlagSet) *urlOptions {
+	u := &urlOptions{}
+	fs.BoolVar(&u.check, "check-urls", false, "check every image URL for the opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences, robots.txt, ai.txt): sends requests to the image hosts")
+	fs.StringVar(&u.cache, "url-cache", "", "cache `file` of URL findings, read and rewritten so a re-run does not ask again (default: the --out report's name + .urls.jsonl)")
+	fs.IntVar(&u.concurrency, "url-concurrency", 32, "URL requests in flight at once")
+	fs.IntVar(&u.perHost, "url-per-host", 2, "URL requests in flight to one host at once")
+	fs.DurationVar(&u.timeout, "url-timeout", 10*time.Second, "time allowed each URL request")
+	fs.IntVar(&u.retries, "url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx (backing off)")
+	fs.BoolVar(&u.noSiteFiles, "url-headers-only", false, "check only the image responses' headers, not each site's robots.txt, ai.txt and tdmrep.json")
+	return u
+}
+
+// checker returns the URL checker the flags ask for, or nil.
+func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
+	if !u.check {
+		return nil, nil
+	}
+	cache := u.cache
+	if cache == "" && report != "" && report != "-" {
+		cache = report + ".urls.jsonl"
+	}
+	retries := u.retries
+	if retries == 0 {
+		retries = -1 // the flag's 0 means none; the library's 0 means its default
+	}
+	return urlcheck.New(urlcheck.Options{CacheFile: cache, Concurrency: u.concurrency, PerHost: u.perHost,
+		Timeout: u.timeout, Retries: retries, NoSiteFiles: u.noSiteFiles})
 }
 
 type outputs struct {

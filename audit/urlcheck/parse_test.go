@@ -1,0 +1,153 @@
+package urlcheck
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMatchPattern(t *testing.T) {
+	for _, c := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/", "/anything", true},
+		{"/photos/", "/photos/a.jpg", true},
+		{"/photos/", "/photo.jpg", false},
+		{"/*.png", "/a/b/c.png", true},
+		{"*.png", "/a/b/c.png", true},
+		{"/*.png$", "/a/b/c.png?x=1", false},
+		{"/*.png", "/a/b/c.png?x=1", true},
+		{"/a/*/c$", "/a/b/c", true},
+		{"/a/*/c$", "/a/b/c/d", false},
+		{"/fish*", "/fish.html", true},
+		{"/fish$", "/fish", true},
+		{"/fish$", "/fishes", false},
+		{"photos/", "/photos/x", true},
+		{"", "/x", false},
+	} {
+		if got := matchPattern(c.pattern, c.path); got != c.want {
+			t.Errorf("matchPattern(%q, %q) = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+}
+
+// RFC 9309 §2.2.2: the longest match decides, Allow on a tie.
+func TestAllowed(t *testing.T) {
+	r := parseRobots([]byte("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /x\nAllow: /x\nDisallow:\n"))
+	rules, found := r.groupFor("somebot")
+	if !found {
+		t.Fatal("no * group")
+	}
+	for path, want := range map[string]bool{"/a/c": false, "/a/b/c": true, "/x/1": true, "/z": true} {
+		if got, _ := allowed(rules, path); got != want {
+			t.Errorf("%s: allowed %v, want %v", path, got, want)
+		}
+	}
+	// Groups naming an agent are merged and override "*".
+	r = parseRobots([]byte("User-agent: GPTBot\nUser-agent: CCBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n\nuser-agent: ccbot\nAllow: /public/\n"))
+	rules, _ = r.groupFor("CCBot")
+	if ok, _ := allowed(rules, "/x"); ok {
+		t.Error("CCBot allowed /x")
+	}
+	if ok, _ := allowed(rules, "/public/y"); !ok {
+		t.Error("CCBot kept from /public/")
+	}
+	rules, _ = r.groupFor("Googlebot")
+	if ok, _ := allowed(rules, "/x"); !ok {
+		t.Error("others kept from /x")
+	}
+}
+
+func TestContentUsageRules(t *testing.T) {
+	r := parseRobots([]byte("User-Agent: *\nContent-Usage: train-ai=n\nContent-Usage: /ai-ok/ train-ai=y\nContent-Usage:\t/tab/\ttrain-genai=n\n"))
+	rules, _ := r.groupFor("*")
+	for path, want := range map[string]string{"/test": "train-ai=n", "/ai-ok/test": "train-ai=y", "/tab/x": "train-genai=n"} {
+		got := usageFor(rules, path)
+		if len(got) != 1 || got[0].pref != want {
+			t.Errorf("%s: %+v, want %s", path, got, want)
+		}
+	}
+}
+
+func TestParseDictionary(t *testing.T) {
+	good := map[string]string{
+		"train-ai=n":                                               "train-ai:n",
+		"train-ai=y, train-genai=n":                                "train-ai:y train-genai:n",
+		"train-ai=y,train-genai=n":                                 "train-ai:y train-genai:n",
+		"bots=y;note=\"why\";v=1.5, search=n":                      "bots:y search:n",
+		"train-ai=y, train-ai=n":                                   "train-ai:n", // the last value counts
+		"train-ai;has;parameters=\"?\"":                            "train-ai:",
+		"a=(1 2 \"x\");p, b=?1, c=:aGk=:, d=@1700000000, e=%\"x\"": "a: b: c: d: e:",
+		"": "",
+	}
+	for in, want := range good {
+		d, err := parseDictionary(in)
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		var got []string
+		for _, k := range strings.Fields(want) {
+			name, tok, _ := strings.Cut(k, ":")
+			it, ok := d[name]
+			if !ok || it.token != tok {
+				t.Errorf("%q: %s = %+v (present %v), want token %q", in, name, it, ok, tok)
+			}
+			got = append(got, name)
+		}
+		if len(d) != len(got) {
+			t.Errorf("%q: %d keys, want %d", in, len(d), len(got))
+		}
+	}
+	for _, in := range []string{"Train-AI=n", "train-ai=", "train-ai=y,", "=y", "train-ai=\"unterminated", "a=1.2345", "a=(1 2", "a=y b=n"} {
+		if _, err := parseDictionary(in); err == nil {
+			t.Errorf("%q parsed", in)
+		}
+	}
+}
+
+func TestEvalPrefs(t *testing.T) {
+	for in, want := range map[string]string{
+		"train-ai=n":                "disallow train-ai",
+		"train-genai=n":             "disallow train-genai",
+		"train-ai=y, train-genai=n": "disallow train-genai",
+		"bots=n":                    "disallow bots",
+		"all=n":                     "disallow all",
+		"bots=n, train-ai=y":        "allow train-ai",
+		"train-ai=y":                "allow train-ai",
+		"search=n, ai-output=n":     "none ",
+		"train-ai=maybe":            "none ",
+		"train-ai=\"n\"":            "none ",
+	} {
+		d, err := parseDictionary(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := evalPrefs(d)
+		got := "none"
+		if r.disallow {
+			got = "disallow"
+		} else if r.allow {
+			got = "allow"
+		}
+		if got+" "+r.category != want {
+			t.Errorf("%q: %s %s, want %s", in, got, r.category, want)
+		}
+	}
+}
+
+func FuzzParsers(f *testing.F) {
+	f.Add("train-ai=y, train-genai=n;x=1")
+	f.Add(testRobotsForFuzz)
+	f.Fuzz(func(t *testing.T, s string) {
+		parseDictionary(s)
+		r := parseRobots([]byte(s))
+		rules, _ := r.groupFor("CCBot")
+		allowed(rules, "/a/b.jpg")
+		usageFor(rules, "/a/b.jpg")
+		parseTDMRep([]byte(s))
+		matchPattern(s, "/a/b.jpg")
+	})
+}
+
+const testRobotsForFuzz = "User-agent: *\nDisallow: /a*$\nContent-Usage: /a/ train-ai=n\n"

@@ -1,0 +1,199 @@
+package urlcheck
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+)
+
+// robots is a parsed robots.txt (RFC 9309) with the Content-Usage rules of
+// draft-ietf-aipref-attach; ai.txt uses the same syntax.
+type robots struct {
+	groups []group
+}
+
+type group struct {
+	agents []string // product tokens, lower case; "*" for all
+	rules  []rule
+}
+
+type rule struct {
+	allow   bool   // Allow (true) or Disallow
+	usage   bool   // a Content-Usage rule: pref holds its statement
+	pattern string // path pattern: * any run of characters, $ at the end anchors
+	pref    string
+	line    int
+}
+
+// maxPolicyBytes is the most of a robots.txt (RFC 9309 §2.5: at least 500
+// KiB must be parsed) or ai.txt read.
+const maxPolicyBytes = 500 << 10
+
+// parseRobots parses a robots.txt or ai.txt leniently, as crawlers do:
+// unknown lines are ignored, user-agent lines in a row share a group.
+func parseRobots(body []byte) *robots {
+	if len(body) > maxPolicyBytes {
+		body = body[:maxPolicyBytes]
+	}
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	r := &robots{}
+	var cur *group
+	lastWasAgent := false
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 4096), maxPolicyBytes+1)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		key = strings.ToLower(strings.TrimSpace(key))
+		value = strings.TrimSpace(value)
+		switch key {
+		case "user-agent":
+			if !lastWasAgent || cur == nil {
+				r.groups = append(r.groups, group{})
+				cur = &r.groups[len(r.groups)-1]
+			}
+			cur.agents = append(cur.agents, strings.ToLower(value))
+			lastWasAgent = true
+			continue
+		case "allow", "disallow":
+			if cur != nil {
+				cur.rules = append(cur.rules, rule{allow: key == "allow", pattern: value, line: n})
+			}
+		case "content-usage":
+			if cur != nil {
+				path, pref := "", value
+				if strings.HasPrefix(value, "/") {
+					path, pref, _ = strings.Cut(value, " ")
+					if i := strings.IndexByte(path, '\t'); i >= 0 {
+						path, pref = path[:i], path[i+1:]+" "+pref
+					}
+					pref = strings.TrimSpace(pref)
+				}
+				cur.rules = append(cur.rules, rule{usage: true, pattern: path, pref: pref, line: n})
+			}
+		}
+		lastWasAgent = false
+	}
+	return r
+}
+
+// groupFor returns the rules that apply to a crawler with the product
+// token agent: those of every group naming it (RFC 9309 §2.2.1 merges
+// them), else those of the "*" groups. found is false when neither exists.
+func (r *robots) groupFor(agent string) (rules []rule, found bool) {
+	agent = strings.ToLower(agent)
+	for _, g := range r.groups {
+		for _, a := range g.agents {
+			if a == agent {
+				rules = append(rules, g.rules...)
+				found = true
+			}
+		}
+	}
+	if found {
+		return rules, true
+	}
+	for _, g := range r.groups {
+		for _, a := range g.agents {
+			if a == "*" {
+				rules = append(rules, g.rules...)
+				found = true
+			}
+		}
+	}
+	return rules, found
+}
+
+// allowed applies RFC 9309 §2.2.2 to a path (with its query): the longest
+// matching Allow or Disallow decides, Allow on a tie; no match allows. The
+// deciding rule is returned (nil when none matched).
+func allowed(rules []rule, path string) (bool, *rule) {
+	var best *rule
+	for i := range rules {
+		r := &rules[i]
+		if r.usage || r.pattern == "" { // "Disallow:" with no path allows everything
+			continue
+		}
+		if !matchPattern(r.pattern, path) {
+			continue
+		}
+		if best == nil || len(r.pattern) > len(best.pattern) || (len(r.pattern) == len(best.pattern) && r.allow && !best.allow) {
+			best = r
+		}
+	}
+	if best == nil {
+		return true, nil
+	}
+	return best.allow, best
+}
+
+// usageFor returns the Content-Usage rules with the longest pattern that
+// matches path (all of them: draft-ietf-aipref-attach §3.1 applies
+// conflicting rules of one path together, the most restrictive winning).
+func usageFor(rules []rule, path string) []rule {
+	var out []rule
+	best := -1
+	for _, r := range rules {
+		if !r.usage {
+			continue
+		}
+		p := r.pattern
+		if p == "" {
+			p = "/"
+		}
+		if !matchPattern(p, path) {
+			continue
+		}
+		switch {
+		case len(p) > best:
+			out, best = []rule{r}, len(p)
+		case len(p) == best:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// matchPattern reports whether a robots.txt path pattern matches path: the
+// pattern matches a prefix, "*" any run of characters, a final "$" the end.
+// A pattern not starting with "/" or "*" (ai.txt's "*.jpg" style aside) is
+// taken as starting with "/".
+func matchPattern(pattern, path string) bool {
+	if pattern == "" {
+		return false
+	}
+	if pattern[0] != '/' && pattern[0] != '*' {
+		pattern = "/" + pattern
+	}
+	anchored := strings.HasSuffix(pattern, "$")
+	if anchored {
+		pattern = pattern[:len(pattern)-1]
+	}
+	parts := strings.Split(pattern, "*")
+	// The first part is a prefix; each later part must follow in order;
+	// anchored, the last part must end the path.
+	if !strings.HasPrefix(path, parts[0]) {
+		return false
+	}
+	rest := path[len(parts[0]):]
+	for i := 1; i < len(parts); i++ {
+		p := parts[i]
+		if i == len(parts)-1 && anchored {
+			return strings.HasSuffix(rest, p)
+		}
+		j := strings.Index(rest, p)
+		if j < 0 {
+			return false
+		}
+		rest = rest[j+len(p):]
+	}
+	return !anchored || rest == ""
+}

@@ -1,0 +1,218 @@
+package urlcheck
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/imgconsent/imgconsent/exif"
+)
+
+// The site files read for every origin.
+const (
+	robotsPath = "/robots.txt"
+	aiTxtPath  = "/ai.txt"
+	tdmrepPath = "/.well-known/tdmrep.json"
+)
+
+// siteFile is one fetch of a site's policy file, shared by every URL of the
+// site for the whole run (and across runs through the cache file).
+type siteFile struct {
+	done    chan struct{} // closed when the fetch ended
+	Status  int           `json:"status,omitempty"`
+	Body    string        `json:"body,omitempty"`
+	Err     string        `json:"error,omitempty"`
+	Fetched time.Time     `json:"fetched"`
+
+	robots *robots // parsed once, for robots.txt and ai.txt
+	tdm    []tdmRule
+	tdmErr error
+}
+
+// ok reports whether the fetch gave a definite answer: a response other
+// than a server error (a 404 is definite: there is no such file).
+func (f *siteFile) ok() bool {
+	return f.Err == "" && f.Status != 0 && f.Status < 500 && f.Status != http.StatusTooManyRequests
+}
+
+// site returns the site file, fetching it once however many URLs ask.
+func (c *Checker) site(ctx context.Context, orig, path string) *siteFile {
+	key := orig + path
+	c.mu.Lock()
+	f, ok := c.sites[key]
+	if ok && f.done != nil {
+		select {
+		case <-f.done:
+			if c.o.Now().Sub(f.Fetched) >= c.o.CacheTTL {
+				ok = false // stale: fetch again
+			}
+		default:
+		}
+	}
+	if !ok {
+		f = &siteFile{done: make(chan struct{})}
+		c.sites[key] = f
+		c.mu.Unlock()
+		c.fetchSite(ctx, f, key, path)
+		return f
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return &siteFile{Err: ctx.Err().Error()}
+	}
+	return f
+}
+
+func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path string) {
+	defer close(f.done)
+	c.stats.files.Add(1)
+	f.Fetched = c.o.Now()
+	resp, err := c.do(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		f.Err = err.Error()
+		if ctx.Err() != nil {
+			// This run was cancelled: let a later call fetch it again.
+			c.mu.Lock()
+			delete(c.sites, target)
+			c.mu.Unlock()
+		}
+		return
+	}
+	f.Status = resp.StatusCode
+	if f.Status >= 200 && f.Status < 300 {
+		f.Body = readAll(resp)
+	}
+	f.parse(path)
+}
+
+func readAll(resp *http.Response) string {
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+// parse parses the body by the file it is.
+func (f *siteFile) parse(path string) {
+	if f.Status < 200 || f.Status >= 300 {
+		return
+	}
+	switch path {
+	case robotsPath, aiTxtPath:
+		f.robots = parseRobots([]byte(f.Body))
+	case tdmrepPath:
+		f.tdm, f.tdmErr = parseTDMRep([]byte(f.Body))
+	}
+}
+
+// checkSite reads the site's robots.txt, ai.txt and tdmrep.json for u.
+func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
+	orig, path := origin(u), pathOf(u)
+	var out []exif.Signal
+	seen := map[exif.Signal]bool{}
+	add := func(s exif.Signal) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	failed := func(f *siteFile, src exif.Source, name, where string) bool {
+		if f.ok() {
+			return false
+		}
+		why := f.Err
+		if why == "" {
+			why = fmt.Sprintf("the server answered %d", f.Status)
+		}
+		add(undetermined(src, name, "", name+" could not be fetched: "+why, where))
+		return true
+	}
+
+	// robots.txt: Disallow for a training crawler or for all, and the
+	// Content-Usage rules that apply.
+	where := orig + robotsPath
+	if f := c.site(ctx, orig, robotsPath); !failed(f, exif.SourceRobots, "robots.txt", where) && f.robots != nil {
+		for _, agent := range c.agentsIn(f.robots) {
+			rules, _ := f.robots.groupFor(agent)
+			if ok, r := allowed(rules, path); !ok {
+				d := "robots.txt keeps all crawlers from this path"
+				if agent != "*" {
+					d = fmt.Sprintf("robots.txt keeps %s, a crawler that gathers AI training data, from this path", agent)
+				}
+				add(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.pattern),
+					Meaning: exif.OptOut, Detail: fmt.Sprintf("%s (line %d)", d, r.line), URL: where})
+				continue // no usage preferences for what cannot be crawled
+			}
+			for _, r := range usageFor(rules, path) {
+				for _, s := range prefSignals(exif.SourceAIPref, "robots.txt Content-Usage", r.pref, where) {
+					s.Detail += fmt.Sprintf(" (User-agent: %s, line %d)", agent, r.line)
+					add(s)
+				}
+			}
+		}
+	}
+
+	// ai.txt (Spawning): robots.txt syntax, rules for what may be used.
+	where = orig + aiTxtPath
+	if f := c.site(ctx, orig, aiTxtPath); !failed(f, exif.SourceAITxt, "ai.txt", where) && f.robots != nil {
+		for _, agent := range c.agentsIn(f.robots) {
+			rules, _ := f.robots.groupFor(agent)
+			ok, r := allowed(rules, path)
+			switch {
+			case r == nil:
+			case !ok:
+				add(exif.Signal{Source: exif.SourceAITxt, Field: "Disallow", Value: fmt.Sprintf("User-Agent: %s; Disallow: %s", agent, r.pattern),
+					Meaning: exif.OptOut, Detail: fmt.Sprintf("ai.txt disallows AI use of this file (line %d)", r.line), URL: where})
+			default:
+				add(exif.Signal{Source: exif.SourceAITxt, Field: "Allow", Value: fmt.Sprintf("User-Agent: %s; Allow: %s", agent, r.pattern),
+					Meaning: exif.Permission, Detail: fmt.Sprintf("ai.txt allows AI use of this file (line %d)", r.line), URL: where})
+			}
+		}
+	}
+
+	// TDMRep's site file.
+	where = orig + tdmrepPath
+	if f := c.site(ctx, orig, tdmrepPath); !failed(f, exif.SourceTDMRep, "tdmrep.json", where) && f.Status >= 200 && f.Status < 300 {
+		if f.tdmErr != nil {
+			add(undetermined(exif.SourceTDMRep, "tdmrep.json", "", f.tdmErr.Error(), where))
+		} else if r := tdmFor(f.tdm, path); r != nil {
+			reserved, _ := reservation(string(r.Reservation))
+			v := fmt.Sprintf("location %s: tdm-reservation %s", r.Location, strings.Trim(string(r.Reservation), `"`))
+			if reserved {
+				d := "text and data mining rights reserved for this path (TDMRep)"
+				if r.Policy != "" {
+					d += "; policy " + r.Policy
+				}
+				add(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.OptOut, Detail: d, URL: where})
+			} else {
+				add(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.Permission, Detail: "text and data mining rights not reserved for this path (TDMRep)", URL: where})
+			}
+		}
+	}
+	return out
+}
+
+// agentsIn lists the agents to evaluate a robots.txt or ai.txt for: each
+// training crawler that has a group of its own, and "*".
+func (c *Checker) agentsIn(r *robots) []string {
+	var out []string
+	for _, a := range c.o.Agents {
+		for _, g := range r.groups {
+			if agentIn(a, g.agents) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return append(out, "*")
+}

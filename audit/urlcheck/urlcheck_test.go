@@ -1,0 +1,425 @@
+package urlcheck_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/exif"
+)
+
+// site is a test web site on loopback: its handlers, and how often each
+// path was asked for.
+type site struct {
+	*httptest.Server
+	mu     sync.Mutex
+	hits   map[string]int
+	agents map[string]bool
+	files  map[string]string // robots.txt, ai.txt, tdmrep.json bodies by path; absent: 404
+	images map[string]http.HandlerFunc
+}
+
+func newSite(t *testing.T) *site {
+	s := &site{hits: map[string]int{}, agents: map[string]bool{}, files: map[string]string{}, images: map[string]http.HandlerFunc{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.hits[r.Method+" "+r.URL.Path]++
+		s.agents[r.UserAgent()] = true
+		body, isFile := s.files[r.URL.Path]
+		h := s.images[r.URL.Path]
+		s.mu.Unlock()
+		switch {
+		case isFile:
+			fmt.Fprint(w, body)
+		case h != nil:
+			h(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *site) count(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[key]
+}
+
+func headers(kv ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Add(kv[i], kv[i+1])
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+	}
+}
+
+func checker(t *testing.T, o urlcheck.Options) *urlcheck.Checker {
+	t.Helper()
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.Backoff == 0 {
+		o.Backoff = time.Millisecond
+	}
+	c, err := urlcheck.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// brief renders signals as "source field meaning" for comparisons.
+func brief(ss []exif.Signal) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, fmt.Sprintf("%s|%s|%s", s.Source, s.Field, s.Meaning))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestImageHeaders(t *testing.T) {
+	s := newSite(t)
+	s.images["/noai.jpg"] = headers("X-Robots-Tag", "noai")
+	s.images["/noimageai.jpg"] = headers("X-Robots-Tag", "googlebot: noindex", "X-Robots-Tag", "noimageai, nofollow")
+	s.images["/ccbot-noindex.jpg"] = headers("X-Robots-Tag", "CCBot: noindex")
+	s.images["/tdm.jpg"] = headers("Tdm-Reservation", "1", "Tdm-Policy", "https://example.com/policy.json")
+	s.images["/tdm0.jpg"] = headers("tdm-reservation", "0")
+	s.images["/tdm-bad.jpg"] = headers("tdm-reservation", "maybe")
+	s.images["/cu.jpg"] = headers("Content-Usage", "train-ai=n")
+	s.images["/cu-genai.jpg"] = headers("Content-Usage", "train-ai=y, train-genai=n")
+	s.images["/cu-bots.jpg"] = headers("Content-Usage", "bots=y;note=\"x\", search=n")
+	s.images["/cu-search.jpg"] = headers("Content-Usage", "search=n")
+	s.images["/cu-bad.jpg"] = headers("Content-Usage", "Train-AI=n")
+	s.images["/plain.jpg"] = headers()
+	s.images["/head405.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		if r.Header.Get("Range") != "bytes=0-0" {
+			t.Errorf("fallback GET without a one-byte range: %q", r.Header.Get("Range"))
+		}
+		w.Header().Set("X-Robots-Tag", "noai")
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write([]byte{0xff})
+	}
+	s.images["/moved.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/noai.jpg", http.StatusFound)
+	}
+	s.images["/loop.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/loop.jpg", http.StatusFound)
+	}
+	c := checker(t, urlcheck.Options{})
+	for path, want := range map[string][]string{
+		"/noai.jpg":          {"http|X-Robots-Tag|optout"},
+		"/noimageai.jpg":     {"http|X-Robots-Tag|optout"},
+		"/ccbot-noindex.jpg": {"http|X-Robots-Tag|optout"},
+		"/tdm.jpg":           {"tdmrep|tdm-reservation header|optout"},
+		"/tdm0.jpg":          {"tdmrep|tdm-reservation header|permission"},
+		"/tdm-bad.jpg":       {"tdmrep|tdm-reservation header|unknown"},
+		"/cu.jpg":            {"aipref|Content-Usage header|optout"},
+		"/cu-genai.jpg":      {"aipref|Content-Usage header|optout"},
+		"/cu-bots.jpg":       {"aipref|Content-Usage header|permission"},
+		"/cu-search.jpg":     nil,
+		"/cu-bad.jpg":        {"aipref|Content-Usage header|unknown"},
+		"/plain.jpg":         nil,
+		"/missing.jpg":       nil,
+		"/head405.jpg":       {"http|X-Robots-Tag|optout"},
+		"/moved.jpg":         {"http|X-Robots-Tag|optout"},
+		"/loop.jpg":          {"http|response|unknown"},
+	} {
+		r := c.Check(t.Context(), s.URL+path)
+		if got := brief(r.Signals); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v (%+v)", path, got, want, r.Signals)
+		}
+		for _, sg := range r.Signals {
+			if sg.URL == "" {
+				t.Errorf("%s: signal without the URL that said it: %+v", path, sg)
+			}
+		}
+	}
+	if r := c.Check(t.Context(), s.URL+"/tdm.jpg"); !strings.Contains(r.Signals[0].Detail, "https://example.com/policy.json") {
+		t.Errorf("tdm-policy not in the detail: %+v", r.Signals)
+	}
+	if r := c.Check(t.Context(), s.URL+"/cu-genai.jpg"); !strings.Contains(r.Signals[0].Detail, "generative AI training") {
+		t.Errorf("genai detail: %+v", r.Signals)
+	}
+	if r := c.Check(t.Context(), s.URL+"/moved.jpg"); r.Final != s.URL+"/noai.jpg" || r.Status != 200 {
+		t.Errorf("redirect: final %q status %d", r.Final, r.Status)
+	}
+	if r := c.Check(t.Context(), s.URL+"/missing.jpg"); r.Status != 404 || r.Error != "" {
+		t.Errorf("404: %+v", r)
+	}
+	if r := c.Check(t.Context(), "ftp://example.com/x.jpg"); len(r.Signals) != 1 || r.Signals[0].Meaning != exif.Undetermined {
+		t.Errorf("not http: %+v", r)
+	}
+	if !s.agents[urlcheck.DefaultUserAgent] || len(s.agents) != 1 {
+		t.Errorf("user agents sent: %v", s.agents)
+	}
+}
+
+const testRobots = `# a site's robots.txt
+User-agent: *
+Allow: /
+Disallow: /private/
+Content-Usage: train-ai=n
+Content-Usage: /ok/ train-ai=y   # this folder may be used
+
+User-agent: CCBot
+Disallow: /photos/
+`
+
+const testAITxt = `User-Agent: *
+Disallow: *.png
+Allow: /ok/
+`
+
+const testTDMRep = `[
+  {"location": "/photos/*", "tdm-reservation": 1, "tdm-policy": "https://example.com/tdm-policy.json"},
+  {"location": "/", "tdm-reservation": 0}
+]`
+
+func TestSiteFiles(t *testing.T) {
+	s := newSite(t)
+	s.files["/robots.txt"] = testRobots
+	s.files["/ai.txt"] = testAITxt
+	s.files["/.well-known/tdmrep.json"] = testTDMRep
+	for _, p := range []string{"/photos/a.jpg", "/photos/b.png", "/private/c.jpg", "/ok/d.jpg", "/e.jpg"} {
+		s.images[p] = headers()
+	}
+	c := checker(t, urlcheck.Options{})
+	for path, want := range map[string][]string{
+		"/photos/a.jpg":  {"aipref|robots.txt Content-Usage|optout", "robots|Disallow|optout", "tdmrep|tdmrep.json|optout"},
+		"/photos/b.png":  {"aipref|robots.txt Content-Usage|optout", "aitxt|Disallow|optout", "robots|Disallow|optout", "tdmrep|tdmrep.json|optout"},
+		"/private/c.jpg": {"robots|Disallow|optout", "tdmrep|tdmrep.json|permission"},
+		"/ok/d.jpg":      {"aipref|robots.txt Content-Usage|permission", "aitxt|Allow|permission", "tdmrep|tdmrep.json|permission"},
+		"/e.jpg":         {"aipref|robots.txt Content-Usage|optout", "tdmrep|tdmrep.json|permission"},
+	} {
+		r := c.Check(t.Context(), s.URL+path)
+		if got := brief(r.Signals); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v\n%+v", path, got, want, r.Signals)
+		}
+	}
+	// Each site file was fetched once for the five URLs.
+	for _, f := range []string{"/robots.txt", "/ai.txt", "/.well-known/tdmrep.json"} {
+		if n := s.count("GET " + f); n != 1 {
+			t.Errorf("%s fetched %d times", f, n)
+		}
+	}
+	r := c.Check(t.Context(), s.URL+"/photos/a.jpg")
+	var robots exif.Signal
+	for _, sg := range r.Signals {
+		if sg.Source == exif.SourceRobots {
+			robots = sg
+		}
+	}
+	if robots.Value != "User-agent: CCBot; Disallow: /photos/" || !strings.Contains(robots.Detail, "line 9") || robots.URL != s.URL+"/robots.txt" {
+		t.Errorf("robots evidence: %+v", robots)
+	}
+}
+
+// A site whose files fail: every failure is an undetermined finding, never
+// silence; retries recover from a passing failure.
+func TestFailures(t *testing.T) {
+	s := newSite(t)
+	var flaky atomic.Int32
+	s.images["/flaky.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		if flaky.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("X-Robots-Tag", "noai")
+	}
+	s.images["/always500.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+	s.images["/slow.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}
+	s.images["/hangup.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	s.images["/robots.txt"] = func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	s.files["/.well-known/tdmrep.json"] = `{"not": "an array"`
+	c := checker(t, urlcheck.Options{Timeout: 200 * time.Millisecond, Retries: 2})
+
+	r := c.Check(t.Context(), s.URL+"/flaky.jpg")
+	if got := brief(r.Signals); !slices.Contains(got, "http|X-Robots-Tag|optout") {
+		t.Errorf("flaky: %v", got)
+	}
+	if n := s.count("HEAD /flaky.jpg"); n != 3 {
+		t.Errorf("flaky: %d attempts, want 3", n)
+	}
+	// The site files: robots.txt a server error, tdmrep.json not JSON.
+	for _, want := range []string{"robots|robots.txt|unknown", "tdmrep|tdmrep.json|unknown"} {
+		if !slices.Contains(brief(r.Signals), want) {
+			t.Errorf("flaky: no %s in %v", want, brief(r.Signals))
+		}
+	}
+	if n := s.count("GET /robots.txt"); n != 3 {
+		t.Errorf("robots.txt: %d attempts, want 3", n)
+	}
+	for _, p := range []string{"/always500.jpg", "/slow.jpg", "/hangup.jpg"} {
+		start := time.Now()
+		r := c.Check(t.Context(), s.URL+p)
+		if !slices.Contains(brief(r.Signals), "http|response|unknown") || r.Error == "" {
+			t.Errorf("%s: %v (%q)", p, brief(r.Signals), r.Error)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s took %v: the timeout did not hold", p, d)
+		}
+	}
+	// A host nobody answers on.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	r = c.Check(t.Context(), dead+"/x.jpg")
+	if got := brief(r.Signals); !slices.Contains(got, "http|response|unknown") || !slices.Contains(got, "robots|robots.txt|unknown") {
+		t.Errorf("dead host: %v", got)
+	}
+	if st := c.Stats(); st.Failures < 4 || st.Retries == 0 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+// No more requests to one host at a time than PerHost, nor overall than
+// Concurrency.
+func TestConcurrencyBounds(t *testing.T) {
+	var inHost, maxHost, inAll, maxAll atomic.Int32
+	track := func(cur, max *atomic.Int32) func() {
+		n := cur.Add(1)
+		for {
+			m := max.Load()
+			if n <= m || max.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		return func() { cur.Add(-1) }
+	}
+	slow := func(w http.ResponseWriter, r *http.Request, host bool) {
+		if host {
+			defer track(&inHost, &maxHost)()
+		}
+		defer track(&inAll, &maxAll)()
+		time.Sleep(20 * time.Millisecond)
+	}
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { slow(w, r, true) }))
+	defer a.Close()
+	var others []*httptest.Server
+	for range 3 {
+		o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { slow(w, r, false) }))
+		defer o.Close()
+		others = append(others, o)
+	}
+	c := checker(t, urlcheck.Options{PerHost: 2, Concurrency: 4, NoSiteFiles: true})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			c.Check(context.Background(), fmt.Sprintf("%s/%d.jpg", a.URL, i))
+			c.Check(context.Background(), fmt.Sprintf("%s/%d.jpg", others[i%3].URL, i))
+		})
+	}
+	wg.Wait()
+	if maxHost.Load() > 2 || maxAll.Load() > 4 {
+		t.Errorf("at most %d at once on one host (bound 2), %d overall (bound 4)", maxHost.Load(), maxAll.Load())
+	}
+	if maxAll.Load() < 3 {
+		t.Errorf("only %d requests at once: the checks did not run concurrently", maxAll.Load())
+	}
+}
+
+// A re-run with the cache file asks nothing it already knows; what failed
+// is asked again.
+func TestCacheFile(t *testing.T) {
+	s := newSite(t)
+	s.files["/robots.txt"] = testRobots
+	s.images["/photos/a.jpg"] = headers("X-Robots-Tag", "noai")
+	s.images["/down.jpg"] = func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }
+	cache := filepath.Join(t.TempDir(), "urls.jsonl")
+	c := checker(t, urlcheck.Options{CacheFile: cache, Retries: -1})
+	first := c.Check(t.Context(), s.URL+"/photos/a.jpg")
+	c.Check(t.Context(), s.URL+"/down.jpg")
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]int{}
+	for _, k := range []string{"HEAD /photos/a.jpg", "HEAD /down.jpg", "GET /robots.txt", "GET /ai.txt"} {
+		before[k] = s.count(k)
+	}
+
+	again := checker(t, urlcheck.Options{CacheFile: cache, Retries: -1})
+	second := again.Check(t.Context(), s.URL+"/photos/a.jpg")
+	if !second.Cached || !slices.Equal(brief(second.Signals), brief(first.Signals)) {
+		t.Errorf("from the cache: %+v\nfirst: %+v", second, first)
+	}
+	again.Check(t.Context(), s.URL+"/down.jpg")
+	// A new URL of a known site: its headers are asked, the site files not.
+	again.Check(t.Context(), s.URL+"/photos/new.jpg")
+	for k, n := range before {
+		want := n
+		if k == "HEAD /down.jpg" {
+			want = n + 1 // failed before: asked again
+		}
+		if got := s.count(k); got != want {
+			t.Errorf("%s: %d requests after the re-run, want %d", k, got, want)
+		}
+	}
+	if s.count("HEAD /photos/new.jpg") != 1 {
+		t.Errorf("new URL not asked")
+	}
+	if st := again.Stats(); st.CacheHits != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+	// An expired cache is asked again.
+	later := checker(t, urlcheck.Options{CacheFile: cache, CacheTTL: time.Hour, Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	if r := later.Check(t.Context(), s.URL+"/photos/a.jpg"); r.Cached {
+		t.Errorf("an expired entry was used")
+	}
+	// A damaged cache file costs requests, not the run.
+	os.WriteFile(cache, []byte("{not json\n"), 0o644)
+	if _, err := urlcheck.New(urlcheck.Options{CacheFile: cache}); err != nil {
+		t.Errorf("damaged cache: %v", err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s := newSite(t)
+	s.images["/slow.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}
+	c := checker(t, urlcheck.Options{Timeout: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := c.Check(ctx, s.URL+"/slow.jpg")
+	if time.Since(start) > 2*time.Second || !slices.Contains(brief(r.Signals), "http|response|unknown") {
+		t.Errorf("cancelled check: %v after %v", brief(r.Signals), time.Since(start))
+	}
+}

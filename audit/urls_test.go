@@ -1,0 +1,160 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+func kinds(r audit.Record) []string {
+	var out []string
+	for _, reason := range r.Reasons {
+		out = append(out, audit.ReasonKind(reason))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A scan with the URL checker: each record's URL findings join its
+// signals, and the policy decides on them as on the file's own.
+func TestScanChecksURLs(t *testing.T) {
+	jpg := sample.JPEG(sample.Photo(77, 160, 120), 85)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		switch r.URL.Path {
+		case "/robots.txt":
+			w.Write([]byte("User-agent: CCBot\nDisallow: /blocked/\n"))
+		case "/ai.txt", "/.well-known/tdmrep.json":
+			http.NotFound(w, r)
+		case "/noai.jpg":
+			w.Header().Set("X-Robots-Tag", "noai")
+			w.Write(jpg)
+		case "/allowed.jpg":
+			w.Header().Set("Content-Usage", "train-ai=y")
+			w.Write(jpg)
+		case "/plain.jpg", "/blocked/x.jpg":
+			w.Write(jpg)
+		case "/flaky.jpg":
+			if r.Method == http.MethodHead {
+				w.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			w.Write(jpg)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	list := strings.Join([]string{srv.URL + "/noai.jpg", srv.URL + "/allowed.jpg", srv.URL + "/plain.jpg", srv.URL + "/blocked/x.jpg", srv.URL + "/flaky.jpg"}, "\n")
+	scan := func(pol audit.Policy) map[string]audit.Record {
+		c, err := urlcheck.New(urlcheck.Options{Retries: -1, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: c, Policy: pol}))
+	}
+	recs := scan(audit.Policy{})
+	for path, want := range map[string]struct {
+		verdict audit.Verdict
+		kinds   []string
+	}{
+		"/noai.jpg":      {audit.Exclude, []string{audit.ReasonURLObjects}},
+		"/allowed.jpg":   {audit.Keep, []string{audit.ReasonNoRegistry, audit.ReasonURLAllows}},
+		"/plain.jpg":     {audit.Keep, []string{audit.ReasonNoRegistry}},
+		"/blocked/x.jpg": {audit.Exclude, []string{audit.ReasonURLObjects}},
+		"/flaky.jpg":     {audit.Review, []string{audit.ReasonURLUnknown}},
+	} {
+		r := recs[srv.URL+path]
+		if r.Verdict != want.verdict || !slices.Equal(kinds(r), want.kinds) || r.URLCheck == nil {
+			t.Errorf("%s: %s %v, want %s %v\n%v", path, r.Verdict, kinds(r), want.verdict, want.kinds, r.Reasons)
+		}
+	}
+	if r := recs[srv.URL+"/flaky.jpg"]; r.URLCheck.Status != http.StatusBadGateway || r.URLCheck.Error == "" {
+		t.Errorf("flaky url_check: %+v", r.URLCheck)
+	}
+	// The evidence survives the report: a rematch judges the same.
+	r := recs[srv.URL+"/blocked/x.jpg"]
+	js, _ := json.Marshal(r)
+	var back audit.Record
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	audit.Judge(&back, nil, audit.Policy{})
+	if back.Verdict != audit.Exclude || !strings.Contains(strings.Join(back.Reasons, " "), srv.URL+"/robots.txt") {
+		t.Errorf("rejudged: %s %v", back.Verdict, back.Reasons)
+	}
+
+	// The policy decides what an unchecked URL means.
+	if r := scan(audit.Policy{URLUnknown: audit.Exclude})[srv.URL+"/flaky.jpg"]; r.Verdict != audit.Exclude {
+		t.Errorf("URLUnknown exclude: %s %v", r.Verdict, r.Reasons)
+	}
+	if r := scan(audit.Policy{URLUnknown: audit.Keep})[srv.URL+"/flaky.jpg"]; r.Verdict != audit.Keep || !slices.Contains(kinds(r), audit.ReasonURLUnknownKept) {
+		t.Errorf("URLUnknown keep: %s %v", r.Verdict, r.Reasons)
+	}
+
+	// Without a checker nothing is asked beyond the images themselves.
+	requests.Store(0)
+	plain := collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
+	if n := requests.Load(); n != 5 {
+		t.Errorf("%d requests without a checker, want the 5 image fetches", n)
+	}
+	for _, r := range plain {
+		if r.URLCheck != nil || slices.ContainsFunc(r.Signals, exif.Signal.FromURL) {
+			t.Errorf("%s: checked without a checker", r.Key)
+		}
+	}
+}
+
+// Breaking out of a scan while URL checks are under way leaves no
+// goroutine behind.
+func TestScanURLsBreak(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".jpg") && r.Method == http.MethodHead {
+			time.Sleep(50 * time.Millisecond)
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	var items []audit.Item
+	for i := range 50 {
+		u := srv.URL + "/" + strings.Repeat("x", i%5+1) + ".jpg"
+		items = append(items, audit.Item{Key: u + string(rune('a'+i%26)), URL: u, Read: func(int64) ([]byte, error) { return []byte("x"), nil }})
+	}
+	base := runtime.NumGoroutine()
+	c, _ := urlcheck.New(urlcheck.Options{Concurrency: 8, PerHost: 8})
+	n := 0
+	for range audit.Scan(t.Context(), itemSource(items), &audit.Options{URLs: c, Workers: 2}) {
+		if n++; n == 3 {
+			break
+		}
+	}
+	srv.CloseClientConnections()
+	settle(t, base)
+}
+
+// itemSource is a fixed list of items.
+type itemSource []audit.Item
+
+func (s itemSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+	return func(yield func(audit.Item, error) bool) {
+		for _, it := range s {
+			if !yield(it, nil) {
+				return
+			}
+		}
+	}
+}
