@@ -1,0 +1,39 @@
+package urlcheck_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
+)
+
+func ExampleChecker_Check() {
+	// A site that marks its images and reserves text and data mining.
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/robots.txt":
+			fmt.Fprint(w, "User-agent: *\nContent-Usage: train-genai=n\n")
+		case "/photo.jpg":
+			w.Header().Set("X-Robots-Tag", "noimageai")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer site.Close()
+
+	c, err := urlcheck.New(urlcheck.Options{})
+	if err != nil {
+		panic(err)
+	}
+	res := c.Check(context.Background(), site.URL+"/photo.jpg")
+	fmt.Println("status", res.Status)
+	for _, s := range res.Signals {
+		fmt.Printf("%s %s %q: %s — %s\n", s.Source, s.Field, s.Value, s.Meaning, s.Detail)
+	}
+	// Output:
+	// status 200
+	// http X-Robots-Tag "noimageai": optout — no use of the image for AI
+	// aipref robots.txt Content-Usage "train-genai=n": optout — generative AI training disallowed (train-genai=n) (User-agent: *, line 2)
+}
