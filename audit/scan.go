@@ -96,7 +96,8 @@ type Options struct {
 	// opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences,
 	// robots.txt, ai.txt): off unless set, since it sends requests on the
 	// user's behalf. The checks run beside the workers, up to the checker's
-	// concurrency at once.
+	// concurrency at once. Close it (or Save) when done, to flush its cache
+	// file.
 	URLs *urlcheck.Checker
 }
 

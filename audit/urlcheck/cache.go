@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/imgconsent/imgconsent/exif"
 )
@@ -22,42 +20,87 @@ type cacheLine struct {
 	File *siteFile `json:"file,omitempty"`
 }
 
-// load reads the cache file; a missing file is an empty cache. A line that
-// cannot be read is skipped: the cache only saves requests, so a damaged
-// one costs requests, not the run.
-func (c *Checker) load(path string) error {
+// openCache reads the cache file, rewrites it with only its live entries
+// (so it does not grow without end across runs), and keeps it open to
+// append this run's answers as they come: nothing of a long run is held
+// in memory for the cache, and a crash loses at most the unflushed tail.
+// A line that cannot be read is skipped: the cache only saves requests,
+// so a damaged one costs requests, not the run.
+func (c *Checker) openCache(path string) error {
+	var live []cacheLine
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("urlcheck: cache: %w", err)
+	default:
+		now := c.o.Now()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64<<10), 2*maxPolicyBytes+64<<10)
+		for sc.Scan() {
+			var l cacheLine
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			switch {
+			case l.URL != nil && l.URL.URL != "" && now.Sub(l.URL.Checked) < c.o.CacheTTL && definite(*l.URL):
+				r := *l.URL
+				r.Cached = true
+				c.urls[r.URL] = r
+				live = append(live, l)
+			case l.Site != "" && l.File != nil && now.Sub(l.File.Fetched) < c.o.CacheTTL && l.File.ok():
+				sf := l.File
+				sf.done = make(chan struct{})
+				close(sf.done)
+				sf.parse(pathOfKey(l.Site))
+				if sf.tdmErr != nil {
+					continue
+				}
+				live = append(live, cacheLine{Site: l.Site, File: &siteFile{Status: sf.Status, Body: sf.Body, Fetched: sf.Fetched}})
+				sf.Body = "" // parsed; the file keeps the text
+				c.sites[l.Site] = sf
+			}
+		}
+		err := sc.Err()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("urlcheck: cache %s: %w", path, err)
+		}
 	}
+	// Compact: the live entries, under a temporary name renamed into
+	// place, then open for appending.
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.partial")
 	if err != nil {
 		return fmt.Errorf("urlcheck: cache: %w", err)
 	}
-	defer f.Close()
-	now := c.o.Now()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 2*maxPolicyBytes+64<<10)
-	for sc.Scan() {
-		var l cacheLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil {
-			continue
-		}
-		switch {
-		case l.URL != nil && l.URL.URL != "" && now.Sub(l.URL.Checked) < c.o.CacheTTL:
-			r := *l.URL
-			r.Cached = true
-			c.urls[r.URL] = r
-		case l.Site != "" && l.File != nil && now.Sub(l.File.Fetched) < c.o.CacheTTL && l.File.ok():
-			sf := l.File
-			sf.done = make(chan struct{})
-			close(sf.done)
-			sf.parse(pathOfKey(l.Site))
-			c.sites[l.Site] = sf
+	bw := bufio.NewWriter(tmp)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range live {
+		if err == nil {
+			err = enc.Encode(&live[i])
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("urlcheck: cache %s: %w", path, err)
+	if err == nil {
+		err = bw.Flush()
 	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("urlcheck: cache: %w", err)
+	}
+	c.cacheFile, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("urlcheck: cache: %w", err)
+	}
+	c.cacheW = bufio.NewWriterSize(c.cacheFile, 64<<10)
+	c.cacheEnc = json.NewEncoder(c.cacheW)
+	c.cacheEnc.SetEscapeHTML(false)
 	return nil
 }
 
@@ -71,64 +114,57 @@ func pathOfKey(key string) string {
 	return ""
 }
 
-// Save writes the cache file (Options.CacheFile): every definite answer of
-// this run and of the file it read, not the checks that failed. It writes
-// a temporary file and renames it, so a crash never leaves half a cache.
+// definite reports whether a result is worth keeping: every check was made.
+func definite(r Result) bool { return r.Error == "" && !hasUndetermined(r.Signals) }
+
+// remember appends a line to the cache file, when there is one. A write
+// error is kept for Save to report; the checks go on.
+func (c *Checker) remember(l cacheLine) {
+	if c.cacheEnc == nil {
+		return
+	}
+	c.cacheMu.Lock()
+	defer c.cacheMu.Unlock()
+	if c.cacheErr == nil {
+		c.cacheErr = c.cacheEnc.Encode(&l)
+	}
+}
+
+// Save flushes this run's answers to the cache file (Options.CacheFile)
+// and syncs it. Every definite answer is there, per URL and per site file;
+// checks that failed are not, so a re-run asks them again. It may be
+// called at any time, and should be when the run ends.
 func (c *Checker) Save() error {
-	if c.o.CacheFile == "" {
+	if c.cacheEnc == nil {
 		return nil
 	}
-	c.mu.Lock()
-	var lines []cacheLine
-	for _, k := range slices.Sorted(maps.Keys(c.urls)) {
-		r := c.urls[k]
-		if r.Error != "" || hasUndetermined(r.Signals) {
-			continue
-		}
-		r.Cached = false
-		lines = append(lines, cacheLine{URL: &r})
+	c.cacheMu.Lock()
+	defer c.cacheMu.Unlock()
+	if c.cacheErr == nil {
+		c.cacheErr = c.cacheW.Flush()
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.sites)) {
-		f := c.sites[k]
-		select {
-		case <-f.done:
-		default:
-			continue // still being fetched
-		}
-		if f.ok() && f.tdmErr == nil {
-			lines = append(lines, cacheLine{Site: k, File: f})
-		}
+	if c.cacheErr == nil {
+		c.cacheErr = c.cacheFile.Sync()
 	}
-	c.mu.Unlock()
-
-	tmp, err := os.CreateTemp(filepath.Dir(c.o.CacheFile), filepath.Base(c.o.CacheFile)+".*.partial")
-	if err != nil {
-		return fmt.Errorf("urlcheck: cache: %w", err)
-	}
-	bw := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for i := range lines {
-		if err = enc.Encode(&lines[i]); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Close()
-	} else {
-		tmp.Close()
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), c.o.CacheFile)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("urlcheck: cache: %w", err)
+	if c.cacheErr != nil {
+		return fmt.Errorf("urlcheck: cache %s: %w", c.o.CacheFile, c.cacheErr)
 	}
 	return nil
+}
+
+// Close saves the cache and closes its file; the Checker still checks,
+// without a cache.
+func (c *Checker) Close() error {
+	err := c.Save()
+	c.cacheMu.Lock()
+	defer c.cacheMu.Unlock()
+	if c.cacheFile != nil {
+		if cerr := c.cacheFile.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("urlcheck: cache: %w", cerr)
+		}
+		c.cacheFile, c.cacheEnc = nil, nil
+	}
+	return err
 }
 
 func hasUndetermined(ss []exif.Signal) bool {

@@ -21,7 +21,9 @@
 package urlcheck
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +58,7 @@ var TrainingAgents = []string{
 type Options struct {
 	// Client sends the requests; nil means one made from the settings
 	// below. A given client's own Timeout and redirect policy apply.
-	Client *http.Client
+	Client *http.Client `json:"-"`
 	// UserAgent is sent with every request; "" means DefaultUserAgent.
 	UserAgent string
 	// Timeout bounds each request; 0 means 10 s.
@@ -70,10 +73,12 @@ type Options struct {
 	// Concurrency bounds the requests in flight overall (0: 32), PerHost
 	// those to one host (0: 2).
 	Concurrency, PerHost int
-	// CacheFile, when set, is read by New and written by Save: findings of
+	// CacheFile, when set, is read by New, and this run's definite answers
+	// are appended to it as they come (Save flushes them): findings of
 	// earlier runs younger than CacheTTL (0: 7 days) are used without
 	// asking again. Checks that failed are not saved, so a re-run retries
-	// them.
+	// them. The earlier runs' findings are held in memory; this run's are
+	// not.
 	CacheFile string
 	CacheTTL  time.Duration
 	// Agents are the robots.txt product tokens whose Disallow counts as an
@@ -83,7 +88,7 @@ type Options struct {
 	// URL's own response is checked.
 	NoSiteFiles bool
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 }
 
 // Result is what was found about one URL.
@@ -116,7 +121,13 @@ type Checker struct {
 	mu    sync.Mutex
 	hosts map[string]chan struct{} // per-host semaphores
 	sites map[string]*siteFile     // origin + "/" + file → fetch
-	urls  map[string]Result        // results of this run and of the cache file
+	urls  map[string]Result        // results of earlier runs, from the cache file
+
+	cacheMu   sync.Mutex
+	cacheFile *os.File
+	cacheW    *bufio.Writer
+	cacheEnc  *json.Encoder
+	cacheErr  error
 
 	stats struct{ urls, requests, retries, hits, files, failures atomic.Int64 }
 }
@@ -171,7 +182,7 @@ func New(o Options) (*Checker, error) {
 		}}
 	}
 	if o.CacheFile != "" {
-		if err := c.load(o.CacheFile); err != nil {
+		if err := c.openCache(o.CacheFile); err != nil {
 			return nil, err
 		}
 	}
@@ -195,9 +206,7 @@ func (c *Checker) Check(ctx context.Context, raw string) Result {
 	c.mu.Lock()
 	if r, ok := c.urls[raw]; ok && now.Sub(r.Checked) < c.o.CacheTTL {
 		c.mu.Unlock()
-		if r.Cached {
-			c.stats.hits.Add(1)
-		}
+		c.stats.hits.Add(1)
 		return r
 	}
 	c.mu.Unlock()
@@ -228,10 +237,8 @@ func (c *Checker) Check(ctx context.Context, raw string) Result {
 			break
 		}
 	}
-	if ctx.Err() == nil { // a cancelled run's half answers are not kept
-		c.mu.Lock()
-		c.urls[raw] = res
-		c.mu.Unlock()
+	if ctx.Err() == nil && definite(res) { // neither a cancelled run's half answers nor failures
+		c.remember(cacheLine{URL: &res})
 	}
 	return res
 }

@@ -88,6 +88,10 @@ func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path strin
 		f.Body = readAll(resp)
 	}
 	f.parse(path)
+	if f.ok() && f.tdmErr == nil {
+		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched}})
+	}
+	f.Body = "" // parsed: only the rules are kept for the run
 }
 
 func readAll(resp *http.Response) string {

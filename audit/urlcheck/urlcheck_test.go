@@ -399,6 +399,13 @@ func TestCacheFile(t *testing.T) {
 	if r := later.Check(t.Context(), s.URL+"/photos/a.jpg"); r.Cached {
 		t.Errorf("an expired entry was used")
 	}
+	// Opening the cache compacted it: the expired lines are gone, and this
+	// run's answer is appended once saved.
+	later.Close()
+	data, _ := os.ReadFile(cache)
+	if n := strings.Count(string(data), `"url":{`); n != 1 {
+		t.Errorf("%d URL lines in the compacted cache, want 1:\n%s", n, data)
+	}
 	// A damaged cache file costs requests, not the run.
 	os.WriteFile(cache, []byte("{not json\n"), 0o644)
 	if _, err := urlcheck.New(urlcheck.Options{CacheFile: cache}); err != nil {

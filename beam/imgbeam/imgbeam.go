@@ -27,6 +27,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/fileio"
@@ -35,6 +36,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 // Config is what the workers need to audit a shard. It travels to them
@@ -63,6 +65,21 @@ type Config struct {
 	ReferenceHashes         bool
 	// ParquetColumn and ParquetPathColumn, as in audit.ShardOptions.
 	ParquetColumn, ParquetPathColumn string
+	// CheckURLs checks every record's URL for the opt-outs that travel
+	// with it (package audit/urlcheck), with one checker per worker
+	// process (so the per-host bound holds per worker) and no cache file;
+	// Policy.URLUnknown decides about URLs that could not be checked. The
+	// URL settings are urlcheck.Options' (0: its defaults; URLRetries -1:
+	// none).
+	CheckURLs                  bool
+	URLConcurrency, URLPerHost int
+	URLTimeout                 time.Duration
+	URLRetries                 int
+}
+
+// urlOptions are the checker settings of the config.
+func (c Config) urlOptions() urlcheck.Options {
+	return urlcheck.Options{Concurrency: c.URLConcurrency, PerHost: c.URLPerHost, Timeout: c.URLTimeout, Retries: c.URLRetries}
 }
 
 func init() {

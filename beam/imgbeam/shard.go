@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 var (
@@ -35,7 +36,8 @@ type auditShardFn struct {
 	Cfg   Config
 	Bases []string
 
-	reg *audit.Registry
+	reg  *audit.Registry
+	urls *urlcheck.Checker
 }
 
 func (f *auditShardFn) Setup(ctx context.Context) error {
@@ -44,7 +46,33 @@ func (f *auditShardFn) Setup(ctx context.Context) error {
 		return err
 	}
 	f.reg = reg
-	return nil
+	if f.Cfg.CheckURLs {
+		f.urls, err = checkerFor(f.Cfg.urlOptions())
+	}
+	return err
+}
+
+// One URL checker per worker process and settings, shared by its bundle
+// threads: the site files of a host are fetched once per worker, and the
+// per-host bound holds for the whole worker.
+var (
+	checkersMu sync.Mutex
+	checkers   = map[string]*urlcheck.Checker{}
+)
+
+func checkerFor(o urlcheck.Options) (*urlcheck.Checker, error) {
+	key, _ := json.Marshal(o)
+	checkersMu.Lock()
+	defer checkersMu.Unlock()
+	if c, ok := checkers[string(key)]; ok {
+		return c, nil
+	}
+	c, err := urlcheck.New(o)
+	if err != nil {
+		return nil, err
+	}
+	checkers[string(key)] = c
+	return c, nil
 }
 
 func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit func(string)) error {
@@ -56,6 +84,7 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 		MaxPixels:         f.Cfg.MaxPixels,
 		IgnoreOrientation: f.Cfg.IgnoreOrientation,
 		ReferenceHashes:   f.Cfg.ReferenceHashes,
+		URLs:              f.urls,
 	}
 	// Local names are opened with os.Open (a Parquet file is then read in
 	// place), others through Beam's file systems.

@@ -166,7 +166,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 		printSummary(stderr, sum, elapsed, opts.Registry)
 	}
 	if opts.URLs != nil {
-		if serr := opts.URLs.Save(); serr != nil {
+		if serr := opts.URLs.Close(); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		if !*quiet {

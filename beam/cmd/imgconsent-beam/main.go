@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -60,6 +61,13 @@ var (
 	maxFileMB           = flag.Int64("max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
 	ignoreOrientation   = flag.Bool("ignore-orientation", false, "hash images as stored, not as displayed")
 	referenceHashes     = flag.Bool("reference-hashes", false, "compute goimagehash's exact hashes from a full decode (slow)")
+
+	checkURLs      = flag.Bool("check-urls", false, "check every image URL for the opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences, robots.txt, ai.txt): the workers send requests to the image hosts")
+	urlUnknown     = flag.String("url-unknown", "review", "verdict for an image whose URL could not be checked: review, exclude or keep")
+	urlConcurrency = flag.Int("url-concurrency", 32, "URL requests in flight at once, per worker")
+	urlPerHost     = flag.Int("url-per-host", 2, "URL requests in flight to one host at once, per worker")
+	urlTimeout     = flag.Duration("url-timeout", 10*time.Second, "time allowed each URL request")
+	urlRetries     = flag.Int("url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx")
 )
 
 func init() {
@@ -101,7 +109,20 @@ func config() imgbeam.Config {
 		ReferenceHashes:   *referenceHashes,
 		ParquetColumn:     *parquetColumn,
 		ParquetPathColumn: *parquetPaths,
+		CheckURLs:         *checkURLs,
+		URLConcurrency:    *urlConcurrency,
+		URLPerHost:        *urlPerHost,
+		URLTimeout:        *urlTimeout,
+		URLRetries:        retries(*urlRetries),
 	}
+}
+
+// retries maps the flag's 0 (none) to the config's -1.
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func run(ctx context.Context, stdout io.Writer) error {
@@ -111,8 +132,15 @@ func run(ctx context.Context, stdout io.Writer) error {
 	if *parquetPaths != "" {
 		*parquetColumn = ""
 	}
+	cfg := config()
+	switch v := audit.Verdict(*urlUnknown); v {
+	case audit.Review, audit.Exclude, audit.Keep:
+		cfg.Policy.URLUnknown = v
+	default:
+		return fmt.Errorf("--url-unknown %q: want review, exclude or keep", *urlUnknown)
+	}
 	p, s := beam.NewPipelineWithRoot()
-	imgbeam.Audit(s, inputs, config())
+	imgbeam.Audit(s, inputs, cfg)
 	if err := beamx.Run(ctx, p); err != nil {
 		return err
 	}
