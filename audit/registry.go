@@ -787,15 +787,32 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 			}
 		}
 	}
-	if u := NormalizeURL(rec.URL); u != "" {
-		for _, e := range r.urls[u] {
+	// The record's URL, and where it led when the URL checker followed
+	// redirects elsewhere: an entry for either applies, once.
+	seen := map[*Entry]bool{}
+	add := func(e *Entry) {
+		if !seen[e] {
+			seen[e] = true
 			out = append(out, newMatch(e, 0, 0))
+		}
+	}
+	locations := []string{rec.URL}
+	if rec.URLCheck != nil && rec.URLCheck.Final != "" {
+		locations = append(locations, rec.URLCheck.Final)
+	}
+	for _, loc := range locations {
+		u := NormalizeURL(loc)
+		if u == "" {
+			continue
+		}
+		for _, e := range r.urls[u] {
+			add(e)
 		}
 		if pu, err := url.Parse(u); err == nil {
 			host := pu.Hostname()
 			for host != "" {
 				for _, e := range r.domains[host] {
-					out = append(out, newMatch(e, 0, 0))
+					add(e)
 				}
 				_, rest, ok := strings.Cut(host, ".")
 				if !ok {

@@ -158,3 +158,40 @@ func (s itemSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 		}
 	}
 }
+
+// url: and domain: entries match the record's URL and, once the checker
+// has followed a redirect, where it led.
+func TestRegistryMatchesRedirectTarget(t *testing.T) {
+	jpg := sample.JPEG(sample.Photo(78, 160, 120), 85)
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".jpg") {
+			w.Write(jpg)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer cdn.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".jpg") {
+			http.Redirect(w, r, cdn.URL+"/store"+r.URL.Path, http.StatusMovedPermanently)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer origin.Close()
+	reg := &audit.Registry{}
+	if err := reg.Read(strings.NewReader("hash,id\nurl:"+cdn.URL+"/store/a.jpg,cdn-copy\n"), "r.csv", audit.FormatAuto); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := urlcheck.New(urlcheck.Options{Retries: -1})
+	rec := audit.Process(audit.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }},
+		&audit.Options{Registry: reg, URLs: c})
+	if rec.Verdict != audit.Exclude || len(rec.Matches) != 1 || rec.Matches[0].Entry != "cdn-copy" || rec.URLCheck.Final != cdn.URL+"/store/a.jpg" {
+		t.Errorf("redirect target not matched: %s %+v %+v", rec.Verdict, rec.Matches, rec.URLCheck)
+	}
+	// Without the checker only the URL itself is known.
+	rec = audit.Process(audit.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }}, &audit.Options{Registry: reg})
+	if rec.Verdict != audit.Keep {
+		t.Errorf("without the checker: %s %v", rec.Verdict, rec.Reasons)
+	}
+}
