@@ -26,7 +26,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 			"what it found. The corpus has objected images copied as they are, resized,\n"+
 			"brightened, converted to PNG, stored rotated and mirrored, one withdrawn objection, two\n"+
 			"photos whose files object (XMP Data Mining, C2PA training-mining), a photo with a\n"+
-			"copyright notice and a GPS position, and two broken files.\n\n")
+			"copyright notice and a GPS position, and two broken files. A second part serves\n"+
+			"images on a loopback web site whose server and site files object (X-Robots-Tag,\n"+
+			"robots.txt, AI preferences, tdmrep.json) and checks their URLs.\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", "", "build the corpus and write the reports in `dir`, and keep them (default: a temporary folder, removed afterwards)")
@@ -87,6 +89,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	printSummary(stdout, sum, elapsed, reg)
+	if err := demoWeb(root, stdout); err != nil {
+		return fmt.Errorf("the web part: %w", err)
+	}
 	if *dir != "" {
 		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\nHTML report: %s\n", report, keep, page)
 	}

@@ -53,6 +53,15 @@ func TestDemo(t *testing.T) {
 		"REVIEW   photos/photo-09-tagged.jpg",
 		"REVIEW   broken/truncated.jpg",
 		"errors:   2 unreadable or undecodable",
+		// The web part: objections that travel with the URL.
+		"EXCLUDE  /gallery/portrait-noai.jpg",
+		"EXCLUDE  /gallery/nogen/sketch.jpg",
+		"EXCLUDE  /members/ccbot-blocked.jpg",
+		"EXCLUDE  /reserved/tdm-reserved.jpg",
+		"KEEP     /gallery/sunset.jpg",
+		"REVIEW   /unstable/server-failing.jpg",
+		"the source URL could not be checked",
+		"urls:     6 checked",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// demoWeb is the demo's second part: a small web site on loopback whose
+// images carry no objection in their files, but whose server and site
+// files do (X-Robots-Tag, robots.txt rules for training crawlers and AI
+// preferences, tdmrep.json), and one image whose server fails. The list of
+// their URLs is scanned with the URL checker.
+func demoWeb(root string, stdout io.Writer) error {
+	jpg := func(seed uint64) []byte { return sample.JPEG(sample.Photo(seed, 320, 240), 85) }
+	images := map[string][]byte{
+		"/gallery/sunset.jpg":          jpg(201),
+		"/gallery/portrait-noai.jpg":   jpg(202),
+		"/gallery/nogen/sketch.jpg":    jpg(203),
+		"/members/ccbot-blocked.jpg":   jpg(204),
+		"/reserved/tdm-reserved.jpg":   jpg(205),
+		"/unstable/server-failing.jpg": jpg(206),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nAllow: /\nContent-Usage: /gallery/nogen/ train-genai=n\n\nUser-agent: CCBot\nDisallow: /members/\n")
+	})
+	mux.HandleFunc("/.well-known/tdmrep.json", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `[{"location": "/reserved/*", "tdm-reservation": 1, "tdm-policy": "https://example.org/tdm-policy.json"}]`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		data, ok := images[r.URL.Path]
+		switch {
+		case !ok:
+			http.NotFound(w, r)
+			return
+		case strings.HasPrefix(r.URL.Path, "/unstable/") && r.Method == http.MethodHead:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		case strings.Contains(r.URL.Path, "noai"):
+			w.Header().Set("X-Robots-Tag", "noai, noimageai")
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(data)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+
+	var urls []string
+	for _, p := range slices.Sorted(maps.Keys(images)) {
+		urls = append(urls, base+p)
+	}
+	list := filepath.Join(root, "urls.txt")
+	if err := os.WriteFile(list, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	checker, err := urlcheck.New(urlcheck.Options{Retries: 1, Backoff: 10 * time.Millisecond, Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nImages listed by URL (%s), served on %s; their URLs checked (--check-urls):\n\n", list, base)
+	var recs []audit.Record
+	for rec, err := range audit.Scan(context.Background(), audit.List{Path: list}, &audit.Options{URLs: checker}) {
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	slices.SortFunc(recs, func(a, b audit.Record) int { return strings.Compare(a.Key, b.Key) })
+	for _, r := range recs {
+		fmt.Fprintf(stdout, "%-8s %s\n", strings.ToUpper(string(r.Verdict)), strings.TrimPrefix(r.Key, base))
+		if r.Verdict != audit.Keep {
+			for _, reason := range r.Reasons {
+				fmt.Fprintf(stdout, "         - %s\n", strings.ReplaceAll(reason, base, ""))
+			}
+		}
+	}
+	st := checker.Stats()
+	fmt.Fprintf(stdout, "\nurls:     %d checked with %d requests (%d retries, %d site files), %d could not be checked\n",
+		st.URLs, st.Requests, st.Retries, st.SiteFiles, st.Failures)
+	return nil
+}
