@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -90,5 +91,30 @@ func TestHTMLReportInChromium(t *testing.T) {
 	}
 	if st, err := os.Stat(shot); err != nil || st.Size() < 1000 {
 		t.Errorf("no screenshot: %v", err)
+	}
+}
+
+// A finding about the image's URL shows the document that said it, as
+// text: escaped, and no link the page would follow.
+func TestHTMLReportURLSignals(t *testing.T) {
+	var buf bytes.Buffer
+	h := audit.NewHTMLReport(&buf, "urls")
+	rec := audit.Record{Key: "a.jpg", URL: "https://example.org/a.jpg", Signals: []exif.Signal{{
+		Source: exif.SourceRobots, Field: "Disallow", Value: "User-agent: CCBot; Disallow: /", Meaning: exif.OptOut,
+		Detail: "robots.txt keeps CCBot <b>out</b>", URL: "https://example.org/robots.txt?<script>x</script>",
+	}}}
+	audit.Judge(&rec, nil, audit.Policy{})
+	h.Write(rec)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{"robots.txt keeps CCBot &lt;b&gt;out&lt;/b&gt;", "<code>https://example.org/robots.txt?&lt;script&gt;x&lt;/script&gt;</code>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>x") || strings.Contains(page, "href=\"https://example.org") {
+		t.Error("the URL is not inert text")
 	}
 }
