@@ -264,10 +264,12 @@ func undetermined(src exif.Source, field, value, detail, where string) exif.Sign
 // checkImage asks for the image URL's headers: HEAD, or a one-byte ranged
 // GET when the server refuses HEAD.
 func (c *Checker) checkImage(ctx context.Context, u *url.URL, res *Result) {
-	resp, err := c.do(ctx, http.MethodHead, u.String(), nil)
+	resp, err := c.do(ctx, http.MethodHead, u.String(), nil, 0)
 	if err == nil && (resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented ||
 		resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest) {
-		resp, err = c.do(ctx, http.MethodGet, u.String(), http.Header{"Range": {"bytes=0-0"}})
+		// Only the headers are wanted: the body (the whole image, from a
+		// server that ignores Range) is not read.
+		resp, err = c.do(ctx, http.MethodGet, u.String(), http.Header{"Range": {"bytes=0-0"}}, 0)
 	}
 	if err != nil {
 		res.Error = err.Error()
@@ -404,16 +406,17 @@ func (c *Checker) acquire(ctx context.Context, host string) (func(), error) {
 	return func() { <-c.overall; <-h }, nil
 }
 
-// do sends a request with retries; the body is read (at most 500 KiB) and
-// closed, kept in the response's Body as a fresh reader.
-func (c *Checker) do(ctx context.Context, method, target string, hdr http.Header) (*http.Response, error) {
+// do sends a request with retries; at most maxBody bytes of the body are
+// read and kept in the response's Body as a fresh reader, and the body is
+// closed.
+func (c *Checker) do(ctx context.Context, method, target string, hdr http.Header, maxBody int64) (*http.Response, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		resp, body, err := c.once(ctx, method, u, hdr)
+		resp, body, err := c.once(ctx, method, u, hdr, maxBody)
 		retry := false
 		var wait time.Duration
 		switch {
@@ -456,7 +459,7 @@ func (c *Checker) do(ctx context.Context, method, target string, hdr http.Header
 	}
 }
 
-func (c *Checker) once(ctx context.Context, method string, u *url.URL, hdr http.Header) (*http.Response, []byte, error) {
+func (c *Checker) once(ctx context.Context, method string, u *url.URL, hdr http.Header, maxBody int64) (*http.Response, []byte, error) {
 	release, err := c.acquire(ctx, strings.ToLower(u.Host))
 	if err != nil {
 		return nil, nil, err
@@ -476,8 +479,11 @@ func (c *Checker) once(ctx context.Context, method string, u *url.URL, hdr http.
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPolicyBytes))
-	if err != nil && method != http.MethodHead {
+	if maxBody == 0 {
+		return resp, nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", u, err)
 	}
 	return resp, body, nil

@@ -72,7 +72,7 @@ func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path strin
 	defer close(f.done)
 	c.stats.files.Add(1)
 	f.Fetched = c.o.Now()
-	resp, err := c.do(ctx, http.MethodGet, target, nil)
+	resp, err := c.do(ctx, http.MethodGet, target, nil, maxPolicyBytes)
 	if err != nil {
 		f.Err = err.Error()
 		if ctx.Err() != nil {

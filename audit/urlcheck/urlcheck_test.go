@@ -430,3 +430,34 @@ func TestCancel(t *testing.T) {
 		t.Errorf("cancelled check: %v after %v", brief(r.Signals), time.Since(start))
 	}
 }
+
+// A server that ignores the Range of the fallback GET and streams the whole
+// (here endless) image: the headers are read, the body is not waited for.
+func TestRangeIgnored(t *testing.T) {
+	s := newSite(t)
+	s.images["/huge.jpg"] = func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("X-Robots-Tag", "noimageai")
+		w.WriteHeader(http.StatusOK)
+		chunk := make([]byte, 64<<10)
+		for range 1000 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	c := checker(t, urlcheck.Options{Timeout: 5 * time.Second})
+	start := time.Now()
+	r := c.Check(t.Context(), s.URL+"/huge.jpg")
+	if !slices.Contains(brief(r.Signals), "http|X-Robots-Tag|optout") {
+		t.Errorf("signals %v", brief(r.Signals))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v: the body was read", d)
+	}
+}
