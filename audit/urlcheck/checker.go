@@ -75,7 +75,8 @@ type Options struct {
 	Concurrency, PerHost int
 	// CacheFile, when set, is read by New, and this run's definite answers
 	// are appended to it as they come (Save flushes them): findings of
-	// earlier runs younger than CacheTTL (0: 7 days) are used without
+	// earlier runs younger than CacheTTL (0: 24 hours, the longest RFC 9309
+	// §2.4 lets a crawler keep a robots.txt) are used without
 	// asking again. Checks that failed are not saved, so a re-run retries
 	// them. The earlier runs' findings are held in memory; this run's are
 	// not.
@@ -159,7 +160,7 @@ func New(o Options) (*Checker, error) {
 		o.PerHost = 2
 	}
 	if o.CacheTTL <= 0 {
-		o.CacheTTL = 7 * 24 * time.Hour
+		o.CacheTTL = 24 * time.Hour
 	}
 	if o.Agents == nil {
 		o.Agents = TrainingAgents

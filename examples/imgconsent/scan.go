@@ -185,6 +185,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 type urlOptions struct {
 	check                bool
 	cache                string
+	cacheTTL             time.Duration
 	concurrency, perHost int
 	timeout              time.Duration
 	retries              int
@@ -195,6 +196,7 @@ func urlFlags(fs *flag.FlagSet) *urlOptions {
 	u := &urlOptions{}
 	fs.BoolVar(&u.check, "check-urls", false, "check every image URL for the opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences, robots.txt, ai.txt): sends requests to the image hosts")
 	fs.StringVar(&u.cache, "url-cache", "", "cache `file` of URL findings, read and rewritten so a re-run does not ask again (default: the --out report's name + .urls.jsonl)")
+	fs.DurationVar(&u.cacheTTL, "url-cache-ttl", 24*time.Hour, "how long a cached URL finding stays good")
 	fs.IntVar(&u.concurrency, "url-concurrency", 32, "URL requests in flight at once")
 	fs.IntVar(&u.perHost, "url-per-host", 2, "URL requests in flight to one host at once")
 	fs.DurationVar(&u.timeout, "url-timeout", 10*time.Second, "time allowed each URL request")
@@ -216,7 +218,7 @@ func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
 	if retries == 0 {
 		retries = -1 // the flag's 0 means none; the library's 0 means its default
 	}
-	return urlcheck.New(urlcheck.Options{CacheFile: cache, Concurrency: u.concurrency, PerHost: u.perHost,
+	return urlcheck.New(urlcheck.Options{CacheFile: cache, CacheTTL: u.cacheTTL, Concurrency: u.concurrency, PerHost: u.perHost,
 		Timeout: u.timeout, Retries: retries, NoSiteFiles: u.noSiteFiles})
 }
 
