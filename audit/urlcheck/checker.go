@@ -41,6 +41,10 @@ import (
 	"github.com/imgconsent/imgconsent/exif"
 )
 
+// ErrHostDown is wrapped by the error of a request not sent because its
+// host could not be reached before (Options.HostFailures).
+var ErrHostDown = errors.New("urlcheck: host given up")
+
 // DefaultUserAgent says who is asking and why.
 const DefaultUserAgent = "imgconsent/1 (consent audit of an image dataset; checks robots.txt, ai.txt, tdmrep.json and response headers; +https://github.com/imgconsent/imgconsent)"
 
@@ -88,6 +92,12 @@ type Options struct {
 	// NoSiteFiles skips robots.txt, ai.txt and tdmrep.json: only the image
 	// URL's own response is checked.
 	NoSiteFiles bool
+	// HostFailures is how many requests in a row may fail to reach a host
+	// (connection refused, timeout, reset; each after its retries) before
+	// its remaining URLs are given up without asking: a dead host of a
+	// web-scale list must not cost every URL its timeouts. 0 means 3; a
+	// negative value never gives up.
+	HostFailures int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `json:"-"`
 }
@@ -121,6 +131,7 @@ type Checker struct {
 
 	mu    sync.Mutex
 	hosts map[string]chan struct{} // per-host semaphores
+	down  map[string]int           // per host, requests in a row that could not reach it
 	sites map[string]*siteFile     // origin + "/" + file → fetch
 	urls  map[string]Result        // results of earlier runs, from the cache file
 
@@ -165,11 +176,14 @@ func New(o Options) (*Checker, error) {
 	if o.Agents == nil {
 		o.Agents = TrainingAgents
 	}
+	if o.HostFailures == 0 {
+		o.HostFailures = 3
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	c := &Checker{o: o, client: o.Client, overall: make(chan struct{}, o.Concurrency),
-		hosts: map[string]chan struct{}{}, sites: map[string]*siteFile{}, urls: map[string]Result{}}
+		hosts: map[string]chan struct{}{}, down: map[string]int{}, sites: map[string]*siteFile{}, urls: map[string]Result{}}
 	if c.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxConnsPerHost = o.PerHost
@@ -415,17 +429,39 @@ func (c *Checker) do(ctx context.Context, method, target string, hdr http.Header
 	if err != nil {
 		return nil, err
 	}
+	host := strings.ToLower(u.Host)
+	if c.o.HostFailures > 0 {
+		c.mu.Lock()
+		n := c.down[host]
+		c.mu.Unlock()
+		if n >= c.o.HostFailures {
+			return nil, fmt.Errorf("%w: %s (%d requests in a row could not reach it)", ErrHostDown, host, n)
+		}
+	}
 	var lastErr error
+	defer func() {
+		// Count the requests that, retries spent, still could not reach
+		// the host; any answer resets the count.
+		if ctx.Err() != nil {
+			return
+		}
+		c.mu.Lock()
+		if lastErr != nil && retryable(lastErr) {
+			c.down[host]++
+		} else {
+			delete(c.down, host)
+		}
+		c.mu.Unlock()
+	}()
 	for attempt := 0; ; attempt++ {
 		resp, body, err := c.once(ctx, method, u, hdr, maxBody)
+		lastErr = err
 		retry := false
 		var wait time.Duration
 		switch {
 		case err != nil:
-			lastErr = err
 			retry = ctx.Err() == nil && retryable(err)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			lastErr = nil
 			retry = true
 			if ra := resp.Header.Get("Retry-After"); ra != "" {
 				if s, err := strconv.Atoi(ra); err == nil {

@@ -461,3 +461,33 @@ func TestRangeIgnored(t *testing.T) {
 		t.Errorf("took %v: the body was read", d)
 	}
 }
+
+// A host nobody answers on is given up after HostFailures requests in a
+// row: its other URLs are undetermined at once, without costing their
+// timeouts and retries.
+func TestDeadHostGivenUp(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	c := checker(t, urlcheck.Options{Retries: 1})
+	for i := range 20 {
+		r := c.Check(t.Context(), fmt.Sprintf("%s/%d.jpg", dead, i))
+		if !slices.Contains(brief(r.Signals), "http|response|unknown") {
+			t.Errorf("URL %d: %v", i, brief(r.Signals))
+		}
+		if i >= 1 && !strings.Contains(r.Error, "given up") {
+			t.Errorf("URL %d asked again: %q", i, r.Error)
+		}
+	}
+	// 3 requests that could not connect, each tried twice.
+	if st := c.Stats(); st.Requests != 6 {
+		t.Errorf("%d requests to a dead host, want 6", st.Requests)
+	}
+	never := checker(t, urlcheck.Options{Retries: -1, HostFailures: -1, NoSiteFiles: true})
+	for i := range 5 {
+		never.Check(t.Context(), fmt.Sprintf("%s/%d.jpg", dead, i))
+	}
+	if st := never.Stats(); st.Requests != 5 {
+		t.Errorf("HostFailures -1: %d requests, want 5", st.Requests)
+	}
+}
