@@ -3,6 +3,7 @@ package urlcheck
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -85,25 +86,14 @@ func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path strin
 	}
 	f.Status = resp.StatusCode
 	if f.Status >= 200 && f.Status < 300 {
-		f.Body = readAll(resp)
+		b, _ := io.ReadAll(resp.Body) // already in memory: do read it, bounded
+		f.Body = string(b)
 	}
 	f.parse(path)
 	if f.ok() && f.tdmErr == nil {
 		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched}})
 	}
 	f.Body = "" // parsed: only the rules are kept for the run
-}
-
-func readAll(resp *http.Response) string {
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String()
-		}
-	}
 }
 
 // parse parses the body by the file it is.
