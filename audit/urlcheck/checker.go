@@ -260,7 +260,8 @@ func (c *Checker) Check(ctx context.Context, raw string) Result {
 
 func origin(u *url.URL) string { return strings.ToLower(u.Scheme + "://" + u.Host) }
 
-// pathOf is the path and query robots.txt rules match against.
+// pathOf is the path and query robots.txt rules match against, in the
+// form normPath gives the rules.
 func pathOf(u *url.URL) string {
 	p := u.EscapedPath()
 	if p == "" {
@@ -269,7 +270,7 @@ func pathOf(u *url.URL) string {
 	if u.RawQuery != "" {
 		p += "?" + u.RawQuery
 	}
-	return p
+	return normPath(p)
 }
 
 func undetermined(src exif.Source, field, value, detail, where string) exif.Signal {

@@ -1,6 +1,7 @@
 package urlcheck
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,47 @@ func TestMatchPattern(t *testing.T) {
 	} {
 		if got := matchPattern(c.pattern, c.path); got != c.want {
 			t.Errorf("matchPattern(%q, %q) = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+}
+
+// RFC 9309 §2.2.2's table of percent-encoding: rules and URLs are compared
+// with unreserved escapes decoded, other escapes in upper case and octets
+// beyond ASCII encoded, whichever way each side wrote them.
+func TestPercentEncoding(t *testing.T) {
+	for _, c := range []struct {
+		rule, url string
+		want      bool // the rule matches the URL
+	}{
+		{"/foo/bar?baz=quz", "https://x.example/foo/bar?baz=quz", true},
+		{"/foo/bar/ツ", "https://x.example/foo/bar/%E3%83%84", true},
+		{"/foo/bar/%E3%83%84", "https://x.example/foo/bar/ツ", true},
+		{"/foo/bar/%e3%83%84", "https://x.example/foo/bar/%E3%83%84", true},
+		{"/foo/bar/%62%61%7A", "https://x.example/foo/bar/baz", true},
+		{"/foo/bar/baz", "https://x.example/foo/bar/%62%61%7A", true},
+		{"/a%2Fb", "https://x.example/a/b", false}, // an encoded "/" is not a separator
+		{"/a%2fb", "https://x.example/a%2Fb", true},
+		{"/photos/my%20cat.jpg", "https://x.example/photos/my cat.jpg", true},
+		{"/photos/my cat.jpg", "https://x.example/photos/my%20cat.jpg", true},
+		{"/100%$", "https://x.example/100%25", true}, // a "%" starting no escape is a literal one
+		{"/100%$", "https://x.example/100%2525", false},
+	} {
+		u, err := url.Parse(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := parseRobots([]byte("User-agent: *\nDisallow: " + c.rule + "\n"))
+		rules, _ := r.groupFor("x")
+		ok, _ := allowed(rules, pathOf(u))
+		if got := !ok; got != c.want {
+			t.Errorf("Disallow: %s for %s: matched %v, want %v (path %q, pattern %q)", c.rule, c.url, got, c.want, pathOf(u), rules[0].pattern)
+		}
+		tdm, err := parseTDMRep([]byte(`[{"location":"` + c.rule + `","tdm-reservation":1}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tdmFor(tdm, pathOf(u)) != nil; got != c.want {
+			t.Errorf("tdmrep location %s for %s: matched %v, want %v", c.rule, c.url, got, c.want)
 		}
 	}
 }
@@ -147,6 +189,15 @@ func FuzzParsers(f *testing.F) {
 		usageFor(rules, "/a/b.jpg")
 		parseTDMRep([]byte(s))
 		matchPattern(s, "/a/b.jpg")
+		// One normal form: normalising twice changes nothing, and a
+		// pattern without wildcards matches itself.
+		n := normPath(s)
+		if normPath(n) != n {
+			t.Fatalf("normPath(%q) = %q, again %q", s, n, normPath(n))
+		}
+		if p := "/" + strings.NewReplacer("*", "", "$", "").Replace(n); !matchPattern(p, p) {
+			t.Fatalf("%q does not match itself", p)
+		}
 	})
 }
 

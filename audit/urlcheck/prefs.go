@@ -68,6 +68,7 @@ type tdmRule struct {
 	Location    string          `json:"location"`
 	Reservation json.RawMessage `json:"tdm-reservation"`
 	Policy      string          `json:"tdm-policy"`
+	pattern     string          // Location, normPath'd
 }
 
 // parseTDMRep parses tdmrep.json: a JSON array of rules.
@@ -83,6 +84,7 @@ func parseTDMRep(body []byte) ([]tdmRule, error) {
 		if r.Location == "" {
 			return nil, fmt.Errorf("tdmrep.json rule %d: no location", i+1)
 		}
+		rules[i].pattern = normPath(r.Location)
 	}
 	return rules, nil
 }
@@ -103,7 +105,7 @@ func reservation(v string) (bool, error) {
 // pattern has robots.txt syntax).
 func tdmFor(rules []tdmRule, path string) *tdmRule {
 	for i := range rules {
-		if matchPattern(rules[i].Location, path) {
+		if matchPattern(rules[i].pattern, path) {
 			return &rules[i]
 		}
 	}

@@ -20,7 +20,8 @@ type group struct {
 type rule struct {
 	allow   bool   // Allow (true) or Disallow
 	usage   bool   // a Content-Usage rule: pref holds its statement
-	pattern string // path pattern: * any run of characters, $ at the end anchors
+	pattern string // path pattern: * any run of characters, $ at the end anchors; normPath'd
+	raw     string // the pattern as the file wrote it, for evidence
 	pref    string
 	line    int
 }
@@ -65,7 +66,7 @@ func parseRobots(body []byte) *robots {
 			continue
 		case "allow", "disallow":
 			if cur != nil {
-				cur.rules = append(cur.rules, rule{allow: key == "allow", pattern: value, line: n})
+				cur.rules = append(cur.rules, rule{allow: key == "allow", pattern: normPath(value), raw: value, line: n})
 			}
 		case "content-usage":
 			if cur != nil {
@@ -77,7 +78,7 @@ func parseRobots(body []byte) *robots {
 					}
 					pref = strings.TrimSpace(pref)
 				}
-				cur.rules = append(cur.rules, rule{usage: true, pattern: path, pref: pref, line: n})
+				cur.rules = append(cur.rules, rule{usage: true, pattern: normPath(path), raw: path, pref: pref, line: n})
 			}
 		}
 		lastWasAgent = false
@@ -196,4 +197,61 @@ func matchPattern(pattern, path string) bool {
 		rest = rest[j+len(p):]
 	}
 	return !anchored || rest == ""
+}
+
+// normPath puts a robots.txt pattern or a URL's path and query in the one
+// form RFC 9309 §2.2.2 compares them in: a percent-encoded unreserved
+// character (RFC 3986 §2.3: letters, digits, "-._~") is decoded, every
+// other escape keeps its encoding with upper-case hex, and octets outside
+// printable ASCII, and a "%" that starts no escape, are percent-encoded. So "/%62az", "/baz" match alike, as
+// do "/ツ", "/%E3%83%84" and "/%e3%83%84"; "/a%2Fb" stays apart from "/a/b".
+func normPath(s string) string {
+	const hex = "0123456789ABCDEF"
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c <= ' ' || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+			if unreserved(v) {
+				b = append(b, v)
+			} else {
+				b = append(b, '%', hex[v>>4], hex[v&15])
+			}
+			i += 2
+		case c <= ' ' || c >= 0x7f || c == '%': // a "%" that starts no escape is a literal one
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }

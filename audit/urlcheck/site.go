@@ -143,7 +143,7 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 				if agent != "*" {
 					d = fmt.Sprintf("robots.txt keeps %s, a crawler that gathers AI training data, from this path", agent)
 				}
-				add(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.pattern),
+				add(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.raw),
 					Meaning: exif.OptOut, Detail: fmt.Sprintf("%s (line %d)", d, r.line), URL: where})
 				continue // no usage preferences for what cannot be crawled
 			}
@@ -165,10 +165,10 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 			switch {
 			case r == nil:
 			case !ok:
-				add(exif.Signal{Source: exif.SourceAITxt, Field: "Disallow", Value: fmt.Sprintf("User-Agent: %s; Disallow: %s", agent, r.pattern),
+				add(exif.Signal{Source: exif.SourceAITxt, Field: "Disallow", Value: fmt.Sprintf("User-Agent: %s; Disallow: %s", agent, r.raw),
 					Meaning: exif.OptOut, Detail: fmt.Sprintf("ai.txt disallows AI use of this file (line %d)", r.line), URL: where})
 			default:
-				add(exif.Signal{Source: exif.SourceAITxt, Field: "Allow", Value: fmt.Sprintf("User-Agent: %s; Allow: %s", agent, r.pattern),
+				add(exif.Signal{Source: exif.SourceAITxt, Field: "Allow", Value: fmt.Sprintf("User-Agent: %s; Allow: %s", agent, r.raw),
 					Meaning: exif.Permission, Detail: fmt.Sprintf("ai.txt allows AI use of this file (line %d)", r.line), URL: where})
 			}
 		}
