@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 // List is a file list: one path or http(s) URL per line, from a file or
@@ -67,7 +70,8 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 				it.Read = l.Open.reader(ctx, line)
 			}
 			if u := NormalizeURL(line); u != "" {
-				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line)}
+				var got atomic.Pointer[urlcheck.Response]
+				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line, &got), Response: got.Load}
 			}
 			if !yield(it, nil) {
 				return
@@ -80,8 +84,9 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 }
 
 // fetch returns a Read that downloads an image, refusing more than max
-// bytes (by Content-Length first, then by counting).
-func fetch(ctx context.Context, client *http.Client, url string) func(int64) ([]byte, error) {
+// bytes (by Content-Length first, then by counting). The response's
+// status, final URL and headers go to got, for the URL checker.
+func fetch(ctx context.Context, client *http.Client, url string, got *atomic.Pointer[urlcheck.Response]) func(int64) ([]byte, error) {
 	return func(max int64) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -93,6 +98,7 @@ func fetch(ctx context.Context, client *http.Client, url string) func(int64) ([]
 			return nil, err
 		}
 		defer resp.Body.Close()
+		got.Store(&urlcheck.Response{Status: resp.StatusCode, Final: resp.Request.URL.String(), Header: resp.Header})
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("fetch %s: %s", url, resp.Status)
 		}

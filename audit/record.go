@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
 )
@@ -80,6 +81,8 @@ type Record struct {
 	// errors.Is; they do not survive a round trip through a report.
 	Err     error `json:"-"`
 	MetaErr error `json:"-"`
+
+	response *urlcheck.Response // what Item.Response gave, for the URL check; then nil
 }
 
 func (r *Record) setErr(err error) {

@@ -280,6 +280,9 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 		return rec
 	}
 	data, err := it.Read(o.MaxFileBytes)
+	if it.Response != nil && o.URLs != nil {
+		rec.response = it.Response()
+	}
 	if err != nil {
 		rec.setErr(fmt.Errorf("audit: read %s: %w", it.Path, err))
 		return rec

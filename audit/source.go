@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 // Item is one image a Source offers for scanning.
@@ -26,6 +28,10 @@ type Item struct {
 	URL string
 	// Read returns the item's bytes, refusing more than max bytes.
 	Read func(max int64) ([]byte, error)
+	// Response, when set, returns the HTTP response Read received for URL
+	// (nil before Read or when no server answered): the URL checker reads
+	// its headers instead of asking the image's server again.
+	Response func() *urlcheck.Response
 	// Err, when set, is why the item could not be listed (an unreadable
 	// directory, say); Read is then nil and the scan records the error.
 	Err error

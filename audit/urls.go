@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
 // URLCheck is how a record's URL was checked.
@@ -21,7 +23,13 @@ func (o *Options) checkURL(ctx context.Context, rec *Record) {
 	if o.URLs == nil || rec.URL == "" {
 		return
 	}
-	res := o.URLs.Check(ctx, rec.URL)
+	var res urlcheck.Result
+	if r := rec.response; r != nil {
+		rec.response = nil
+		res = o.URLs.CheckResponse(ctx, rec.URL, *r)
+	} else {
+		res = o.URLs.Check(ctx, rec.URL)
+	}
 	rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error}
 	rec.Signals = append(rec.Signals, res.Signals...)
 	Judge(rec, o.Registry, o.Policy)

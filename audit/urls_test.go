@@ -32,9 +32,12 @@ func kinds(r audit.Record) []string {
 // signals, and the policy decides on them as on the file's own.
 func TestScanChecksURLs(t *testing.T) {
 	jpg := sample.JPEG(sample.Photo(77, 160, 120), 85)
-	var requests atomic.Int32
+	var requests, heads atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
+		if r.Method == http.MethodHead {
+			heads.Add(1)
+		}
 		switch r.URL.Path {
 		case "/robots.txt":
 			w.Write([]byte("User-agent: CCBot\nDisallow: /blocked/\n"))
@@ -60,14 +63,15 @@ func TestScanChecksURLs(t *testing.T) {
 	}))
 	defer srv.Close()
 	list := strings.Join([]string{srv.URL + "/noai.jpg", srv.URL + "/allowed.jpg", srv.URL + "/plain.jpg", srv.URL + "/blocked/x.jpg", srv.URL + "/flaky.jpg"}, "\n")
-	scan := func(pol audit.Policy) map[string]audit.Record {
+	checker := func() *urlcheck.Checker {
 		c, err := urlcheck.New(urlcheck.Options{Retries: -1, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: c, Policy: pol}))
+		return c
 	}
-	recs := scan(audit.Policy{})
+	requests.Store(0)
+	recs := collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: checker()}))
 	for path, want := range map[string]struct {
 		verdict audit.Verdict
 		kinds   []string
@@ -76,15 +80,17 @@ func TestScanChecksURLs(t *testing.T) {
 		"/allowed.jpg":   {audit.Keep, []string{audit.ReasonNoRegistry, audit.ReasonURLAllows}},
 		"/plain.jpg":     {audit.Keep, []string{audit.ReasonNoRegistry}},
 		"/blocked/x.jpg": {audit.Exclude, []string{audit.ReasonURLObjects}},
-		"/flaky.jpg":     {audit.Review, []string{audit.ReasonURLUnknown}},
+		"/flaky.jpg":     {audit.Keep, []string{audit.ReasonNoRegistry}}, // its GET answered: no HEAD to fail
 	} {
 		r := recs[srv.URL+path]
-		if r.Verdict != want.verdict || !slices.Equal(kinds(r), want.kinds) || r.URLCheck == nil {
-			t.Errorf("%s: %s %v, want %s %v\n%v", path, r.Verdict, kinds(r), want.verdict, want.kinds, r.Reasons)
+		if r.Verdict != want.verdict || !slices.Equal(kinds(r), want.kinds) || r.URLCheck == nil || r.URLCheck.Status != http.StatusOK {
+			t.Errorf("%s: %s %v, want %s %v\n%v %+v", path, r.Verdict, kinds(r), want.verdict, want.kinds, r.Reasons, r.URLCheck)
 		}
 	}
-	if r := recs[srv.URL+"/flaky.jpg"]; r.URLCheck.Status != http.StatusBadGateway || r.URLCheck.Error == "" {
-		t.Errorf("flaky url_check: %+v", r.URLCheck)
+	// The list's downloads are the image responses the checker reads: each
+	// image is asked for once, plus the site's three files.
+	if n, h := requests.Load(), heads.Load(); n != 5+3 || h != 0 {
+		t.Errorf("%d requests (%d HEAD) for 5 listed images, want 8 and none", n, h)
 	}
 	// The evidence survives the report: a rematch judges the same.
 	r := recs[srv.URL+"/blocked/x.jpg"]
@@ -98,11 +104,30 @@ func TestScanChecksURLs(t *testing.T) {
 		t.Errorf("rejudged: %s %v", back.Verdict, back.Reasons)
 	}
 
-	// The policy decides what an unchecked URL means.
-	if r := scan(audit.Policy{URLUnknown: audit.Exclude})[srv.URL+"/flaky.jpg"]; r.Verdict != audit.Exclude {
+	// Images held elsewhere (a shard, a manifest) are checked with a HEAD;
+	// one that fails leaves the URL unknown, and the policy decides.
+	held := func(path string) audit.Item {
+		return audit.Item{Key: path, URL: srv.URL + path, Read: func(int64) ([]byte, error) { return jpg, nil }}
+	}
+	scanHeld := func(pol audit.Policy) map[string]audit.Record {
+		return collect(t, audit.Scan(t.Context(), itemSource{held("/flaky.jpg"), held("/noai.jpg")}, &audit.Options{URLs: checker(), Policy: pol}))
+	}
+	heads.Store(0)
+	got := scanHeld(audit.Policy{})
+	if r := got["/flaky.jpg"]; r.Verdict != audit.Review || !slices.Equal(kinds(r), []string{audit.ReasonURLUnknown}) ||
+		r.URLCheck.Status != http.StatusBadGateway || r.URLCheck.Error == "" {
+		t.Errorf("flaky: %s %v %+v", r.Verdict, r.Reasons, r.URLCheck)
+	}
+	if r := got["/noai.jpg"]; r.Verdict != audit.Exclude {
+		t.Errorf("held noai: %s %v", r.Verdict, r.Reasons)
+	}
+	if h := heads.Load(); h != 2 {
+		t.Errorf("%d HEAD requests for 2 held images", h)
+	}
+	if r := scanHeld(audit.Policy{URLUnknown: audit.Exclude})["/flaky.jpg"]; r.Verdict != audit.Exclude {
 		t.Errorf("URLUnknown exclude: %s %v", r.Verdict, r.Reasons)
 	}
-	if r := scan(audit.Policy{URLUnknown: audit.Keep})[srv.URL+"/flaky.jpg"]; r.Verdict != audit.Keep || !slices.Contains(kinds(r), audit.ReasonURLUnknownKept) {
+	if r := scanHeld(audit.Policy{URLUnknown: audit.Keep})["/flaky.jpg"]; r.Verdict != audit.Keep || !slices.Contains(kinds(r), audit.ReasonURLUnknownKept) {
 		t.Errorf("URLUnknown keep: %s %v", r.Verdict, r.Reasons)
 	}
 

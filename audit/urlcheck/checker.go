@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,15 +217,39 @@ func (c *Checker) Stats() Stats {
 // Check returns the findings for one http(s) URL. It never fails: what
 // could not be checked is an Undetermined signal in the result.
 func (c *Checker) Check(ctx context.Context, raw string) Result {
+	return c.check(ctx, raw, nil)
+}
+
+// Response is an image URL's response that was already received — by the
+// source that downloaded the image — for CheckResponse to read instead of
+// asking the server again.
+type Response struct {
+	Status int         // after redirects
+	Final  string      // where redirects led; "" or the URL itself when they did not
+	Header http.Header // the response's headers
+}
+
+// CheckResponse is Check for a URL whose image was just downloaded: the
+// headers of that response are read in place of a HEAD request, so the
+// image's server is asked once, not twice. The site's robots.txt, ai.txt
+// and tdmrep.json are read as by Check. A 5xx or 429 response is not taken
+// as an answer: the URL is asked again, with retries, as Check would.
+func (c *Checker) CheckResponse(ctx context.Context, raw string, resp Response) Result {
+	return c.check(ctx, raw, &resp)
+}
+
+func (c *Checker) check(ctx context.Context, raw string, given *Response) Result {
 	c.stats.urls.Add(1)
 	now := c.o.Now()
-	c.mu.Lock()
-	if r, ok := c.urls[raw]; ok && now.Sub(r.Checked) < c.o.CacheTTL {
+	if given == nil {
+		c.mu.Lock()
+		if r, ok := c.urls[raw]; ok && now.Sub(r.Checked) < c.o.CacheTTL {
+			c.mu.Unlock()
+			c.stats.hits.Add(1)
+			return r
+		}
 		c.mu.Unlock()
-		c.stats.hits.Add(1)
-		return r
 	}
-	c.mu.Unlock()
 
 	res := Result{URL: raw, Checked: now}
 	u, err := url.Parse(raw)
@@ -234,16 +259,27 @@ func (c *Checker) Check(ctx context.Context, raw string) Result {
 		c.stats.failures.Add(1)
 		return res
 	}
-	c.checkImage(ctx, u, &res)
+	if given != nil && given.Status > 0 && given.Status < 500 && given.Status != http.StatusTooManyRequests {
+		c.readImageResponse(u, given.Status, given.Final, given.Header, &res)
+	} else {
+		c.checkImage(ctx, u, &res)
+	}
 	if !c.o.NoSiteFiles {
-		origins := []*url.URL{u}
+		// The site's rules for the URL asked and, when redirects led
+		// elsewhere (another path or another site), for where the image is
+		// served from: a crawler that honours them may fetch neither.
+		places := []*url.URL{u}
 		if res.Final != "" {
-			if f, err := url.Parse(res.Final); err == nil && origin(f) != origin(u) {
-				origins = append(origins, f) // the policies of where it is served from apply too
+			if f, err := url.Parse(res.Final); err == nil && (origin(f) != origin(u) || pathOf(f) != pathOf(u)) {
+				places = append(places, f)
 			}
 		}
-		for _, o := range origins {
-			res.Signals = append(res.Signals, c.checkSite(ctx, o)...)
+		for _, p := range places {
+			for _, s := range c.checkSite(ctx, p) {
+				if !slices.Contains(res.Signals, s) { // one rule found from both places is one finding
+					res.Signals = append(res.Signals, s)
+				}
+			}
 		}
 	}
 	for _, s := range res.Signals {
@@ -292,22 +328,28 @@ func (c *Checker) checkImage(ctx context.Context, u *url.URL, res *Result) {
 		res.Signals = append(res.Signals, undetermined(exif.SourceHTTP, "response", "", "the image URL could not be checked: "+err.Error(), u.String()))
 		return
 	}
-	res.Status = resp.StatusCode
-	if f := resp.Request.URL.String(); f != u.String() {
-		res.Final = f
+	c.readImageResponse(u, resp.StatusCode, resp.Request.URL.String(), resp.Header, res)
+}
+
+// readImageResponse reads the image URL's response: its status, where it
+// was served from, and its opt-out headers.
+func (c *Checker) readImageResponse(u *url.URL, status int, final string, h http.Header, res *Result) {
+	res.Status = status
+	where := u.String()
+	if final != "" && final != where {
+		res.Final, where = final, final
 	}
-	where := resp.Request.URL.String()
 	switch {
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		res.Error = fmt.Sprintf("the server answered %s", resp.Status)
-		res.Signals = append(res.Signals, undetermined(exif.SourceHTTP, "response", strconv.Itoa(resp.StatusCode), res.Error+" after retries", where))
+	case status >= 500 || status == http.StatusTooManyRequests:
+		res.Error = fmt.Sprintf("the server answered %d %s", status, http.StatusText(status))
+		res.Signals = append(res.Signals, undetermined(exif.SourceHTTP, "response", strconv.Itoa(status), res.Error+" after retries", where))
 		return
-	case resp.StatusCode >= 400:
+	case status >= 400:
 		// Gone or forbidden: no headers of the image to read. Not an
 		// error of the check: the site's own policies are still read.
 		return
 	}
-	res.Signals = append(res.Signals, headerSignals(resp.Header, where, c.o.Agents)...)
+	res.Signals = append(res.Signals, headerSignals(h, where, c.o.Agents)...)
 }
 
 // headerSignals reads the opt-out headers of an image's response.

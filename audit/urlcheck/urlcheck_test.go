@@ -491,3 +491,34 @@ func TestDeadHostGivenUp(t *testing.T) {
 		t.Errorf("HostFailures -1: %d requests, want 5", st.Requests)
 	}
 }
+
+// CheckResponse reads a response the caller already has instead of asking
+// again; a 5xx or 429 it was handed is no answer, so the URL is asked.
+func TestCheckResponse(t *testing.T) {
+	s := newSite(t)
+	s.files["/robots.txt"] = "User-agent: GPTBot\nDisallow: /private/\n"
+	s.images["/a.jpg"] = headers("X-Robots-Tag", "noimageai")
+	c := checker(t, urlcheck.Options{Retries: -1})
+	ctx := context.Background()
+
+	given := urlcheck.Response{Status: 200, Final: s.URL + "/private/a.jpg", Header: http.Header{"Tdm-Reservation": {"1"}}}
+	r := c.CheckResponse(ctx, s.URL+"/a.jpg", given)
+	want := []string{"robots|Disallow|optout", "tdmrep|tdm-reservation header|optout"}
+	if got := brief(r.Signals); !slices.Equal(got, want) || r.Status != 200 || r.Final != given.Final {
+		t.Errorf("given response: %v %d %q, want %v", got, r.Status, r.Final, want)
+	}
+	if n := s.count("HEAD /a.jpg") + s.count("GET /a.jpg"); n != 0 {
+		t.Errorf("the image was asked for %d times though its response was given", n)
+	}
+	// The robots.txt rule matched where the redirect led, not the URL asked.
+	for _, sig := range r.Signals {
+		if sig.Source == exif.SourceRobots && !strings.Contains(sig.Detail, "GPTBot") {
+			t.Errorf("robots finding: %+v", sig)
+		}
+	}
+
+	r = c.CheckResponse(ctx, s.URL+"/a.jpg", urlcheck.Response{Status: 503})
+	if got := brief(r.Signals); !slices.Equal(got, []string{"http|X-Robots-Tag|optout"}) || r.Status != 200 || s.count("HEAD /a.jpg") != 1 {
+		t.Errorf("given a 503: %v %d, %d HEADs", got, r.Status, s.count("HEAD /a.jpg"))
+	}
+}

@@ -21,18 +21,20 @@ import (
 // demoWeb is the demo's second part: a small web site on loopback whose
 // images carry no objection in their files, but whose server and site
 // files do (X-Robots-Tag, robots.txt rules for training crawlers and AI
-// preferences, tdmrep.json), and one image whose server fails. The list of
-// their URLs is scanned with the URL checker.
+// preferences, tdmrep.json), and one image served from a CDN whose
+// robots.txt cannot be fetched, so it goes to review. The list of their
+// URLs is scanned with the URL checker.
 func demoWeb(root string, stdout io.Writer) error {
 	jpg := func(seed uint64) []byte { return sample.JPEG(sample.Photo(seed, 320, 240), 85) }
 	images := map[string][]byte{
-		"/gallery/sunset.jpg":          jpg(201),
-		"/gallery/portrait-noai.jpg":   jpg(202),
-		"/gallery/nogen/sketch.jpg":    jpg(203),
-		"/members/ccbot-blocked.jpg":   jpg(204),
-		"/reserved/tdm-reserved.jpg":   jpg(205),
-		"/unstable/server-failing.jpg": jpg(206),
+		"/gallery/sunset.jpg":        jpg(201),
+		"/gallery/portrait-noai.jpg": jpg(202),
+		"/gallery/nogen/sketch.jpg":  jpg(203),
+		"/members/ccbot-blocked.jpg": jpg(204),
+		"/reserved/tdm-reserved.jpg": jpg(205),
+		"/cdn/robots-failing.jpg":    jpg(206), // redirected to the CDN below
 	}
+	var base, cdn string // the site's and the CDN's origins, once they listen
 	mux := http.NewServeMux()
 	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "User-agent: *\nAllow: /\nContent-Usage: /gallery/nogen/ train-genai=n\n\nUser-agent: CCBot\nDisallow: /members/\n")
@@ -46,8 +48,8 @@ func demoWeb(root string, stdout io.Writer) error {
 		case !ok:
 			http.NotFound(w, r)
 			return
-		case strings.HasPrefix(r.URL.Path, "/unstable/") && r.Method == http.MethodHead:
-			w.WriteHeader(http.StatusServiceUnavailable)
+		case strings.HasPrefix(r.URL.Path, "/cdn/"):
+			http.Redirect(w, r, cdn+r.URL.Path, http.StatusFound)
 			return
 		case strings.Contains(r.URL.Path, "noai"):
 			w.Header().Set("X-Robots-Tag", "noai, noimageai")
@@ -55,14 +57,34 @@ func demoWeb(root string, stdout io.Writer) error {
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(data)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	// The CDN serves the images it is sent to, but its robots.txt fails:
+	// what it says about them cannot be known.
+	cdnMux := http.NewServeMux()
+	cdnMux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	})
+	cdnMux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		data, ok := images[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(data)
+	})
+	for _, s := range []struct {
+		h    http.Handler
+		addr *string
+	}{{mux, &base}, {cdnMux, &cdn}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		*s.addr = "http://" + ln.Addr().String()
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
 
 	var urls []string
 	for _, p := range slices.Sorted(maps.Keys(images)) {
@@ -76,7 +98,7 @@ func demoWeb(root string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nImages listed by URL (%s), served on %s; their URLs checked (--check-urls):\n\n", list, base)
+	fmt.Fprintf(stdout, "\nImages listed by URL (%s), served on %s (CDN %s); their URLs checked (--check-urls):\n\n", list, base, cdn)
 	var recs []audit.Record
 	for rec, err := range audit.Scan(context.Background(), audit.List{Path: list}, &audit.Options{URLs: checker}) {
 		if err != nil {
@@ -89,7 +111,7 @@ func demoWeb(root string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%-8s %s\n", strings.ToUpper(string(r.Verdict)), strings.TrimPrefix(r.Key, base))
 		if r.Verdict != audit.Keep {
 			for _, reason := range r.Reasons {
-				fmt.Fprintf(stdout, "         - %s\n", strings.ReplaceAll(reason, base, ""))
+				fmt.Fprintf(stdout, "         - %s\n", strings.NewReplacer(base, "", cdn, "<cdn>").Replace(reason))
 			}
 		}
 	}

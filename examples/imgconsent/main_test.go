@@ -59,8 +59,9 @@ func TestDemo(t *testing.T) {
 		"EXCLUDE  /members/ccbot-blocked.jpg",
 		"EXCLUDE  /reserved/tdm-reserved.jpg",
 		"KEEP     /gallery/sunset.jpg",
-		"REVIEW   /unstable/server-failing.jpg",
+		"REVIEW   /cdn/robots-failing.jpg",
 		"the source URL could not be checked",
+		"robots.txt could not be fetched",
 		"urls:     6 checked",
 	} {
 		if !strings.Contains(out, want) {

@@ -13,19 +13,25 @@ import (
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
-// scan --check-urls against a site on loopback: URL opt-outs exclude, an
-// unreachable policy sends to review (or as --url-unknown says), and the
-// cache file spares a re-run the requests.
+// scan --check-urls against a site on loopback: URL opt-outs exclude, a
+// preference that cannot be read sends to review (or as --url-unknown
+// says), the list's own downloads stand in for HEAD requests, and the
+// cache file spares a re-run the site's files.
 func TestScanCheckURLs(t *testing.T) {
 	jpg := sample.JPEG(sample.Photo(501, 160, 120), 85)
 	var mu sync.Mutex
-	heads := 0
+	heads, files, images := 0, 0, 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
-			mu.Lock()
+		mu.Lock()
+		switch {
+		case r.Method == http.MethodHead:
 			heads++
-			mu.Unlock()
+		case strings.HasSuffix(r.URL.Path, ".jpg"):
+			images++
+		default:
+			files++
 		}
+		mu.Unlock()
 		switch r.URL.Path {
 		case "/robots.txt":
 			w.Write([]byte("User-agent: *\nContent-Usage: /genai-no/ train-genai=n\n"))
@@ -39,10 +45,7 @@ func TestScanCheckURLs(t *testing.T) {
 			w.Header().Set("X-Robots-Tag", "noimageai")
 			w.Write(jpg)
 		case "/e.jpg":
-			if r.Method == http.MethodHead {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
+			w.Header().Set("Content-Usage", "Train-AI=n") // not a Structured Field dictionary: unknown
 			w.Write(jpg)
 		default:
 			http.NotFound(w, r)
@@ -84,30 +87,34 @@ func TestScanCheckURLs(t *testing.T) {
 	if _, err := os.Stat(report + ".urls.jsonl"); err != nil {
 		t.Errorf("no cache file: %v", err)
 	}
-	first := heads
+	// Each image was asked for once, by the list's download, and each of
+	// the site's three files once.
+	if heads != 0 || images != 5 || files != 3 {
+		t.Errorf("first run: %d HEAD, %d image GET, %d site-file requests; want 0, 5, 3", heads, images, files)
+	}
 
-	// Again, with unknown URLs kept: the cache answers all but the failed one.
+	// Again, with unknown URLs kept: the images are downloaded to be hashed,
+	// and their headers read again; the site's files come from the cache.
 	code, _, errOut = runCLI(t, "scan", "--list", list, "--check-urls", "--url-retries", "0", "--url-unknown", "keep", "--out", report)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if heads != first+1 {
-		t.Errorf("re-run sent %d HEAD requests, want 1 (the URL that failed)", heads-first)
+	if heads != 0 || images != 10 || files != 3 {
+		t.Errorf("re-run: %d HEAD, %d image GET, %d site-file requests in all; want 0, 10, 3", heads, images, files)
 	}
 	want["/e.jpg"] = audit.Keep
 	if got := verdicts(); !equalMaps(got, want) {
 		t.Errorf("verdicts %v, want %v", got, want)
 	}
-	if !strings.Contains(errOut, "urls:     5 checked") || !strings.Contains(errOut, "4 from the cache") {
+	if !strings.Contains(errOut, "urls:     5 checked with 0 requests") || !strings.Contains(errOut, "1 could not be checked") {
 		t.Errorf("summary: %s", errOut)
 	}
 
 	// Without --check-urls nothing beyond the images is asked.
-	before := heads
 	if code, _, errOut := runCLI(t, "scan", "--list", list, "--out", report, "--quiet"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if heads != before {
+	if heads != 0 || images != 15 || files != 3 {
 		t.Errorf("URLs checked without --check-urls")
 	}
 	if code, _, _ := runCLI(t, "scan", "--list", list, "--url-unknown", "maybe"); code != 2 {
