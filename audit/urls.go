@@ -2,10 +2,13 @@ package audit
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/exif"
 )
 
 // URLCheck is how a record's URL was checked.
@@ -73,4 +76,64 @@ func (o *Options) checkURLs(ctx context.Context, in <-chan Record) <-chan Record
 		}
 	}()
 	return out
+}
+
+// RecheckURLs checks again the URL of every record that has one, for
+// Rematch: an owner may have objected at the URL since the report was made
+// (or a site that failed may answer now). Each such record's URL findings
+// and url_check are replaced by the new ones; its in-file signals, hashes
+// and verdict are left for Rematch to judge. Up to the checker's
+// concurrency checks run at once, and records come out in their order.
+// Breaking out of the iteration, or ctx ending, stops the checks under way.
+func RecheckURLs(ctx context.Context, records iter.Seq2[Record, error], c *urlcheck.Checker) iter.Seq2[Record, error] {
+	type result struct {
+		rec Record
+		err error
+	}
+	return func(yield func(Record, error) bool) {
+		var wg sync.WaitGroup
+		defer wg.Wait() // after cancel: the checks under way end early
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		// Each record's result comes through its own channel; the queue
+		// holds them in input order and bounds the checks in flight.
+		queue := make(chan chan result, c.Concurrency())
+		wg.Go(func() {
+			defer close(queue)
+			for rec, err := range records {
+				ch := make(chan result, 1)
+				select {
+				case queue <- ch:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil || rec.URL == "" {
+					ch <- result{rec, err}
+					continue
+				}
+				wg.Go(func() {
+					res := c.Check(ctx, rec.URL)
+					rec.Signals = slices.DeleteFunc(rec.Signals, exif.Signal.FromURL)
+					rec.Signals = append(rec.Signals, res.Signals...)
+					rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error}
+					ch <- result{rec, nil}
+				})
+			}
+		})
+		for ch := range queue {
+			var r result
+			select {
+			case r = <-ch:
+			case <-ctx.Done():
+				yield(Record{}, ctx.Err())
+				return
+			}
+			if !yield(r.rec, r.err) {
+				return
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			yield(Record{}, err)
+		}
+	}
 }

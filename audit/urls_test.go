@@ -1,8 +1,10 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/http/httptest"
@@ -219,4 +221,98 @@ func TestRegistryMatchesRedirectTarget(t *testing.T) {
 	if rec.Verdict != audit.Keep {
 		t.Errorf("without the checker: %s %v", rec.Verdict, rec.Reasons)
 	}
+}
+
+// An owner who objects at the URL after the report was made: a rematch
+// with the URLs checked again excludes the image without reading it; the
+// file's own signals stay, the old URL findings go, order is kept.
+func TestRecheckURLs(t *testing.T) {
+	jpg := sample.JPEG(sample.Photo(79, 160, 120), 85)
+	var robots atomic.Value
+	robots.Store("User-agent: *\nAllow: /\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/robots.txt":
+			w.Write([]byte(robots.Load().(string)))
+		case strings.HasPrefix(r.URL.Path, "/img/"):
+			time.Sleep(time.Duration(len(r.URL.Path)%7) * time.Millisecond) // answers out of order
+			w.Header().Set("Content-Type", "image/jpeg")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	var items itemSource
+	for i := range 40 {
+		it := audit.Item{Key: fmt.Sprintf("%02d", i), Read: func(int64) ([]byte, error) { return jpg, nil }}
+		if i%4 != 3 { // every fourth record has no URL
+			it.URL = fmt.Sprintf("%s/img/%s%d.jpg", srv.URL, strings.Repeat("x", i), i)
+		}
+		items = append(items, it)
+	}
+	newChecker := func() *urlcheck.Checker {
+		c, err := urlcheck.New(urlcheck.Options{Retries: -1, Concurrency: 8, PerHost: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var report bytes.Buffer
+	enc := json.NewEncoder(&report)
+	for rec, err := range audit.Scan(t.Context(), items, &audit.Options{URLs: newChecker()}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Verdict != audit.Keep {
+			t.Fatalf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
+		}
+		enc.Encode(rec)
+	}
+	keys := func(r []byte) []string {
+		var out []string
+		for rec, err := range audit.ReadJSONL(bytes.NewReader(r)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, rec.Key)
+		}
+		return out
+	}
+	before := keys(report.Bytes())
+
+	robots.Store("User-agent: CCBot\nDisallow: /img/\n")
+	var order []string
+	excluded := 0
+	for rm, err := range audit.Rematch(audit.RecheckURLs(t.Context(), audit.ReadJSONL(bytes.NewReader(report.Bytes())), newChecker()), nil, audit.Policy{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, rm.Key)
+		switch {
+		case rm.URL == "":
+			if rm.Changed() || rm.URLCheck != nil {
+				t.Errorf("%s: no URL, yet %s → %s %+v", rm.Key, rm.Before, rm.Verdict, rm.URLCheck)
+			}
+		case rm.Verdict != audit.Exclude || !slices.Contains(kinds(rm.Record), audit.ReasonURLObjects):
+			t.Errorf("%s: %s → %s %v", rm.Key, rm.Before, rm.Verdict, rm.Reasons)
+		default:
+			excluded++
+			if n := len(rm.Signals); n != 1 || rm.Signals[0].Source != exif.SourceRobots {
+				t.Errorf("%s: signals %v, want the one robots.txt finding", rm.Key, rm.Signals)
+			}
+		}
+	}
+	if !slices.Equal(order, before) || excluded != 30 {
+		t.Errorf("rematched %d excluded in order %v, want 30 in %v", excluded, order, before)
+	}
+
+	// Breaking off leaves no check running.
+	srv.CloseClientConnections()
+	settle(t, runtime.NumGoroutine())
+	base := runtime.NumGoroutine()
+	for range audit.RecheckURLs(t.Context(), audit.ReadJSONL(bytes.NewReader(report.Bytes())), newChecker()) {
+		break
+	}
+	srv.CloseClientConnections()
+	settle(t, base)
 }

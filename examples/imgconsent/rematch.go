@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/imgconsent/imgconsent/audit"
 )
@@ -13,14 +17,16 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rematch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: imgconsent rematch REPORT.jsonl --registry NEW [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: imgconsent rematch REPORT.jsonl [--registry NEW] [--check-urls] [flags]\n\n"+
 			"Judges the records of an earlier JSON Lines report again against a new registry,\n"+
-			"reading no image, writes the new outputs, and says what changed.\n\n")
+			"and with --check-urls against what the images' URLs say now, reading no image;\n"+
+			"writes the new outputs, and says what changed.\n\n")
 		fs.PrintDefaults()
 	}
 	var pf policyFlags
 	pf.register(fs)
 	o := outputFlags(fs)
+	uf := urlFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -28,8 +34,8 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one report, got %d arguments", errUsage, len(pos))
 	}
-	if len(pf.registries) == 0 {
-		return fmt.Errorf("%w: want --registry", errUsage)
+	if len(pf.registries) == 0 && !uf.check {
+		return fmt.Errorf("%w: want --registry, --check-urls or both", errUsage)
 	}
 	opts, err := pf.options()
 	if err != nil {
@@ -40,10 +46,28 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	if in, err := f.Stat(); err == nil && o.report != "" && o.report != "-" {
+		if out, err := os.Stat(o.report); err == nil && os.SameFile(in, out) {
+			return fmt.Errorf("%w: --out %s is the report being read: write the new one elsewhere", errUsage, o.report)
+		}
+	}
+	in := audit.ReadJSONL(f)
+	if opts.URLs, err = uf.checker(o.report); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if opts.URLs != nil {
+		in = audit.RecheckURLs(ctx, in, opts.URLs)
+	}
 
 	var changes audit.RematchSummary
 	records := func(yield func(audit.Record, error) bool) {
-		for rm, err := range audit.Rematch(audit.ReadJSONL(f), opts.Registry, opts.Policy) {
+		for rm, err := range audit.Rematch(in, opts.Registry, opts.Policy) {
+			if err != nil && ctx.Err() != nil {
+				yield(audit.Record{}, err) // interrupted: the outputs keep what came before
+				return
+			}
 			if err != nil {
 				changes.Unreadable++
 				logger(stderr).Warn("unreadable report line", "err", err)
@@ -60,6 +84,13 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	}
 	sum, _, err := writeRecords(records, stdout, *o)
 	printSummary(stderr, sum, 0, opts.Registry)
+	if opts.URLs != nil {
+		err = errors.Join(err, opts.URLs.Close())
+		printURLStats(stderr, opts.URLs.Stats())
+	}
 	changes.WriteText(stderr)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w after %d records; the outputs hold every record finished before", errInterrupted, changes.Records)
+	}
 	return err
 }

@@ -170,9 +170,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 			err = errors.Join(err, serr)
 		}
 		if !*quiet {
-			st := opts.URLs.Stats()
-			fmt.Fprintf(stderr, "urls:     %d checked with %d requests (%d retries, %d site files), %d from the cache, %d could not be checked\n",
-				st.URLs, st.Requests, st.Retries, st.SiteFiles, st.CacheHits, st.Failures)
+			printURLStats(stderr, opts.URLs.Stats())
 		}
 	}
 	if err != nil && ctx.Err() != nil {
@@ -181,7 +179,13 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// urlOptions are the scan flags of the URL checker.
+// printURLStats ends a summary with what the URL checker did.
+func printURLStats(w io.Writer, st urlcheck.Stats) {
+	fmt.Fprintf(w, "urls:     %d checked with %d requests (%d retries, %d site files), %d from the cache, %d could not be checked\n",
+		st.URLs, st.Requests, st.Retries, st.SiteFiles, st.CacheHits, st.Failures)
+}
+
+// urlOptions are the flags of the URL checker (scan and rematch).
 type urlOptions struct {
 	check                bool
 	cache                string

@@ -21,6 +21,7 @@ func TestScanCheckURLs(t *testing.T) {
 	jpg := sample.JPEG(sample.Photo(501, 160, 120), 85)
 	var mu sync.Mutex
 	heads, files, images := 0, 0, 0
+	robots := "User-agent: *\nContent-Usage: /genai-no/ train-genai=n\n"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		switch {
@@ -34,7 +35,9 @@ func TestScanCheckURLs(t *testing.T) {
 		mu.Unlock()
 		switch r.URL.Path {
 		case "/robots.txt":
-			w.Write([]byte("User-agent: *\nContent-Usage: /genai-no/ train-genai=n\n"))
+			mu.Lock()
+			w.Write([]byte(robots))
+			mu.Unlock()
 		case "/.well-known/tdmrep.json":
 			w.Write([]byte(`[{"location": "/reserved/", "tdm-reservation": 1}]`))
 		case "/ai.txt":
@@ -111,11 +114,42 @@ func TestScanCheckURLs(t *testing.T) {
 	}
 
 	// Without --check-urls nothing beyond the images is asked.
-	if code, _, errOut := runCLI(t, "scan", "--list", list, "--out", report, "--quiet"); code != 0 {
+	if code, _, errOut := runCLI(t, "scan", "--list", list, "--out", filepath.Join(dir, "plain.jsonl"), "--quiet"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if heads != 0 || images != 15 || files != 3 {
 		t.Errorf("URLs checked without --check-urls")
+	}
+
+	// The site objects later: rematch --check-urls finds it without
+	// downloading an image (its own cache, beside its --out, is empty).
+	mu.Lock()
+	robots += "\nUser-agent: CCBot\nDisallow: /a.jpg\n"
+	mu.Unlock()
+	v2 := filepath.Join(dir, "v2.jsonl")
+	code, _, errOut = runCLI(t, "rematch", report, "--check-urls", "--url-retries", "0", "--out", v2)
+	if code != 0 {
+		t.Fatalf("rematch: exit %d: %s", code, errOut)
+	}
+	if images != 15 || heads != 5 {
+		t.Errorf("rematch: %d image GETs, %d HEADs in all; want 15 (none new) and 5", images, heads)
+	}
+	for _, want := range []string{"/a.jpg: keep → exclude", "newly excluded: 1", "urls:     5 checked"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("rematch output lacks %q:\n%s", want, errOut)
+		}
+	}
+	report = v2
+	if got := verdicts(); got["/a.jpg"] != audit.Exclude || got["/e.jpg"] != audit.Review {
+		t.Errorf("rematched verdicts %v", got)
+	}
+	for _, args := range [][]string{
+		{"rematch", v2, "--check-urls", "--out", v2}, // would overwrite what it reads
+		{"rematch", v2}, // neither a registry nor URL checks
+	} {
+		if code, _, _ := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
 	}
 	if code, _, _ := runCLI(t, "scan", "--list", list, "--url-unknown", "maybe"); code != 2 {
 		t.Errorf("--url-unknown maybe: exit %d, want 2", code)
