@@ -358,8 +358,8 @@ func removeSegments(data []byte, marker byte) []byte {
 }
 
 // FuzzDecodePlane: the fast decoder on arbitrary bytes never panics or
-// hangs, and where both it and image/jpeg decode a file, the 1/8 plane is
-// image/jpeg's pixels averaged per block, within ±1.
+// hangs, and where both it and image/jpeg decode a conforming stream, the
+// 1/8 plane is image/jpeg's pixels averaged per block, within ±1.
 func FuzzDecodePlane(f *testing.F) {
 	img := sample.Photo(14, 48, 40)
 	for _, lo := range layouts {
@@ -374,7 +374,10 @@ func FuzzDecodePlane(f *testing.F) {
 				continue
 			}
 			std, err := jpeg.Decode(bytes.NewReader(data))
-			if err != nil {
+			if err != nil || d.overrun {
+				// A coefficient past index 63: image/jpeg stops reading
+				// the block where libjpeg and the fast path read on, so
+				// the rest of the stream differs; neither is wrong.
 				continue
 			}
 			b := std.Bounds()

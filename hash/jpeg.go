@@ -233,6 +233,12 @@ type jpegDecoder struct {
 	ydc      []int32
 	plane    []float32 // n*yBW × n*yBH
 	seenY    bool
+
+	// overrun is set when a block's coefficients ran past index 63, which
+	// no conforming stream does. Decoders part ways there: image/jpeg
+	// stops reading the block, libjpeg (and this decoder) read the
+	// coefficient's bits and go on, so what follows differs.
+	overrun bool
 }
 
 // zigzag[i] is the natural (row-major) index of the i-th coefficient.
@@ -723,7 +729,8 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 						}
 						c.pred += diff
 						// AC: skipped.
-						for k := 1; k < 64; {
+						k := 1
+						for k < 64 {
 							if nb < 32 {
 								br.acc, br.n = acc, nb
 								br.fill()
@@ -754,6 +761,9 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 								continue
 							}
 							k += int(sym>>4) + 1
+						}
+						if k > 64 {
+							d.overrun = true
 						}
 						if c.isY {
 							bx, by := mx*bh+h, my*bv+v
@@ -824,7 +834,8 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	ac := &d.ac[c.ta]
 	if !c.isY {
 		// Chroma: skip the AC coefficients; only their bit lengths matter.
-		for k := 1; k < 64; {
+		k := 1
+		for k < 64 {
 			if br.n < 32 {
 				br.fill()
 			}
@@ -857,6 +868,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 			}
 			br.consume(sz)
 			k += r + 1
+		}
+		if k > 64 {
+			d.overrun = true
 		}
 		return nil
 	}
