@@ -234,11 +234,14 @@ type jpegDecoder struct {
 	plane    []float32 // n*yBW × n*yBH
 	seenY    bool
 
-	// overrun is set when a block's coefficients ran past index 63, which
-	// no conforming stream does. Decoders part ways there: image/jpeg
-	// stops reading the block, libjpeg (and this decoder) read the
-	// coefficient's bits and go on, so what follows differs.
-	overrun bool
+	// nonconforming is set when the 1/8 path met what no conforming
+	// 8-bit stream holds, and where decoders part ways: a block's
+	// coefficients running past index 63 (image/jpeg stops reading the
+	// block, libjpeg and this decoder read the coefficient's bits and go
+	// on, so what follows differs), or a luma DC that puts a block's mean
+	// outside 0–255 (this decoder clamps the mean; image/jpeg's integer
+	// IDCT wraps around on such values).
+	nonconforming bool
 }
 
 // zigzag[i] is the natural (row-major) index of the i-th coefficient.
@@ -523,10 +526,23 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, 
 	if d.progressive {
 		q0 := float32(d.quant[d.comps[0].tq][0])
 		for i, v := range d.ydc {
-			d.plane[i] = clamp255(float32(v)*q0/8 + 128)
+			d.plane[i] = d.clampDC(float32(v)*q0/8 + 128)
 		}
 	}
 	return (d.width + 8/n - 1) / (8 / n), (d.height + 8/n - 1) / (8 / n), nil
+}
+
+// clampDC clamps a block's mean taken from its DC, noting a mean no
+// conforming stream gives (a DC of 8-bit samples is within ±1024: the mean
+// within 0–255, give or take the encoder's rounding).
+func (d *jpegDecoder) clampDC(v float32) float32 {
+	if v < 0 || v > 255 {
+		if v < -1 || v > 256 {
+			d.nonconforming = true
+		}
+		return clamp255(v)
+	}
+	return v
 }
 
 func clamp255(v float32) float32 {
@@ -763,11 +779,11 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 							k += int(sym>>4) + 1
 						}
 						if k > 64 {
-							d.overrun = true
+							d.nonconforming = true
 						}
 						if c.isY {
 							bx, by := mx*bh+h, my*bv+v
-							plane[by*stride+bx] = clamp255(float32(c.pred)*float32(d.quant[c.tq][0])/8 + 128)
+							plane[by*stride+bx] = d.clampDC(float32(c.pred)*float32(d.quant[c.tq][0])/8 + 128)
 						}
 					}
 				}
@@ -870,7 +886,7 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 			k += r + 1
 		}
 		if k > 64 {
-			d.overrun = true
+			d.nonconforming = true
 		}
 		return nil
 	}
