@@ -2,8 +2,10 @@ package audit_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -109,6 +111,36 @@ func TestParquetReport(t *testing.T) {
 		if got.Key != want.Key || got.Verdict != want.Verdict || got.PHash != want.PHash || got.PDQ != want.PDQ ||
 			len(got.Matches) != len(want.Matches) || len(got.Reasons) != len(want.Reasons) || len(got.Signals) != len(want.Signals) {
 			t.Errorf("row %d: %+v\nwant %+v", i, got, want)
+		}
+	}
+}
+
+// A file whose footer length claims more than the file holds fails as one
+// record, before parquet-go allocates by it (a 4 GiB buffer for 2 KB of
+// bytes, found by FuzzParquet).
+func TestParquetFooterLength(t *testing.T) {
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []img2datasetRow{{"1", "https://x.example/1.jpg", "c", sample.JPEG(sample.Photo(1, 16, 16), 80)}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, mutate := range map[string]func([]byte) []byte{
+		"footer-4GiB":   func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-8:], 0xFFFFFFF0); return b },
+		"footer-longer": func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-8:], uint32(len(b))); return b },
+		"no-magic":      func(b []byte) []byte { return b[:len(b)-2] },
+		"tiny":          func(b []byte) []byte { return b[:6] },
+	} {
+		p := filepath.Join(dir, name+".parquet")
+		os.WriteFile(p, mutate(bytes.Clone(buf.Bytes())), 0o644)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		recs := collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, nil))
+		runtime.ReadMemStats(&after)
+		if r := recs[p]; len(recs) != 1 || r.Error == "" || r.Verdict != audit.Review {
+			t.Errorf("%s: %v", name, recs)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+			t.Errorf("%s: %d MiB allocated", name, n>>20)
 		}
 	}
 }
