@@ -234,13 +234,17 @@ type jpegDecoder struct {
 	plane    []float32 // n*yBW × n*yBH
 	seenY    bool
 
-	// nonconforming is set when the 1/8 path met what no conforming
-	// 8-bit stream holds, and where decoders part ways: a block's
-	// coefficients running past index 63 (image/jpeg stops reading the
-	// block, libjpeg and this decoder read the coefficient's bits and go
-	// on, so what follows differs), or a luma DC that puts a block's mean
-	// outside 0–255 (this decoder clamps the mean; image/jpeg's integer
-	// IDCT wraps around on such values).
+	// nonconforming is set when the decoder met what no conforming 8-bit
+	// stream holds, and where decoders part ways: a block's coefficients
+	// running past index 63 (image/jpeg stops reading the block, libjpeg
+	// and this decoder read the coefficient's bits and go on, so what
+	// follows differs), an AC symbol of size 0 other than EOB and ZRL
+	// (image/jpeg reads it as a progressive end-of-band run and skips
+	// blocks; libjpeg and this decoder end the block), a luma DC that puts
+	// a block's mean outside 0–255,
+	// or (at 1/4 and 1/2, which decode every luma coefficient) a
+	// dequantized coefficient beyond maxCoef: this decoder clamps, while
+	// image/jpeg's integer IDCT wraps around on such values.
 	nonconforming bool
 }
 
@@ -532,6 +536,11 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, 
 	return (d.width + 8/n - 1) / (8 / n), (d.height + 8/n - 1) / (8 / n), nil
 }
 
+// maxCoef bounds a dequantized DCT coefficient of 8-bit samples (the DC
+// of a block of 255s is 1016; no AC reaches 1024), with room for an
+// encoder's rounding. Past it image/jpeg's integer IDCT can wrap around.
+const maxCoef = 2048
+
 // clampDC clamps a block's mean taken from its DC, noting a mean no
 // conforming stream gives (a DC of 8-bit samples is within ±1024: the mean
 // within 0–255, give or take the encoder's rounding).
@@ -771,6 +780,9 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 							}
 							if sym&15 == 0 {
 								if sym != 0xF0 {
+									if sym != 0 { // EOBn, a progressive run: not in a sequential scan
+										d.nonconforming = true
+									}
 									break // end of block
 								}
 								k += 16
@@ -862,6 +874,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 				sym = e.sym
 				if sym&15 == 0 {
 					if sym != 0xF0 {
+						if sym != 0 { // EOBn, a progressive run: not in a sequential scan
+							d.nonconforming = true
+						}
 						break // EOB
 					}
 					k += 16
@@ -877,6 +892,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 			r, sz := int(sym>>4), uint(sym&15)
 			if sz == 0 {
 				if r != 15 {
+					if r != 0 { // EOBn, a progressive run: not in a sequential scan
+						d.nonconforming = true
+					}
 					break
 				}
 				k += 16
@@ -897,6 +915,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	q := &d.quant[c.tq]
 	tab := &areaCos[n]
 	add := func(k int, f float32) {
+		if f > maxCoef || f < -maxCoef {
+			d.nonconforming = true
+		}
 		z := zigzag[k]
 		u, v := z&7, z>>3
 		for y := 0; y < n; y++ {
@@ -915,6 +936,9 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 		r, sz := int(sym>>4), uint8(sym&15)
 		if sz == 0 {
 			if r != 15 {
+				if r != 0 { // EOBn, a progressive run: not in a sequential scan
+					d.nonconforming = true
+				}
 				break
 			}
 			k += 16
