@@ -172,7 +172,10 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 	if err := checkFooter(f, size); err != nil {
 		return fail(err)
 	}
-	pf, err := parquet.OpenFile(f, size)
+	if err := checkFooterThrift(f, size); err != nil {
+		return fail(err)
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fail(err)
 	}
@@ -194,12 +197,19 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 		return fail(fmt.Errorf("no column %q", dataCol))
 	}
 	row := 0
-	for _, rg := range pf.RowGroups() {
+	meta := pf.Metadata()
+	for ri, rg := range pf.RowGroups() {
 		if ctx.Err() != nil {
 			return false
 		}
 		values := map[string][]parquet.Value{}
 		for c, idx := range want {
+			if ri >= len(meta.RowGroups) || idx >= len(meta.RowGroups[ri].Columns) {
+				return fail(fmt.Errorf("row group %d: no metadata for column %s", ri, c))
+			}
+			if err := checkPages(f, size, &meta.RowGroups[ri].Columns[idx].MetaData); err != nil {
+				return fail(fmt.Errorf("column %s: %w", c, err))
+			}
 			vs, err := readColumn(rg.ColumnChunks()[idx])
 			if err != nil {
 				return fail(fmt.Errorf("column %s: %w", c, err))

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -143,4 +145,43 @@ func TestParquetFooterLength(t *testing.T) {
 			t.Errorf("%s: %d MiB allocated", name, n>>20)
 		}
 	}
+}
+
+// Every Parquet input the fuzzer kept (files that made parquet-go allocate
+// gigabytes by declared lengths among them) scans within a small budget.
+func TestParquetFuzzSeedsBounded(t *testing.T) {
+	seeds, _ := filepath.Glob("testdata/fuzz/FuzzParquet/*")
+	if len(seeds) == 0 {
+		t.Fatal("no seeds")
+	}
+	dir := t.TempDir()
+	for _, s := range seeds {
+		data := fuzzSeedBytes(t, s)
+		p := filepath.Join(dir, "f.parquet")
+		os.WriteFile(p, data, 0o644)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, &audit.Options{Workers: 1}) {
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+			t.Errorf("%s: %d MiB allocated for %d bytes", filepath.Base(s), n>>20, len(data))
+		}
+	}
+}
+
+// fuzzSeedBytes reads a "go test fuzz v1" file of one []byte value.
+func fuzzSeedBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(string(b), "\n")
+	body = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(body), "[]byte("), ")")
+	v, err := strconv.Unquote(body)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return []byte(v)
 }
