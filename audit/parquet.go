@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -172,9 +170,6 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 	if err := checkFooter(f, size); err != nil {
 		return fail(err)
 	}
-	if err := checkFooterThrift(f, size); err != nil {
-		return fail(err)
-	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fail(err)
@@ -255,27 +250,6 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 		}
 	}
 	return true
-}
-
-// checkFooter refuses a file whose footer length (the 4 bytes before the
-// closing "PAR1") is more than the file holds: parquet-go allocates the
-// footer's buffer by that length before reading it, so 2 KB of hostile
-// bytes would cost 4 GiB.
-func checkFooter(f io.ReaderAt, size int64) error {
-	if size < 12 {
-		return fmt.Errorf("%d bytes: too short for a Parquet file", size)
-	}
-	var tail [8]byte
-	if _, err := f.ReadAt(tail[:], size-8); err != nil {
-		return fmt.Errorf("reading the footer length: %w", err)
-	}
-	if string(tail[4:]) != "PAR1" {
-		return errors.New("no Parquet magic at the end of the file")
-	}
-	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
-		return fmt.Errorf("footer of %d bytes declared in a file of %d", n, size)
-	}
-	return nil
 }
 
 // readColumn reads every value of a column chunk, one per row (the columns

@@ -166,13 +166,25 @@ func (w *thriftWalker) fields(depth int, i32 func(id int16, v int32)) error {
 	}
 }
 
-// checkFooterThrift walks the footer's FileMetaData.
-func checkFooterThrift(f io.ReaderAt, size int64) error {
+// checkFooter refuses a file whose footer parquet-go would allocate more
+// for than the file holds: a footer length (the 4 bytes before the closing
+// "PAR1") beyond the file, or a length inside the footer's metadata beyond
+// the footer.
+func checkFooter(f io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%d bytes: too short for a Parquet file", size)
+	}
 	var tail [8]byte
 	if _, err := f.ReadAt(tail[:], size-8); err != nil {
-		return err
+		return fmt.Errorf("reading the footer length: %w", err)
 	}
-	n := int64(binary.LittleEndian.Uint32(tail[:4])) // checkFooter bounded it
+	if string(tail[4:]) != "PAR1" {
+		return errors.New("no Parquet magic at the end of the file")
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if n > size-12 {
+		return fmt.Errorf("footer of %d bytes declared in a file of %d", n, size)
+	}
 	b := make([]byte, n)
 	if _, err := f.ReadAt(b, size-8-n); err != nil {
 		return err
@@ -197,9 +209,9 @@ func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) error {
 		return fmt.Errorf("column chunk at %d of %d bytes lies outside the file", start, md.TotalCompressedSize)
 	}
 	for pos := start; pos < end; {
-		// A header is small, but its statistics may not be: read what
-		// the chunk has left, up to 1 MiB, and grow only if needed.
-		n := min(end-pos, 1<<20)
+		// A header is small (writers cap its statistics at a few KiB):
+		// read 8 KiB of it, more only if it does not fit.
+		n := min(end-pos, 8<<10)
 		for {
 			buf := make([]byte, n)
 			if _, err := f.ReadAt(buf, pos); err != nil {

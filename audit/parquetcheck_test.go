@@ -19,7 +19,7 @@ func TestThriftWalker(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := bytes.NewReader(buf.Bytes())
-	if err := checkFooterThrift(f, int64(buf.Len())); err != nil {
+	if err := checkFooter(f, int64(buf.Len())); err != nil {
 		t.Fatalf("a file parquet-go wrote: %v", err)
 	}
 	pf, err := parquet.OpenFile(f, int64(buf.Len()))
