@@ -241,10 +241,10 @@ type jpegDecoder struct {
 	// follows differs), an AC symbol of size 0 other than EOB and ZRL
 	// (image/jpeg reads it as a progressive end-of-band run and skips
 	// blocks; libjpeg and this decoder end the block), a luma DC that puts
-	// a block's mean outside 0–255,
-	// or (at 1/4 and 1/2, which decode every luma coefficient) a
-	// dequantized coefficient beyond maxCoef: this decoder clamps, while
-	// image/jpeg's integer IDCT wraps around on such values.
+	// a block's mean outside 0–255, or (at 1/4 and 1/2, which decode every
+	// luma coefficient) a dequantized coefficient beyond maxCoef: this
+	// decoder clamps, while image/jpeg's integer IDCT wraps around on such
+	// values.
 	nonconforming bool
 }
 

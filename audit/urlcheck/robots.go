@@ -203,8 +203,9 @@ func matchPattern(pattern, path string) bool {
 // form RFC 9309 §2.2.2 compares them in: a percent-encoded unreserved
 // character (RFC 3986 §2.3: letters, digits, "-._~") is decoded, every
 // other escape keeps its encoding with upper-case hex, and octets outside
-// printable ASCII, and a "%" that starts no escape, are percent-encoded. So "/%62az", "/baz" match alike, as
-// do "/ツ", "/%E3%83%84" and "/%e3%83%84"; "/a%2Fb" stays apart from "/a/b".
+// printable ASCII, and a "%" that starts no escape, are percent-encoded.
+// So "/%62az" and "/baz" match alike, as do "/ツ", "/%E3%83%84" and
+// "/%e3%83%84"; "/a%2Fb" stays apart from "/a/b".
 func normPath(s string) string {
 	const hex = "0123456789ABCDEF"
 	clean := true
