@@ -11,6 +11,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -57,13 +58,13 @@ func ExampleScan() {
 	os.WriteFile(filepath.Join(dir, "repost.jpg"), sample.JPEG(imaging.Resize(objected, 320, 0, imaging.Lanczos), 70), 0o644)
 	os.WriteFile(filepath.Join(dir, "broken.jpg"), []byte("<html>404</html>"), 0o644)
 
-	// The owner's registry entry: the pHash of the original.
-	orig := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) {
-		return sample.JPEG(objected, 95), nil
-	}}, nil)
-	entry, _ := audit.NewEntry("phash:"+orig.PHash.String(), "obj-42", "owner", "2026-11-01", audit.Active, "")
+	// The owner's registry entries, as "registry add" makes them: pHash,
+	// dHash and PDQ of the original and of its crops.
+	variants, _, _ := hash.NewHasher().Variants(sample.JPEG(objected, 95), nil)
 	reg := &audit.Registry{}
-	reg.Add(entry)
+	for _, e := range audit.VariantEntries(variants, nil, "obj-42", "owner", "2026-11-01", audit.Active, "") {
+		reg.Add(e)
+	}
 
 	var recs []audit.Record
 	for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, &audit.Options{Registry: reg}) {
@@ -77,7 +78,9 @@ func ExampleScan() {
 	for _, r := range recs {
 		fmt.Printf("%-10s %s", r.Key, r.Verdict)
 		for _, m := range r.Matches {
-			fmt.Printf(": %s by %s at distance %d", m.Entry, m.Algo, m.Distance)
+			if m.Decides == audit.Exclude { // a PDQ match close enough to be sure
+				fmt.Printf(": %s by %s", m.Entry, m.Algo)
+			}
 		}
 		if r.Error != "" {
 			fmt.Printf(": %s", r.Error)
@@ -88,5 +91,5 @@ func ExampleScan() {
 	// beach.jpg  keep
 	// broken.jpg review: hash: unknown image format
 	// forest.png keep
-	// repost.jpg exclude: obj-42 by phash at distance 0
+	// repost.jpg exclude: obj-42 by pdq
 }

@@ -5,6 +5,7 @@ import "strings"
 // The openings of the reasons Judge writes; ReasonKind reads them back.
 const (
 	reasonRegistry       = "registry entry"
+	reasonNearMatch      = "near match, for review: registry entry"
 	reasonObjects        = "the file objects: "
 	reasonConstrains     = "the file constrains training: "
 	reasonAllows         = "the file allows: "
@@ -29,6 +30,7 @@ const (
 // of a reason whose text carries the evidence.
 const (
 	ReasonRegistryMatch   = "registry-match"           // a registry entry matches (exclude)
+	ReasonRegistryNear    = "registry-near-match"      // a perceptual match too weak to exclude alone (review)
 	ReasonFileObjects     = "file-objects"             // an opt-out in the file (exclude)
 	ReasonFileConstrains  = "file-constrains"          // a constrained opt-out, reviewed by the policy
 	ReasonFileAllows      = "file-allows"              // a permission in the file (a note)
@@ -55,6 +57,7 @@ const (
 func ReasonKind(reason string) string {
 	for _, k := range []struct{ prefix, kind string }{
 		{reasonRegistry + " ", ReasonRegistryMatch},
+		{reasonNearMatch + " ", ReasonRegistryNear},
 		{reasonObjects, ReasonFileObjects},
 		{reasonConstrains, ReasonFileConstrains},
 		{reasonAllows, ReasonFileAllows},

@@ -117,6 +117,16 @@ type Policy struct {
 	// not be parsed): "" means Review, never silently Keep; Exclude treats
 	// it as an objection; Keep accepts the risk (the reasons still say it).
 	URLUnknown Verdict
+	// ExcludeBudget is the number of false exclusions per scanned image,
+	// expected at the registry's size from the calibrated false-match
+	// rates, that a perceptual match may bring: a PDQ match excludes only
+	// within the radius that keeps to it; any other perceptual match goes
+	// to review. 0 means DefaultExcludeBudget (1 in 10,000 images).
+	ExcludeBudget float64
+	// ReviewBudget bounds, the same way, the false matches per image of
+	// each algorithm: its radius is narrowed at the registry's size to keep
+	// to it. 0 means DefaultReviewBudget (1 in 100 images).
+	ReviewBudget float64
 }
 
 func (p Policy) radii() Radii {
@@ -130,27 +140,55 @@ func (p Policy) radii() Radii {
 // its Matches, Verdict and Reasons. It reads nothing but the record, so a
 // record from an earlier report can be judged again against a new registry.
 func Judge(r *Record, reg *Registry, pol Policy) {
-	r.Matches = reg.MatchRecord(r, pol.radii())
+	op := reg.Operating(pol.radii(), pol)
+	r.Matches = reg.MatchRecord(r, op.Radii)
 	r.Reasons = r.Reasons[:0]
 	var excl, rev []string
-	for _, m := range r.Matches {
+	for i := range r.Matches {
+		m := &r.Matches[i]
 		e := m.entry
-		s := fmt.Sprintf(reasonRegistry+" %s (%s) matches", m.Entry, e.Hash())
-		if m.Algo.Perceptual() {
-			s += fmt.Sprintf(" by %s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
-			if m.Variant != "" {
-				s += ", the image turned " + m.Variant
+		if !m.Algo.Perceptual() {
+			m.Decides = Exclude
+			s := fmt.Sprintf(reasonRegistry+" %s (%s) matches exactly", m.Entry, e.Hash())
+			if m.Source != "" {
+				s += "; filed by " + m.Source
 			}
-			if m.Algo == hash.PDQAlg && r.Perceptual != nil && r.WeakPDQ() {
-				s += fmt.Sprintf(", a weak PDQ (quality %d < %d)", r.PDQQuality, hash.PDQWeakQuality)
+			excl = append(excl, s)
+			continue
+		}
+		rate := FalseMatchRate(m.Algo, m.Distance)
+		m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
+		m.ExpectedFalse = rate.PerPair * float64(op.Images[m.Algo])
+		var s string
+		switch {
+		case m.Algo != hash.PDQAlg:
+			m.Decides = Review
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
+			s += "; a 64-bit hash alone never excludes"
+		case r.Perceptual != nil && r.WeakPDQ() || e.Quality >= 0 && e.Quality < hash.PDQWeakQuality:
+			m.Decides = Review
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
+			q := r.PDQQuality
+			if r.Perceptual == nil || !r.WeakPDQ() {
+				q = e.Quality
 			}
-		} else {
-			s += " exactly"
+			s += fmt.Sprintf("; a weak PDQ (quality %d < %d): too flat an image to exclude on", q, hash.PDQWeakQuality)
+		case m.Distance > op.Exclude:
+			m.Decides = Review
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
+			s += fmt.Sprintf("; beyond %d, where at %d registered images it could be chance (%.2g expected)", op.Exclude, op.Images[m.Algo], m.ExpectedFalse)
+		default:
+			m.Decides = Exclude
+			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, e.Hash(), m.describe())
 		}
 		if m.Source != "" {
 			s += "; filed by " + m.Source
 		}
-		excl = append(excl, s)
+		if m.Decides == Exclude {
+			excl = append(excl, s)
+		} else {
+			rev = append(rev, s)
+		}
 	}
 	var notes []string // evidence that changes nothing: permissions, allowed findings
 	for _, sg := range r.Signals {
@@ -223,6 +261,21 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		r.Reasons = append(r.Reasons, what+"; no objection in the file")
 	}
 	r.Reasons = append(r.Reasons, notes...)
+}
+
+// describe says how a perceptual match was made, and how sure it is.
+func (m *Match) describe() string {
+	s := fmt.Sprintf("%s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
+	if m.EntryVariant != "" {
+		s += ", its " + m.EntryVariant + " variant"
+	}
+	if m.Trimmed {
+		s += ", the image without its border"
+	}
+	if m.Variant != "" {
+		s += ", the image turned " + m.Variant
+	}
+	return s + ": " + m.Evidence
 }
 
 // MatchList writes matches compactly, as in the CSV report:

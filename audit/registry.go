@@ -43,6 +43,12 @@ type Entry struct {
 	Date   string    `json:"date,omitempty"`   // YYYY-MM-DD or RFC 3339
 	Status Status    `json:"status,omitempty"`
 	Note   string    `json:"note,omitempty"`
+	// Variant names the version of the image a perceptual entry was
+	// computed from, when it was not the whole image: a crop (hash.Crops)
+	// or the image without its border (hash.VariantTrimmed). The entries
+	// of one image share its ID, and any variant matching is a match of
+	// that objection.
+	Variant string `json:"variant,omitempty"`
 	// Quality is the hash's quality where the list gives one (PDQ lists
 	// do), -1 when it does not.
 	Quality int `json:"quality,omitempty"`
@@ -89,7 +95,9 @@ type Registry struct {
 	urls    map[string][]*Entry
 	domains map[string][]*Entry
 	near    map[hash.Algo][]*Entry // perceptual entries, active only
+	wholes  map[hash.Algo]int      // active perceptual entries of whole images, per algorithm
 	files   []string
+	ops     sync.Map // Operating per operatingKey
 
 	// The multi-index of each perceptual algorithm's entries, built on the
 	// first Match for the radii it asks (never smaller than DefaultRadii).
@@ -273,6 +281,7 @@ func (r *Registry) Add(e *Entry) {
 		r.urls = map[string][]*Entry{}
 		r.domains = map[string][]*Entry{}
 		r.near = map[hash.Algo][]*Entry{}
+		r.wholes = map[hash.Algo]int{}
 	}
 	r.entries = append(r.entries, e)
 	if e.Status == Withdrawn || e.Degenerate != "" && !r.AllowDegenerate {
@@ -290,7 +299,20 @@ func (r *Registry) Add(e *Entry) {
 		r.domains[e.Value] = append(r.domains[e.Value], e)
 	default:
 		r.near[e.Algo] = append(r.near[e.Algo], e)
+		if e.Variant == "" {
+			r.wholes[e.Algo]++
+		}
 	}
+}
+
+// images counts the registered images that have an active entry of
+// perceptual algorithm a: its entries of whole images, their crop variants
+// aside.
+func (r *Registry) images(a hash.Algo) int {
+	if r == nil {
+		return 0
+	}
+	return r.wholes[a]
 }
 
 // Degenerate returns the entries flagged Degenerate.
@@ -383,15 +405,20 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 	// An id names one objection: several hashes of one image may share it,
 	// but not two values of one algorithm.
 	type idKey struct {
-		id   string
-		algo hash.Algo
+		id      string
+		algo    hash.Algo
+		variant string
 	}
 	seen := map[idKey]int{}
 	add := func(line int, e *Entry, err error) bool {
 		if err == nil && e.ID != "" {
-			k := idKey{e.ID, e.Algo}
+			k := idKey{e.ID, e.Algo, e.Variant}
 			if first, dup := seen[k]; dup {
-				err = fmt.Errorf("id %q already names a %s entry on line %d", e.ID, e.Algo, first)
+				what := string(e.Algo)
+				if e.Variant != "" {
+					what += " " + e.Variant
+				}
+				err = fmt.Errorf("id %q already names a %s entry on line %d", e.ID, what, first)
 			} else {
 				seen[k] = line
 			}
@@ -504,7 +531,7 @@ func readHexList(rd io.Reader, name string, add func(int, *Entry, error) bool) e
 }
 
 // csvColumns are the registry CSV columns in their positional order.
-var csvColumns = []string{"hash", "id", "source", "date", "status", "note"}
+var csvColumns = []string{"hash", "id", "source", "date", "status", "note", "variant"}
 
 // readCSV reads CSV lines: hash,id,source,date,status,note. A first line
 // with a field "hash" is a header naming the columns (in any order; unknown
@@ -567,6 +594,9 @@ func readCSV(rd io.Reader, add func(int, *Entry, error) bool) error {
 		if err == nil {
 			err = setQuality(e, get("quality"))
 		}
+		if err == nil {
+			err = setVariant(e, get("variant"))
+		}
 		if !add(line, e, err) {
 			return nil
 		}
@@ -586,6 +616,35 @@ func setQuality(e *Entry, v string) error {
 	e.Quality = q
 	e.Degenerate = degenerate(e)
 	return nil
+}
+
+// setVariant sets a perceptual entry's variant: a crop of hash.Crops or
+// hash.VariantTrimmed, or a crop then trimmed ("crop-square+trimmed").
+func setVariant(e *Entry, v string) error {
+	if v == "" {
+		return nil
+	}
+	if !e.Algo.Perceptual() {
+		return fmt.Errorf("variant %q on a %s entry: only perceptual hashes have variants", v, e.Algo)
+	}
+	base, trimmed := strings.CutSuffix(v, "+"+hash.VariantTrimmed)
+	known := base == hash.VariantTrimmed && !trimmed
+	for _, c := range hash.Crops {
+		known = known || base == c.Name
+	}
+	if !known {
+		return fmt.Errorf("variant %q is not %s or a crop (%s)", v, hash.VariantTrimmed, cropNames())
+	}
+	e.Variant = v
+	return nil
+}
+
+func cropNames() string {
+	var names []string
+	for _, c := range hash.Crops {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // lineLimit fails a read once a line runs past max bytes: encoding/csv
@@ -621,6 +680,7 @@ type jsonEntry struct {
 	Date    string  `json:"date"`
 	Status  string  `json:"status"`
 	Note    string  `json:"note"`
+	Variant string  `json:"variant"`
 }
 
 // readJSONL reads one JSON object per line; blank lines and lines starting
@@ -650,6 +710,9 @@ func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
 			e, err = NewEntry(*je.Hash, je.ID, je.Source, je.Date, Status(je.Status), je.Note)
 			if err == nil && je.Quality != nil {
 				err = setQuality(e, fmt.Sprint(*je.Quality))
+			}
+			if err == nil {
+				err = setVariant(e, je.Variant)
 			}
 		}
 		if !add(line, e, err) {
@@ -708,6 +771,21 @@ type Match struct {
 	// Variant names the rotation or flip of the image that matched a PDQ
 	// entry (hash.Dihedral), when it was not the image as displayed.
 	Variant string `json:"variant,omitempty"`
+	// EntryVariant names the registered variant that matched, when it was
+	// not the whole image: a crop, or the image without its border.
+	EntryVariant string `json:"entry_variant,omitempty"`
+	// Trimmed says the scanned image matched without its border.
+	Trimmed bool `json:"trimmed,omitempty"`
+
+	// Calibrated evidence of a perceptual match (Judge sets it): how often
+	// unrelated real images come this close, and how many false matches of
+	// this kind an image meets, on average, at the registry's size.
+	FalseMatchRate float64 `json:"false_match_rate,omitempty"`
+	ExpectedFalse  float64 `json:"expected_false_matches,omitempty"`
+	Evidence       string  `json:"evidence,omitempty"`
+	// Decides is what the match alone makes of the image: exclude or
+	// review.
+	Decides Verdict `json:"decides,omitempty"`
 
 	entry *Entry
 }
@@ -727,38 +805,55 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 	}
 	if p != nil {
 		r.indexOnce.Do(func() { r.buildIndexes(radii) })
-		for _, a := range hash.Algos {
-			rad := radii.Of(a)
-			idx := r.index[a]
-			if rad < 0 || idx == nil {
-				continue
-			}
-			entries := r.near[a]
-			if a == hash.PDQAlg {
-				// Every rotation and flip; each entry at its nearest.
-				type hit struct{ d, k int }
-				best := map[int]hit{}
-				for k := range hash.Dihedral {
-					q := pdqWords(p.PDQVariant(k))
-					idx.Search(q[:], rad, func(e, d int) {
-						if b, ok := best[e]; !ok || d < b.d {
-							best[e] = hit{d, k}
-						}
-					})
+		// The image, and the image without its border: each objection at
+		// its nearest, by any of its registered variants.
+		type key struct {
+			label string
+			algo  hash.Algo
+		}
+		best := map[key]int{}
+		keep := func(m Match) {
+			k := key{m.Entry, m.Algo}
+			if i, ok := best[k]; ok {
+				if m.Distance < out[i].Distance {
+					out[i] = m
 				}
-				for e, b := range best {
-					m := newMatch(entries[e], b.d, rad)
-					if b.k > 0 {
-						m.Variant = hash.Dihedral[b.k]
+				return
+			}
+			best[k] = len(out)
+			out = append(out, m)
+		}
+		queries := []*hash.Perceptual{p}
+		if p.Trimmed != nil {
+			queries = append(queries, p.Trimmed)
+		}
+		for qi, q := range queries {
+			for _, a := range hash.Algos {
+				rad := radii.Of(a)
+				idx := r.index[a]
+				if rad < 0 || idx == nil {
+					continue
+				}
+				entries := r.near[a]
+				found := func(e, d, k int) {
+					m := newMatch(entries[e], d, rad)
+					m.Trimmed = qi > 0
+					if k > 0 {
+						m.Variant = hash.Dihedral[k]
 					}
-					out = append(out, m)
+					keep(m)
 				}
-				continue
+				if a == hash.PDQAlg {
+					// Every rotation and flip.
+					for k := range hash.Dihedral {
+						w := pdqWords(q.PDQVariant(k))
+						idx.Search(w[:], rad, func(e, d int) { found(e, d, k) })
+					}
+					continue
+				}
+				v, _ := q.Get(a)
+				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(e, d, 0) })
 			}
-			v, _ := p.Get(a)
-			idx.Search([]uint64{uint64(v)}, rad, func(e, d int) {
-				out = append(out, newMatch(entries[e], d, rad))
-			})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -861,6 +956,6 @@ func pdqWords(p hash.PDQ) [4]uint64 {
 }
 
 func newMatch(e *Entry, d, rad int) Match {
-	return Match{Entry: e.Label(), Algo: e.Algo, Distance: d, Radius: rad, Source: e.Source,
+	return Match{Entry: e.Label(), Algo: e.Algo, Distance: d, Radius: rad, Source: e.Source, EntryVariant: e.Variant,
 		Registry: fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line), entry: e}
 }

@@ -18,7 +18,7 @@ import (
 // stale and is built again.
 
 // savedVersion changes whenever the saved layout does.
-const savedVersion = 1
+const savedVersion = 2
 
 // IndexSuffix is added to a registry file's name for its saved index.
 const IndexSuffix = ".idx"
@@ -35,6 +35,7 @@ type savedEntry struct {
 	Quality                       int
 	Degenerate, File              string
 	Line                          int
+	Variant                       string
 }
 
 type savedSub struct {
@@ -87,7 +88,7 @@ func (r *Registry) SaveIndex(path string, radii Radii) error {
 		s.Sources = append(s.Sources, savedSource{Path: p, SHA256: d})
 	}
 	for _, e := range r.entries {
-		s.Entries = append(s.Entries, savedEntry{e.Algo, e.Value, e.ID, e.Source, e.Date, e.Note, e.Status, e.Quality, e.Degenerate, e.File, e.Line})
+		s.Entries = append(s.Entries, savedEntry{e.Algo, e.Value, e.ID, e.Source, e.Date, e.Note, e.Status, e.Quality, e.Degenerate, e.File, e.Line, e.Variant})
 	}
 	for a, idx := range r.index {
 		si := savedIndex{Words: idx.words, N: idx.n, Radius: idx.radius, Codes: idx.codes}
@@ -159,7 +160,7 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 		// whose content is unchanged (its SHA-256 was checked above).
 		e := &entries[i]
 		*e = Entry{Algo: se.Algo, Value: se.Value, ID: se.ID, Source: se.Source, Date: se.Date, Status: se.Status,
-			Note: se.Note, Quality: se.Quality, Degenerate: se.Degenerate, File: se.File, Line: se.Line}
+			Note: se.Note, Quality: se.Quality, Degenerate: se.Degenerate, File: se.File, Line: se.Line, Variant: se.Variant}
 		e.decodeValue()
 		r.Add(e)
 	}

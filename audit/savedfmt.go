@@ -20,9 +20,9 @@ import (
 var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 
 // entryRecord is an entry's fixed-size part: algorithm and status codes,
-// quality, line, source file, and offset/length pairs of its 6 strings
-// (value, id, source, date, note, degenerate) in the blob.
-const entryWords = 4 + 12
+// quality, line, source file, and offset/length pairs of its 7 strings
+// (value, id, source, date, note, degenerate, variant) in the blob.
+const entryWords = 4 + 14
 
 var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo}
 
@@ -71,7 +71,7 @@ func writeSaved(out io.Writer, s *savedRegistry) error {
 			status = 1
 		}
 		records = append(records, uint32(algo), status, uint32(int32(e.Quality)), uint32(e.Line))
-		for _, str := range []string{e.Value, e.ID, e.Source, e.Date, e.Note, e.Degenerate} {
+		for _, str := range []string{e.Value, e.ID, e.Source, e.Date, e.Note, e.Degenerate, e.Variant} {
 			records = append(records, uint32(len(blob)), uint32(len(str)))
 			blob = append(blob, str...)
 		}
@@ -213,6 +213,7 @@ func readSaved(in io.Reader, size int64) (*savedRegistry, error) {
 		sp := rec[4:]
 		e.Value, e.ID, e.Source = str(sp[0], sp[1]), str(sp[2], sp[3]), str(sp[4], sp[5])
 		e.Date, e.Note, e.Degenerate = str(sp[6], sp[7]), str(sp[8], sp[9]), str(sp[10], sp[11])
+		e.Variant = str(sp[12], sp[13])
 		e.File = s.Sources[fileOf[i]].Path
 	}
 	nidx := r.u32(uint32(len(savedAlgos)))

@@ -143,6 +143,11 @@ type Perceptual struct {
 	// but the first; with PDQ they let a registry entry match a rotated or
 	// mirrored copy without decoding the image again.
 	PDQDihedral [7]PDQ `json:"pdq_dihedral"`
+	// Trimmed holds the hashes of the image without its uniform border
+	// (a frame, letterbox or pillarbox bars), when it has one of at least
+	// 2 % of a side: a copy framed or letterboxed on the way matches its
+	// original by these. Nil when there is no such border.
+	Trimmed *Perceptual `json:"trimmed,omitempty"`
 }
 
 // WeakPDQ reports whether the PDQ hash has a quality below PDQWeakQuality.
@@ -255,6 +260,11 @@ type Hasher struct {
 	jpeg  jpegDecoder
 	grids hashGrids
 	plane []float32
+
+	// The plane the last hashes came from, for Variants.
+	last       []float32
+	lastExtent extent
+	lastOrient int
 }
 
 // NewHasher returns a Hasher.
@@ -336,8 +346,7 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	cell := float64(8 / n)
 	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
 		imgW: info.Width, imgH: info.Height}
-	p = h.grids.hashes(h.jpeg.plane, e, opts.orientation(), opts == nil || !opts.SkipPDQ)
-	return p, info, nil
+	return h.planeHashes(h.jpeg.plane, e, opts), info, nil
 }
 
 // jpegSize reads the frame header's width and height.
@@ -381,7 +390,48 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
-	return h.grids.hashes(h.plane, e, opts.orientation(), opts == nil || !opts.SkipPDQ), info, nil
+	return h.planeHashes(h.plane, e, opts), info, nil
+}
+
+// planeHashes hashes plane p, and the part of it inside a uniform border
+// when it has one (Perceptual.Trimmed), and keeps the plane for Variants.
+func (h *Hasher) planeHashes(p []float32, e extent, opts *Options) Perceptual {
+	o, withPDQ := opts.orientation(), opts == nil || !opts.SkipPDQ
+	h.last, h.lastExtent, h.lastOrient = p, e, o
+	out := h.grids.hashes(p, e, o, withPDQ)
+	if r, ok := trimRect(p, e); ok {
+		se, off := e.sub(r)
+		t := h.grids.hashes(p[off:], se, o, withPDQ)
+		out.Trimmed = &t
+	}
+	return out
+}
+
+// Variants hashes an image as Compute does, and also each crop of Crops
+// that differs from the whole, from the same luma plane: what a registry
+// entry records so that cropped copies still match. The first variant is
+// the whole image (its Trimmed set when it has a border).
+func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Reference = false // crops come from this package's plane
+	p, info, err := h.Compute(data, &o)
+	if err != nil {
+		return nil, info, err
+	}
+	out := []Variant{{Perceptual: p}}
+	plane, e := h.last, h.lastExtent
+	for _, c := range Crops {
+		r, ok := cropRect(e, h.lastOrient, c)
+		if !ok {
+			continue
+		}
+		se, off := e.sub(r)
+		out = append(out, Variant{Name: c.Name, Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ)})
+	}
+	return out, info, nil
 }
 
 // decodeChecked reads the header, refuses an image over the pixel budget,

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,12 +111,12 @@ func TestRegistryAddThenScan(t *testing.T) {
 	os.WriteFile(filepath.Join(corpus, "bad.jpg"), []byte("nope"), 0o644)
 
 	reg := filepath.Join(dir, "registry.csv")
-	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(owner, "orig-1.jpg"), "--out", reg, "--source", "owner@example.org", "--note", "no AI, thanks")
+	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(owner, "orig-1.jpg"), "--variants=false", "--out", reg, "--source", "owner@example.org", "--note", "no AI, thanks")
 	if code != 0 || !strings.Contains(out, "4 entries added") {
 		t.Fatalf("registry add: %d %s %s", code, out, errOut)
 	}
 	// Appending keeps one header.
-	code, _, errOut = runCLI(t, "registry", "add", "--out", reg, "--algos", "phash", filepath.Join(owner, "orig-2.jpg"))
+	code, _, errOut = runCLI(t, "registry", "add", "--out", reg, "--variants=false", "--algos", "phash", filepath.Join(owner, "orig-2.jpg"))
 	if code != 0 {
 		t.Fatalf("second add: %s", errOut)
 	}
@@ -141,7 +143,9 @@ func TestRegistryAddThenScan(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("scan: %d %s %s", code, out, errOut)
 	}
-	for _, want := range []string{"registry: 5 entries (5 active)", "images:   4", "keep:     1", "review:   1", "exclude:  2", "images/s"} {
+	// copy-2 matches orig-2's pHash alone: a 64-bit hash alone sends it to
+	// review, never to exclude.
+	for _, want := range []string{"registry: 5 entries (5 active)", "images:   4", "keep:     1", "review:   2", "exclude:  1", "images/s"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("summary lacks %q:\n%s", want, errOut)
 		}
@@ -149,7 +153,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 	if got := lines(t, keep); len(got) != 1 || filepath.Base(got[0]) != "other.jpg" {
 		t.Errorf("keep-list %v", got)
 	}
-	if got := lines(t, filepath.Join(dir, "out", "excluded.txt")); len(got) != 2 {
+	if got := lines(t, filepath.Join(dir, "out", "excluded.txt")); len(got) != 1 || filepath.Base(got[0]) != "copy-1.jpg" {
 		t.Errorf("exclude-list %v", got)
 	}
 	f, _ := os.Open(report)
@@ -260,7 +264,7 @@ func TestRematch(t *testing.T) {
 	f, _ := os.Open(report)
 	for rec, err := range audit.ReadJSONL(f) {
 		if err == nil && rec.Key == "photos/photo-01.jpg" {
-			photo01 = rec.PHash.String()
+			photo01 = rec.PDQ.String()
 		}
 	}
 	f.Close()
@@ -272,7 +276,7 @@ func TestRematch(t *testing.T) {
 			rows[i] = strings.Replace(l, ",active,", ",withdrawn,", 1)
 		}
 	}
-	rows = append(rows, "phash:"+photo01+",objection-new,someone,2026-11-23,active,")
+	rows = append(rows, "pdq:"+photo01+",objection-new,someone,2026-11-23,active,")
 	newReg := filepath.Join(dir, "registry-v2.csv")
 	os.WriteFile(newReg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
 	os.RemoveAll(filepath.Join(dir, "corpus")) // no image can be read again
@@ -386,5 +390,54 @@ func TestSymlinkLoop(t *testing.T) {
 	code, _, errOut := runCLI(t, "scan", dir)
 	if code != 0 || !strings.Contains(errOut, "images:   1") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestRegistryAddVariants: registry add records the crops of an image and
+// its trimmed version, so a square crop, a copy cut 10 % and a framed copy
+// of the owner's photo are caught, and an unrelated photo is kept.
+func TestRegistryAddVariants(t *testing.T) {
+	dir := t.TempDir()
+	orig := sample.Photo(7, 800, 500)
+	os.WriteFile(filepath.Join(dir, "orig.jpg"), sample.JPEG(orig, 95), 0o644)
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	os.WriteFile(filepath.Join(corpus, "square.jpg"), sample.JPEG(imaging.CropCenter(orig, 500, 500), 85), 0o644)
+	os.WriteFile(filepath.Join(corpus, "cut.jpg"), sample.JPEG(imaging.Crop(orig, image.Rect(60, 10, 780, 460)), 85), 0o644)
+	framed := imaging.New(900, 600, color.NRGBA{0, 0, 0, 255})
+	os.WriteFile(filepath.Join(corpus, "framed.jpg"), sample.JPEG(imaging.PasteCenter(framed, orig), 85), 0o644)
+	os.WriteFile(filepath.Join(corpus, "other.jpg"), sample.JPEG(sample.Photo(8, 800, 500), 85), 0o644)
+
+	reg := filepath.Join(dir, "registry.csv")
+	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(dir, "orig.jpg"), "--out", reg)
+	if code != 0 {
+		t.Fatalf("registry add: %d %s %s", code, out, errOut)
+	}
+	b, _ := os.ReadFile(reg)
+	for _, v := range []string{",crop-square", ",crop-4:5", ",crop-90%", ",crop-80%"} {
+		if !strings.Contains(string(b), v) {
+			t.Errorf("registry lacks the %s variant:\n%s", v, b)
+		}
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	if code, out, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", report); code != 0 {
+		t.Fatalf("scan: %d %s %s", code, out, errOut)
+	}
+	f, _ := os.Open(report)
+	defer f.Close()
+	for rec, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rec.Key != "other.jpg"
+		if caught := rec.Verdict != audit.Keep && len(rec.Matches) > 0; caught != want {
+			t.Errorf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
+		}
+		for _, m := range rec.Matches {
+			if m.Algo.Perceptual() && (m.Evidence == "" || m.FalseMatchRate <= 0 || m.Decides == "") {
+				t.Errorf("%s: a match without its calibrated evidence: %+v", rec.Key, m)
+			}
+		}
+		t.Logf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
 	}
 }

@@ -54,6 +54,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
 	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq")
+	variants := fs.Bool("variants", true, "also record the perceptual hashes of centred crops (square, 4:5, 16:9, 90 %, 80 %) and of the image without its border, so cropped and framed copies match")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -88,6 +89,9 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		es, err := entriesFor(rec, algos, eid, *source, *date, audit.Active, *note)
 		if err != nil {
 			return err
+		}
+		if *variants && rec.Perceptual != nil {
+			es = append(es, cropEntries(path, rec, algos, eid, *source, *date, *note)...)
 		}
 		entries = append(entries, es...)
 		msg := fmt.Sprintf("%s: %d entries as %s", path, len(es), eid)
@@ -134,6 +138,31 @@ func entriesFor(rec audit.Record, algos []hash.Algo, id, source, date string, st
 	return out, nil
 }
 
+// cropEntries returns the entries of an image's crops and trimmed
+// versions (hash.Hasher.Variants), all but the whole image's own, which
+// entriesFor made.
+func cropEntries(path string, rec audit.Record, algos []hash.Algo, id, source, date, note string) []*audit.Entry {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	orient := 1
+	if rec.EXIF != nil && rec.EXIF.Orientation > 0 {
+		orient = rec.EXIF.Orientation
+	}
+	vs, _, err := hash.NewHasher().Variants(data, &hash.Options{Orientation: orient})
+	if err != nil {
+		return nil
+	}
+	var out []*audit.Entry
+	for _, e := range audit.VariantEntries(vs, algos, id, source, date, audit.Active, note) {
+		if e.Variant != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func joinAlgos(as []hash.Algo) string {
 	s := make([]string, len(as))
 	for i, a := range as {
@@ -142,7 +171,11 @@ func joinAlgos(as []hash.Algo) string {
 	return strings.Join(s, ",")
 }
 
-var registryHeader = []string{"hash", "id", "source", "date", "status", "note"}
+var registryHeader = []string{"hash", "id", "source", "date", "status", "note", "variant"}
+
+// oldRegistryHeader is the header before entries had variants: appended
+// rows keep to its six columns.
+var oldRegistryHeader = registryHeader[:6]
 
 // appendEntries appends entries to a registry file, creating it (with a
 // header for CSV) when it does not exist. An existing CSV file must have no
@@ -151,9 +184,13 @@ func appendEntries(path string, entries []*audit.Entry) error {
 	jsonl := strings.HasSuffix(strings.ToLower(path), ".jsonl")
 	_, err := os.Stat(path)
 	exists := err == nil
+	columns := len(registryHeader)
 	if exists && !jsonl {
-		if err := checkCSVHeader(path); err != nil {
+		if columns, err = checkCSVHeader(path); err != nil {
 			return err
+		}
+		if columns < len(registryHeader) && slices.ContainsFunc(entries, func(e *audit.Entry) bool { return e.Variant != "" }) {
+			return fmt.Errorf("%s has no variant column: add \",variant\" to its header line, or give --variants=false", path)
 		}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -164,9 +201,13 @@ func appendEntries(path string, entries []*audit.Entry) error {
 	if jsonl {
 		enc := json.NewEncoder(bw)
 		for _, e := range entries {
-			err = errors.Join(err, enc.Encode(map[string]string{
+			line := map[string]string{
 				"hash": e.Hash(), "id": e.ID, "source": e.Source, "date": e.Date, "status": string(e.Status), "note": e.Note,
-			}))
+			}
+			if e.Variant != "" {
+				line["variant"] = e.Variant
+			}
+			err = errors.Join(err, enc.Encode(line))
 		}
 	} else {
 		cw := csv.NewWriter(bw)
@@ -174,7 +215,8 @@ func appendEntries(path string, entries []*audit.Entry) error {
 			err = cw.Write(registryHeader)
 		}
 		for _, e := range entries {
-			err = errors.Join(err, cw.Write([]string{e.Hash(), e.ID, e.Source, e.Date, string(e.Status), e.Note}))
+			row := []string{e.Hash(), e.ID, e.Source, e.Date, string(e.Status), e.Note, e.Variant}
+			err = errors.Join(err, cw.Write(row[:columns]))
 		}
 		cw.Flush()
 		err = errors.Join(err, cw.Error())
@@ -182,10 +224,13 @@ func appendEntries(path string, entries []*audit.Entry) error {
 	return errors.Join(err, bw.Flush(), f.Close())
 }
 
-func checkCSVHeader(path string) error {
+// checkCSVHeader returns how many columns appended rows may have: those
+// of the standard header, of the header before variants, or of a file
+// without a header (read by position).
+func checkCSVHeader(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	cr := csv.NewReader(f)
@@ -193,15 +238,18 @@ func checkCSVHeader(path string) error {
 	cr.FieldsPerRecord = -1
 	rec, err := cr.Read()
 	if err == io.EOF {
-		return nil
+		return len(registryHeader), nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	if strings.EqualFold(strings.TrimSpace(rec[0]), "hash") && !slices.Equal(lower(rec), registryHeader) {
-		return fmt.Errorf("%s has the header %q, not %q: appended rows would not line up", path, rec, registryHeader)
+	if !strings.EqualFold(strings.TrimSpace(rec[0]), "hash") || slices.Equal(lower(rec), registryHeader) {
+		return len(registryHeader), nil
 	}
-	return nil
+	if slices.Equal(lower(rec), oldRegistryHeader) {
+		return len(oldRegistryHeader), nil
+	}
+	return 0, fmt.Errorf("%s has the header %q, not %q: appended rows would not line up", path, rec, registryHeader)
 }
 
 func lower(ss []string) []string {

@@ -1,0 +1,214 @@
+package audit
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/imgconsent/imgconsent/hash"
+)
+
+// calibrationTable is how close unrelated real images come by one
+// algorithm (calibration_data.go, written by examples/matcheval).
+type calibrationTable struct {
+	within []int64   // pairs measured at distance ≤ d
+	model  []float64 // share of pairs at distance ≤ d by the tail model
+}
+
+// minCounted is the number of measured pairs from which a rate is read
+// from the measurement alone; below it the tail model's rate is used where
+// it is higher.
+const minCounted = 10
+
+// Rate is how often unrelated real images come within a distance of each
+// other by one algorithm: the share of pairs of images that have nothing to
+// do with each other, from the measurement shipped with this package (see
+// docs/matching.md).
+type Rate struct {
+	Algo     hash.Algo
+	Distance int
+	// PerPair is the rate used: the measured share of pairs, or the tail
+	// model's where fewer than 10 measured pairs came that close and the
+	// model's is higher.
+	PerPair float64
+	// Pairs measured within Distance, of Measured pairs in all.
+	Pairs, Measured int64
+	// Modelled says PerPair comes from the tail model.
+	Modelled bool
+}
+
+// FalseMatchRate returns how often unrelated real images come within
+// distance d of each other by perceptual algorithm a (a PDQ distance taken
+// over every rotation and flip, a registered image over its crop
+// variants). It is zero for an algorithm that is not perceptual.
+func FalseMatchRate(a hash.Algo, d int) Rate {
+	t, ok := calibrationTables[a]
+	if !ok || d < 0 {
+		return Rate{Algo: a, Distance: d}
+	}
+	d = min(d, len(t.within)-1)
+	r := Rate{Algo: a, Distance: d, Pairs: t.within[d], Measured: calibrationPairs}
+	r.PerPair = float64(r.Pairs) / float64(r.Measured)
+	if r.Pairs < minCounted && t.model[d] > r.PerPair {
+		r.PerPair, r.Modelled = t.model[d], true
+	}
+	return r
+}
+
+// String says the rate as evidence: "1 in 4.2 thousand pairs of unrelated
+// images (2,240 of 9.4 million measured)".
+func (r Rate) String() string {
+	if r.Measured == 0 {
+		return "no calibration"
+	}
+	if r.Modelled {
+		return fmt.Sprintf("about 1 in %s pairs of unrelated images, by the tail model (%d of %s measured pairs came this close)",
+			large(1/r.PerPair), r.Pairs, large(float64(r.Measured)))
+	}
+	return fmt.Sprintf("1 in %s pairs of unrelated images (%d of %s measured)", large(1/r.PerPair), r.Pairs, large(float64(r.Measured)))
+}
+
+// large writes a count in words a reader takes in at once: 950, 4.2
+// thousand, 9.4 million, 10^14.
+func large(v float64) string {
+	switch {
+	case math.IsInf(v, 0) || v >= 1e15:
+		return fmt.Sprintf("10^%d", int(math.Log10(math.Min(v, 1e300))))
+	case v >= 1e12:
+		return fmt.Sprintf("%.2g trillion", v/1e12)
+	case v >= 1e9:
+		return fmt.Sprintf("%.2g billion", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.2g million", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.2g thousand", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// CalibrationSource says what the shipped false-match rates were measured
+// on.
+func CalibrationSource() string { return calibrationSource }
+
+// Budgets of expected false matches per scanned image, at a registry's
+// size, that the default policy accepts.
+const (
+	// DefaultExcludeBudget: a perceptual match excludes an image only where
+	// unrelated images come that close so rarely that, at the registry's
+	// size, fewer than 1 image in 10,000 would be excluded falsely.
+	DefaultExcludeBudget = 1e-4
+	// DefaultReviewBudget: each algorithm's radius is narrowed, at the
+	// registry's size, until fewer than 1 image in 100 would be sent to
+	// review by a false match of that algorithm.
+	DefaultReviewBudget = 1e-2
+)
+
+// Operating is what a registry's size makes of the radii asked for: per
+// algorithm, the radius matches are looked for within (no wider than asked,
+// narrowed until the expected false matches per image fit the review
+// budget) and the radius within which a lone match may exclude.
+type Operating struct {
+	Radii Radii
+	// Exclude is the PDQ radius within which a match excludes on its own
+	// (both images' PDQ quality at least hash.PDQWeakQuality); -1 when no
+	// PDQ match may.
+	Exclude int
+	// Images registered per algorithm: the N the rates are multiplied by.
+	Images map[hash.Algo]int
+	// Narrowed lists, per algorithm whose radius was narrowed, why.
+	Narrowed map[hash.Algo]string
+}
+
+// Operating returns the radii that the registry's size allows within
+// radii, for the policy's budgets.
+func (r *Registry) Operating(radii Radii, pol Policy) Operating {
+	exclBudget, revBudget := pol.budgets()
+	type key struct {
+		radii     Radii
+		excl, rev float64
+	}
+	k := key{radii, exclBudget, revBudget}
+	if r != nil {
+		if op, ok := r.ops.Load(k); ok {
+			return op.(Operating)
+		}
+	}
+	n := map[hash.Algo]int{}
+	for _, a := range hash.Algos {
+		n[a] = r.images(a)
+	}
+	op := operating(n, radii, exclBudget, revBudget)
+	if r != nil {
+		r.ops.Store(k, op)
+	}
+	return op
+}
+
+// OperatingAt returns the operating radii of a registry of n images with
+// entries of every perceptual algorithm.
+func OperatingAt(n int, radii Radii, pol Policy) Operating {
+	excl, rev := pol.budgets()
+	images := map[hash.Algo]int{}
+	for _, a := range hash.Algos {
+		if a.Perceptual() {
+			images[a] = n
+		}
+	}
+	return operating(images, radii, excl, rev)
+}
+
+func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget float64) Operating {
+	op := Operating{Radii: radii, Exclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{}}
+	for _, a := range hash.Algos {
+		if !a.Perceptual() {
+			continue
+		}
+		n := images[a]
+		op.Images[a] = n
+		asked := radii.Of(a)
+		if n == 0 || asked < 0 {
+			continue
+		}
+		rad := asked
+		for rad >= 0 && FalseMatchRate(a, rad).PerPair*float64(n) > revBudget {
+			rad--
+		}
+		if rad < asked {
+			exp := FalseMatchRate(a, asked).PerPair * float64(n)
+			op.Narrowed[a] = fmt.Sprintf("%s radius %d narrowed to %d: at %d registered images it would match about %.3g unrelated entries per image (%s)",
+				a, asked, rad, n, exp, FalseMatchRate(a, asked))
+			op.Radii.set(a, rad)
+		}
+		if a == hash.PDQAlg {
+			e := rad
+			for e >= 0 && FalseMatchRate(a, e).PerPair*float64(n) > exclBudget {
+				e--
+			}
+			op.Exclude = e
+		}
+	}
+	return op
+}
+
+func (p Policy) budgets() (excl, rev float64) {
+	excl, rev = DefaultExcludeBudget, DefaultReviewBudget
+	if p.ExcludeBudget > 0 {
+		excl = p.ExcludeBudget
+	}
+	if p.ReviewBudget > 0 {
+		rev = p.ReviewBudget
+	}
+	return excl, rev
+}
+
+func (r *Radii) set(a hash.Algo, v int) {
+	switch a {
+	case hash.PHash:
+		r.PHash = v
+	case hash.DHash:
+		r.DHash = v
+	case hash.AHash:
+		r.AHash = v
+	case hash.PDQAlg:
+		r.PDQ = v
+	}
+}

@@ -1,0 +1,166 @@
+package hash
+
+import "math"
+
+// A Crop is a centred part of an image that a registry entry also records,
+// so that a copy cut to another shape still matches: scraped copies are
+// routinely cut to a square, to 4:5 or 16:9, or trimmed at the edges.
+type Crop struct {
+	Name string
+	// Aspect is the crop's width over its height, as displayed: the largest
+	// centred rectangle of that shape. 0 keeps the image's own shape.
+	Aspect float64
+	// Keep is the share of each side kept when Aspect is 0.
+	Keep float64
+}
+
+// Crops are the crops a registry entry records besides the whole image
+// (Hasher.Variants). An aspect crop within 3 % of the image's own shape is
+// left out: it would hash like the whole image.
+var Crops = []Crop{
+	{Name: "crop-square", Aspect: 1},
+	{Name: "crop-4:5", Aspect: 4.0 / 5},
+	{Name: "crop-16:9", Aspect: 16.0 / 9},
+	{Name: "crop-90%", Keep: 0.9},
+	{Name: "crop-80%", Keep: 0.8},
+}
+
+// VariantTrimmed names the hashes of an image with its uniform border cut
+// off (see Perceptual.Trimmed).
+const VariantTrimmed = "trimmed"
+
+// Variant is one version of an image that a registry entry records: the
+// whole image (Name ""), a crop of Crops, or the image with its border
+// trimmed (VariantTrimmed).
+type Variant struct {
+	Name string
+	Perceptual
+}
+
+// rect is a part of a plane, in samples.
+type rect struct{ x0, y0, w, h int }
+
+// sub returns the extent of part r of plane extent e, and the offset of its
+// first sample in the plane.
+func (e extent) sub(r rect) (extent, int) {
+	fw := math.Min(float64(r.w), e.fw-float64(r.x0))
+	fh := math.Min(float64(r.h), e.fh-float64(r.y0))
+	s := extent{w: r.w, h: r.h, stride: e.stride, fw: fw, fh: fh,
+		imgW: max(1, int(fw*float64(e.imgW)/e.fw+0.5)), imgH: max(1, int(fh*float64(e.imgH)/e.fh+0.5))}
+	return s, r.y0*e.stride + r.x0
+}
+
+// cropRect returns the part of plane e that crop c keeps, as displayed
+// under orientation o, and false where the crop is (nearly) the whole
+// plane or too small to hash.
+func cropRect(e extent, o int, c Crop) (rect, bool) {
+	fw, fh := e.fw, e.fh
+	cw, ch := fw, fh
+	if c.Aspect > 0 {
+		a := c.Aspect
+		if o >= 5 { // the plane is stored turned a quarter
+			a = 1 / a
+		}
+		if fw/fh > a {
+			cw = fh * a
+		} else {
+			ch = fw / a
+		}
+		if cw*ch > 0.97*fw*fh {
+			return rect{}, false
+		}
+	} else {
+		cw, ch = fw*c.Keep, fh*c.Keep
+	}
+	w, h := int(cw+0.5), int(ch+0.5)
+	if w < 8 || h < 8 {
+		return rect{}, false
+	}
+	return rect{x0: int((fw-cw)/2 + 0.5), y0: int((fh-ch)/2 + 0.5), w: w, h: h}, true
+}
+
+// borderTolerance is how far, in luma levels (0–255), a sample may be from
+// the border's level and still count as border. A JPEG's blocks blur the
+// edge between a border and the picture by a block or so; the tolerance
+// covers compression noise, not that edge.
+const borderTolerance = 10
+
+// minBorder is the smallest border, as a share of the side, worth hashing
+// the image without: a thinner one moves no hash bit.
+const minBorder = 0.02
+
+// trimRect finds a uniform border around the plane: rows and columns at
+// the edges whose samples all lie within borderTolerance of the level of
+// the plane's corners, which must agree. It returns the part inside the
+// border and true, or false where there is no border worth trimming (less
+// than minBorder of a side, or the whole plane flat).
+func trimRect(p []float32, e extent) (rect, bool) {
+	cols, rows := min(int(e.fw), e.w), min(int(e.fh), e.h)
+	if cols < 16 || rows < 16 {
+		return rect{}, false
+	}
+	at := func(x, y int) float32 { return p[y*e.stride+x] }
+	corners := [4]float32{at(0, 0), at(cols-1, 0), at(0, rows-1), at(cols-1, rows-1)}
+	level := corners[0]
+	for _, c := range corners[1:] {
+		if math.Abs(float64(c-level)) > borderTolerance {
+			// Corners that disagree: a border on two opposite sides
+			// (letterbox bars) is still found from each pair of sides.
+			level = -1
+			break
+		}
+	}
+	flatRow := func(y int, lv float32) bool {
+		for x := 0; x < cols; x++ {
+			if math.Abs(float64(at(x, y)-lv)) > borderTolerance {
+				return false
+			}
+		}
+		return true
+	}
+	flatCol := func(x int, lv float32) bool {
+		for y := 0; y < rows; y++ {
+			if math.Abs(float64(at(x, y)-lv)) > borderTolerance {
+				return false
+			}
+		}
+		return true
+	}
+	r := rect{0, 0, cols, rows}
+	// Rows first (letterbox bars), with the level of the row's first sample.
+	top := 0
+	for top < rows && flatRow(top, pick(level, at(0, top))) {
+		top++
+	}
+	bottom := rows
+	for bottom > top && flatRow(bottom-1, pick(level, at(0, bottom-1))) {
+		bottom--
+	}
+	if bottom-top < rows/4 {
+		return rect{}, false // flat, or almost: nothing inside to hash
+	}
+	left := 0
+	for left < cols && flatCol(left, pick(level, at(left, top))) {
+		left++
+	}
+	right := cols
+	for right > left && flatCol(right-1, pick(level, at(right-1, top))) {
+		right--
+	}
+	if right-left < cols/4 {
+		return rect{}, false
+	}
+	r = rect{x0: left, y0: top, w: right - left, h: bottom - top}
+	if float64(cols-r.w) < minBorder*float64(cols) && float64(rows-r.h) < minBorder*float64(rows) {
+		return rect{}, false
+	}
+	return r, true
+}
+
+// pick returns the corners' common level, or v where they have none.
+func pick(level, v float32) float32 {
+	if level < 0 {
+		return v
+	}
+	return level
+}
