@@ -116,6 +116,8 @@ type Operating struct {
 	Images map[hash.Algo]int
 	// Narrowed lists, per algorithm whose radius was narrowed, why.
 	Narrowed map[hash.Algo]string
+	// The budgets of expected false matches per image they were set for.
+	ExcludeBudget, ReviewBudget float64
 }
 
 // Operating returns the radii that the registry's size allows within
@@ -157,7 +159,8 @@ func OperatingAt(n int, radii Radii, pol Policy) Operating {
 }
 
 func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget float64) Operating {
-	op := Operating{Radii: radii, Exclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{}}
+	op := Operating{Radii: radii, Exclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{},
+		ExcludeBudget: exclBudget, ReviewBudget: revBudget}
 	for _, a := range hash.Algos {
 		if !a.Perceptual() {
 			continue

@@ -47,6 +47,13 @@ type ParquetMatch struct {
 	Radius   int32  `parquet:"radius"`
 	Source   string `parquet:"source"`
 	Variant  string `parquet:"variant"`
+	// The calibrated evidence of a perceptual match (Match).
+	EntryVariant   string  `parquet:"entry_variant"`
+	Trimmed        bool    `parquet:"trimmed"`
+	FalseMatchRate float64 `parquet:"false_match_rate"`
+	ExpectedFalse  float64 `parquet:"expected_false_matches"`
+	Evidence       string  `parquet:"evidence"`
+	Decides        string  `parquet:"decides"`
 }
 
 // ParquetSignal is a metadata signal in a Parquet report.
@@ -90,7 +97,8 @@ func ToParquet(r Record) ParquetRow {
 		row.URLStatus = int32(r.URLCheck.Status)
 	}
 	for _, m := range r.Matches {
-		row.Matches = append(row.Matches, ParquetMatch{m.Entry, string(m.Algo), int32(m.Distance), int32(m.Radius), m.Source, m.Variant})
+		row.Matches = append(row.Matches, ParquetMatch{m.Entry, string(m.Algo), int32(m.Distance), int32(m.Radius), m.Source, m.Variant,
+			m.EntryVariant, m.Trimmed, m.FalseMatchRate, m.ExpectedFalse, m.Evidence, string(m.Decides)})
 	}
 	for _, s := range r.Signals {
 		row.Signals = append(row.Signals, ParquetSignal{string(s.Source), s.Field, s.Value, string(s.Meaning), s.Detail, s.URL})

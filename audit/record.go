@@ -279,11 +279,16 @@ func (m *Match) describe() string {
 }
 
 // MatchList writes matches compactly, as in the CSV report:
-// "entry:algo:distance" joined by "; ".
+// "entry:algo:distance" joined by "; ", a perceptual match followed by what
+// it decides and its calibrated false-match rate
+// ("obj-1:pdq:12 exclude 1e-15").
 func MatchList(ms []Match) string {
 	parts := make([]string, len(ms))
 	for i, m := range ms {
 		parts[i] = fmt.Sprintf("%s:%s:%d", m.Entry, m.Algo, m.Distance)
+		if m.Algo.Perceptual() && m.Decides != "" {
+			parts[i] += fmt.Sprintf(" %s %.2g", m.Decides, m.FalseMatchRate)
+		}
 	}
 	return strings.Join(parts, "; ")
 }

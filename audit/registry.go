@@ -486,7 +486,10 @@ func detectFormat(name string, br *bufio.Reader) RegistryFormat {
 	return FormatCSV
 }
 
-var hexListLine = regexp.MustCompile(`^[0-9a-fA-F]{16,64}([ \t,;]+\d{1,3})?$`)
+// hexListLine is a line of a plain list: a hex value, optionally its
+// quality, and optionally a file name after the quality, as Meta's
+// pdq-photo-hasher writes ("hash,quality,filename").
+var hexListLine = regexp.MustCompile(`^[0-9a-fA-F]{16,64}([ \t,;]+\d{1,3}(,.*)?)?$`)
 
 // listAlgo names the algorithm of a plain hex list from the digits' count
 // and the file's name.
@@ -514,14 +517,27 @@ func readHexList(rd io.Reader, name string, add func(int, *Entry, error) bool) e
 		if text == "" || text[0] == '#' {
 			continue
 		}
-		fields := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' })
+		// hash[,quality[,filename]]: the file name (pdq-photo-hasher's
+		// third column) may hold any character, commas included.
+		var fields []string
+		if h, rest, ok := strings.Cut(text, ","); ok {
+			fields = append([]string{strings.TrimSpace(h)}, strings.SplitN(rest, ",", 2)...)
+		} else {
+			fields = strings.FieldsFunc(text, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' })
+		}
 		algo, err := listAlgo(name, len(fields[0]))
+		if err != nil && len(fields) > 1 && len(fields[0]) == 64 {
+			algo, err = hash.PDQAlg, nil // a 256-bit hash with a quality: PDQ
+		}
 		var e *Entry
 		if err == nil {
 			e, err = NewEntry(string(algo)+":"+fields[0], "", "", "", Active, "")
 		}
 		if err == nil && len(fields) > 1 {
-			err = setQuality(e, fields[1])
+			err = setQuality(e, strings.TrimSpace(fields[1]))
+		}
+		if err == nil && len(fields) > 2 {
+			e.Note = strings.TrimSpace(fields[2]) // the hashed file's name
 		}
 		if !add(line, e, err) {
 			return nil

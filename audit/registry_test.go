@@ -297,3 +297,26 @@ func TestDuplicateIDsAndSkipping(t *testing.T) {
 		t.Errorf("%d entries, skipped %v", r.Len(), r.Skipped)
 	}
 }
+
+// TestPDQPhotoHasherList: the output of Meta's pdq-photo-hasher,
+// "hash,quality,filename" per line, loads as PDQ entries whatever the
+// file's name, the file name kept as the note; a quality under 50 is set
+// aside as degenerate.
+func TestPDQPhotoHasherList(t *testing.T) {
+	list := "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,100,bridge-1-original.jpg\n" +
+		"d8f8f0cec0f4a84f06370a22038f636cb36e2ed596621e1d33e6b39c4e9c9b22,46,/tmp/a file, with commas.png\n"
+	r := &audit.Registry{}
+	if err := r.Read(strings.NewReader(list), "hashes.txt", audit.FormatAuto); err != nil {
+		t.Fatal(err)
+	}
+	es := r.Entries()
+	if len(es) != 2 || es[0].Algo != hash.PDQAlg || es[0].Quality != 100 || es[0].Note != "bridge-1-original.jpg" {
+		t.Fatalf("entries %+v", es)
+	}
+	if es[1].Quality != 46 || es[1].Note != "/tmp/a file, with commas.png" || es[1].Degenerate == "" {
+		t.Errorf("second entry %+v", es[1])
+	}
+	if r.Active() != 1 {
+		t.Errorf("active %d, want 1", r.Active())
+	}
+}

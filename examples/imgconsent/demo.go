@@ -88,7 +88,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout)
-	printSummary(stdout, sum, elapsed, reg)
+	printSummary(stdout, sum, elapsed, reg, audit.Policy{})
 	if err := demoWeb(root, stdout); err != nil {
 		return fmt.Errorf("the web part: %w", err)
 	}

@@ -83,7 +83,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	sum, _, err := writeRecords(records, stdout, *o)
-	printSummary(stderr, sum, 0, opts.Registry)
+	printSummary(stderr, sum, 0, opts.Registry, opts.Policy)
 	if opts.URLs != nil {
 		err = errors.Join(err, opts.URLs.Close())
 		printURLStats(stderr, opts.URLs.Stats())

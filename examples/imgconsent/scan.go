@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/hash"
 )
 
 var errInterrupted = errors.New("interrupted")
@@ -163,7 +164,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr) // end the status line
 	}
 	if !*quiet && sum.Images > 0 {
-		printSummary(stderr, sum, elapsed, opts.Registry)
+		printSummary(stderr, sum, elapsed, opts.Registry, opts.Policy)
 	}
 	if opts.URLs != nil {
 		if serr := opts.URLs.Close(); serr != nil {
@@ -522,7 +523,7 @@ func (s skipDone) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 	}
 }
 
-func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry) {
+func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry, pol audit.Policy) {
 	if reg != nil {
 		fmt.Fprintf(w, "registry: %d entries (%d active) from %s\n", reg.Len(), reg.Active(), strings.Join(reg.Files(), ", "))
 		if n := len(reg.Skipped); n > 0 {
@@ -531,10 +532,37 @@ func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *au
 		if n := len(reg.Degenerate()); n > 0 && !reg.AllowDegenerate {
 			fmt.Fprintf(w, "registry: %d degenerate entries set aside (hashes of flat images; --allow-degenerate to use them)\n", n)
 		}
+		printOperating(w, reg, pol)
 	}
 	sum.WriteText(w)
 	secs := elapsed.Seconds()
 	if secs > 0 {
 		fmt.Fprintf(w, "time:     %.2fs, %.0f images/s\n", secs, float64(sum.Images)/secs)
+	}
+}
+
+// printOperating says what the registry's size makes of the radii: which
+// algorithms it cannot trust at their radius (and the false matches per
+// image they would bring), and within which PDQ distance a match excludes.
+func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy) {
+	radii := audit.DefaultRadii
+	if pol.Radii != nil {
+		radii = *pol.Radii
+	}
+	op := reg.Operating(radii, pol)
+	for _, a := range hash.Algos {
+		if why, ok := op.Narrowed[a]; ok {
+			fmt.Fprintf(w, "registry: %s\n", why)
+		}
+	}
+	if n := op.Images[hash.PDQAlg]; n > 0 {
+		if op.Exclude >= 0 {
+			fmt.Fprintf(w, "registry: a PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected); other perceptual matches go to review\n",
+				op.Exclude, n, 1/op.ExcludeBudget)
+		} else {
+			fmt.Fprintf(w, "registry: at %d registered images no PDQ distance is rare enough among unrelated images to exclude on: perceptual matches go to review\n", n)
+		}
+	} else if reg.Active() > 0 && (op.Images[hash.PHash] > 0 || op.Images[hash.DHash] > 0 || op.Images[hash.AHash] > 0) {
+		fmt.Fprintf(w, "registry: no PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude\n")
 	}
 }
