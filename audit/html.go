@@ -188,7 +188,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 {{if .Thumb}}<img src="{{.Thumb}}" alt="">{{else}}<div class="noimg">no preview</div>{{end}}
 <div><div class="key {{.Verdict}}">{{.Verdict}} — {{.Key}}</div>
 <ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>
-{{range .Matches}}<div>registry entry <code>{{.Entry}}</code> ({{.Algo}}, distance {{.Distance}}{{if .Variant}}, {{.Variant}}{{end}}){{if .Registry}}, {{.Registry}}{{end}}</div>{{end}}
+{{range .Matches}}<div>registry entry <code>{{.Entry}}</code> ({{.Algo}}, distance {{.Distance}}{{if .Variant}}, {{.Variant}}{{end}}{{if .EntryVariant}}, its {{.EntryVariant}} variant{{end}}){{if .Registry}}, {{.Registry}}{{end}}{{if .Decides}}: {{.Decides}}{{end}}{{if .Evidence}}; {{.Evidence}}{{end}}</div>{{end}}
 {{range .Signals}}<div>{{.Source}} <code>{{.Field}}</code> = <code>{{.Value}}</code> ({{.Meaning}}){{if .Detail}}: {{.Detail}}{{end}}{{if .URL}} — <code>{{.URL}}</code>{{end}}</div>{{end}}
 {{if .Error}}<div>error: <code>{{.Error}}</code></div>{{end}}
 </div></div>
