@@ -124,24 +124,23 @@ type Operating struct {
 // radii, for the policy's budgets.
 func (r *Registry) Operating(radii Radii, pol Policy) Operating {
 	exclBudget, revBudget := pol.budgets()
+	if r == nil { // nothing registered: nothing to narrow, nothing to exclude on
+		return Operating{Radii: radii, Exclude: -1, ExcludeBudget: exclBudget, ReviewBudget: revBudget}
+	}
 	type key struct {
 		radii     Radii
 		excl, rev float64
 	}
 	k := key{radii, exclBudget, revBudget}
-	if r != nil {
-		if op, ok := r.ops.Load(k); ok {
-			return op.(Operating)
-		}
+	if op, ok := r.ops.Load(k); ok {
+		return op.(Operating)
 	}
 	n := map[hash.Algo]int{}
 	for _, a := range hash.Algos {
 		n[a] = r.images(a)
 	}
 	op := operating(n, radii, exclBudget, revBudget)
-	if r != nil {
-		r.ops.Store(k, op)
-	}
+	r.ops.Store(k, op)
 	return op
 }
 

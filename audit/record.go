@@ -159,27 +159,25 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		rate := FalseMatchRate(m.Algo, m.Distance)
 		m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
 		m.ExpectedFalse = rate.PerPair * float64(op.Images[m.Algo])
-		var s string
+		// Why a perceptual match is not enough to exclude, if it is not.
+		var weak string
 		switch {
 		case m.Algo != hash.PDQAlg:
-			m.Decides = Review
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
-			s += "; a 64-bit hash alone never excludes"
-		case r.Perceptual != nil && r.WeakPDQ() || e.Quality >= 0 && e.Quality < hash.PDQWeakQuality:
-			m.Decides = Review
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
-			q := r.PDQQuality
-			if r.Perceptual == nil || !r.WeakPDQ() {
-				q = e.Quality
-			}
-			s += fmt.Sprintf("; a weak PDQ (quality %d < %d): too flat an image to exclude on", q, hash.PDQWeakQuality)
+			weak = "a 64-bit hash alone never excludes"
+		case r.Perceptual != nil && r.WeakPDQ():
+			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", r.PDQQuality, hash.PDQWeakQuality)
+		case e.Quality >= 0 && e.Quality < hash.PDQWeakQuality:
+			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", e.Quality, hash.PDQWeakQuality)
 		case m.Distance > op.Exclude:
-			m.Decides = Review
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s", m.Entry, e.Hash(), m.describe())
-			s += fmt.Sprintf("; beyond %d, where at %d registered images it could be chance (%.2g expected)", op.Exclude, op.Images[m.Algo], m.ExpectedFalse)
-		default:
+			weak = fmt.Sprintf("beyond %d, where at %d registered images it could be chance (%.2g expected)", op.Exclude, op.Images[m.Algo], m.ExpectedFalse)
+		}
+		var s string
+		if weak == "" {
 			m.Decides = Exclude
 			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, e.Hash(), m.describe())
+		} else {
+			m.Decides = Review
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, e.Hash(), m.describe(), weak)
 		}
 		if m.Source != "" {
 			s += "; filed by " + m.Source

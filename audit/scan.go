@@ -77,7 +77,8 @@ type Options struct {
 	ReferenceHashes bool
 	// Metadata limits; nil means the exif package's defaults.
 	Metadata *exif.Options
-	budget   *byteBudget // shared by the workers of one Scan
+	budget   *byteBudget     // shared by the workers of one Scan
+	variants *[]hash.Variant // set by ProcessVariants: also hash the variants, here
 
 	// Progress, when set, is called after each record, from the goroutine
 	// iterating the scan: keep it quick.
@@ -317,9 +318,15 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	hopts := &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient, Reference: o.ReferenceHashes}
 	var p hash.Perceptual
 	var info hash.Image
-	if h != nil {
+	switch {
+	case o.variants != nil:
+		var vs []hash.Variant
+		if vs, info, err = hash.NewHasher().Variants(data, hopts); err == nil {
+			p, *o.variants = vs[0].Perceptual, vs
+		}
+	case h != nil:
 		p, info, err = h.Compute(data, hopts)
-	} else {
+	default:
 		p, info, err = hash.Compute(data, hopts)
 	}
 	rec.Width, rec.Height, rec.Format = info.Width, info.Height, info.Format

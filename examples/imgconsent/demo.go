@@ -175,7 +175,8 @@ func buildDemo(dir, regPath string) error {
 		return err
 	}
 
-	// The registry, written the way "imgconsent registry add" writes it.
+	// The registry, written the way "imgconsent registry add --variants=false"
+	// writes it.
 	var entries []*audit.Entry
 	for _, seed := range []int{101, 102, 103, 104, 105, 106} {
 		rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
@@ -184,11 +185,7 @@ func buildDemo(dir, regPath string) error {
 		if seed == 104 {
 			status, note = audit.Withdrawn, "owner withdrew the objection"
 		}
-		es, err := entriesFor(rec, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, es...)
+		entries = append(entries, audit.EntriesFor(&rec, nil, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)...)
 	}
 	os.Remove(regPath)
 	return appendEntries(regPath, entries)

@@ -77,7 +77,10 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	var entries []*audit.Entry
 	var failed []string
 	for _, path := range pos {
-		rec := audit.Process(audit.FileItem(path), nil)
+		rec, vs := audit.ProcessVariants(audit.FileItem(path), nil)
+		if !*variants {
+			vs = nil // the whole image only
+		}
 		if rec.SHA256 == nil {
 			failed = append(failed, rec.Error)
 			continue
@@ -86,13 +89,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		if eid == "" {
 			eid = "img-" + rec.SHA256.String()[:12]
 		}
-		es, err := entriesFor(rec, algos, eid, *source, *date, audit.Active, *note)
-		if err != nil {
-			return err
-		}
-		if *variants && rec.Perceptual != nil {
-			es = append(es, cropEntries(path, rec, algos, eid, *source, *date, *note)...)
-		}
+		es := audit.EntriesFor(&rec, vs, algos, eid, *source, *date, audit.Active, *note)
 		entries = append(entries, es...)
 		msg := fmt.Sprintf("%s: %d entries as %s", path, len(es), eid)
 		if rec.Perceptual == nil {
@@ -108,59 +105,6 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d images could not be read: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
-}
-
-// entriesFor returns a registry entry for each of the algorithms that the
-// record has a hash for, all with the same id and fields.
-func entriesFor(rec audit.Record, algos []hash.Algo, id, source, date string, status audit.Status, note string) ([]*audit.Entry, error) {
-	var out []*audit.Entry
-	for _, a := range algos {
-		var v string
-		switch {
-		case a == hash.SHA256 && rec.SHA256 != nil:
-			v = rec.SHA256.String()
-		case a == hash.MD5 && rec.MD5 != "":
-			v = rec.MD5
-		case a == hash.PDQAlg && rec.Perceptual != nil:
-			v = rec.PDQ.String()
-		case a.Perceptual() && rec.Perceptual != nil:
-			h, _ := rec.Perceptual.Get(a)
-			v = h.String()
-		default:
-			continue
-		}
-		e, err := audit.NewEntry(string(a)+":"+v, id, source, date, status, note)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-// cropEntries returns the entries of an image's crops and trimmed
-// versions (hash.Hasher.Variants), all but the whole image's own, which
-// entriesFor made.
-func cropEntries(path string, rec audit.Record, algos []hash.Algo, id, source, date, note string) []*audit.Entry {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	orient := 1
-	if rec.EXIF != nil && rec.EXIF.Orientation > 0 {
-		orient = rec.EXIF.Orientation
-	}
-	vs, _, err := hash.NewHasher().Variants(data, &hash.Options{Orientation: orient})
-	if err != nil {
-		return nil
-	}
-	var out []*audit.Entry
-	for _, e := range audit.VariantEntries(vs, algos, id, source, date, audit.Active, note) {
-		if e.Variant != "" {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 func joinAlgos(as []hash.Algo) string {

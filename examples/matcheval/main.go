@@ -200,17 +200,13 @@ func pkgOf(corpus, p string) string {
 func hashAll(c config, paths []string) []*img {
 	out := make([]*img, len(paths))
 	parallel(len(paths), c.workers, func(i int) {
-		rec := audit.Process(audit.FileItem(paths[i]), nil)
+		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), nil)
 		if rec.Perceptual == nil {
 			return
 		}
-		data, err := os.ReadFile(paths[i])
-		if err != nil {
-			return
-		}
-		vars, err := registryVariants(data, c.noVariants)
-		if err != nil {
-			return
+		if c.noVariants {
+			vars[0].Trimmed = nil
+			vars = vars[:1]
 		}
 		out[i] = &img{path: paths[i], pkg: pkgOf(c.corpus, paths[i]), rec: rec, vars: vars}
 	})
@@ -227,19 +223,6 @@ func hashAll(c config, paths []string) []*img {
 		}
 	}
 	return kept
-}
-
-// registryVariants returns what registry add records of an image.
-func registryVariants(data []byte, wholeOnly bool) ([]hash.Variant, error) {
-	vs, _, err := hash.NewHasher().Variants(data, nil)
-	if err != nil {
-		return nil, err
-	}
-	if wholeOnly {
-		vs[0].Trimmed = nil
-		return vs[:1], nil
-	}
-	return vs, nil
 }
 
 func parallel(n, workers int, f func(i int)) {
