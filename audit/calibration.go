@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/imgconsent/imgconsent/hash"
 )
@@ -213,4 +214,75 @@ func (r *Radii) set(a hash.Algo, v int) {
 	case hash.PDQAlg:
 		r.PDQ = v
 	}
+}
+
+// NearMissRadii bound the near misses NearMisses reports: beyond them,
+// unrelated images come as close too often (pHash 20: about 1 pair in 10)
+// for a match to say anything.
+var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
+
+// NearMisses returns, for each perceptual algorithm, the k registered
+// objections nearest to p that the operating radius of op left out, within
+// NearMissRadii: what an auditor weighs when a match is disputed. Each
+// carries its calibrated evidence, as Judge sets it, but decides nothing.
+// It compares p with every entry (a linear scan: meant for one image at a
+// time, as inspect does).
+func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
+	if r == nil || p == nil {
+		return nil
+	}
+	queries := []*hash.Perceptual{p}
+	if p.Trimmed != nil {
+		queries = append(queries, p.Trimmed)
+	}
+	var out []Match
+	for _, a := range hash.Algos {
+		if !a.Perceptual() {
+			continue
+		}
+		inside, bound := op.Radii.Of(a), NearMissRadii.Of(a)
+		best := map[string]Match{} // per objection, its nearest entry
+		for _, e := range r.near[a] {
+			for qi, q := range queries {
+				d, turn := 1<<30, 0
+				if a == hash.PDQAlg {
+					for t := range hash.Dihedral {
+						if x := hash.PDQDistance(q.PDQVariant(t), e.pdq); x < d {
+							d, turn = x, t
+						}
+					}
+				} else {
+					v, _ := q.Get(a)
+					d = hash.Distance(v, e.h64)
+				}
+				if d <= inside || d > bound {
+					continue
+				}
+				if m, ok := best[e.Label()]; ok && m.Distance <= d {
+					continue
+				}
+				m := newMatch(e, d, inside)
+				m.Trimmed = qi > 0
+				if turn > 0 {
+					m.Variant = hash.Dihedral[turn]
+				}
+				rate := FalseMatchRate(a, d)
+				m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
+				m.ExpectedFalse = rate.PerPair * float64(op.Images[a])
+				best[e.Label()] = m
+			}
+		}
+		var ms []Match
+		for _, m := range best {
+			ms = append(ms, m)
+		}
+		sort.Slice(ms, func(i, j int) bool {
+			if ms[i].Distance != ms[j].Distance {
+				return ms[i].Distance < ms[j].Distance
+			}
+			return ms[i].Entry < ms[j].Entry
+		})
+		out = append(out, ms[:min(k, len(ms))]...)
+	}
+	return out
 }

@@ -14,7 +14,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: imgconsent inspect FILE... [flags]\n\nPrints the hashes, metadata, signals and verdict of each image.\n\n")
+		fmt.Fprintf(stderr, "Usage: imgconsent inspect FILE... [flags]\n\nPrints the hashes, metadata, signals and verdict of each image; with --registry,\nalso its near misses: the registered images it came closest to without matching,\nwith how often unrelated images come as close.\n\n")
 		fs.PrintDefaults()
 	}
 	var pf policyFlags
@@ -37,10 +37,19 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		if rec.Error != "" {
 			failed++
 		}
+		var near []audit.Match
+		if opts.Registry != nil {
+			op := opts.Registry.Operating(policyRadii(opts.Policy), opts.Policy)
+			near = opts.Registry.NearMisses(rec.Perceptual, op, nearMissesShown)
+		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(rec); err != nil {
+			out := struct {
+				audit.Record
+				NearMisses []audit.Match `json:"near_misses,omitempty"`
+			}{rec, near}
+			if err := enc.Encode(out); err != nil {
 				return err
 			}
 			continue
@@ -49,11 +58,33 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout)
 		}
 		printRecord(stdout, rec)
+		for _, m := range near {
+			fmt.Fprintf(stdout, "%-15s %s\n", "near miss:", describeNearMiss(m))
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d files could not be read as images", failed, len(pos))
 	}
 	return nil
+}
+
+// nearMissesShown is how many near misses inspect shows per algorithm.
+const nearMissesShown = 3
+
+// describeNearMiss says how close an image came to a registered objection
+// without matching it, and how often unrelated images come as close.
+func describeNearMiss(m audit.Match) string {
+	s := fmt.Sprintf("%s by %s at distance %d (radius %d)", m.Entry, m.Algo, m.Distance, m.Radius)
+	if m.EntryVariant != "" {
+		s += ", its " + m.EntryVariant + " variant"
+	}
+	if m.Trimmed {
+		s += ", the image without its border"
+	}
+	if m.Variant != "" {
+		s += ", the image turned " + m.Variant
+	}
+	return s + fmt.Sprintf(": %s; %.3g such matches expected per image at this registry's size", m.Evidence, m.ExpectedFalse)
 }
 
 func printRecord(w io.Writer, r audit.Record) {

@@ -441,3 +441,41 @@ func TestRegistryAddVariants(t *testing.T) {
 		t.Logf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
 	}
 }
+
+// TestInspectNearMisses: inspect --registry shows the registered images an
+// image came close to without matching, with the distance, the radius and
+// how often unrelated images come as close; --json carries them too.
+func TestInspectNearMisses(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "x.jpg")
+	os.WriteFile(img, sample.JPEG(sample.Photo(9, 640, 480), 85), 0o644)
+	rec := audit.Process(audit.FileItem(img), nil)
+	flip := func(b []byte, n int) {
+		for i := range n {
+			b[i*len(b)/n] ^= 1 << (i % 8)
+		}
+	}
+	pdq := rec.PDQ
+	flip(pdq[:], 40) // 40 bits away: beyond PDQ's radius of 31
+	ph := uint64(rec.PHash) ^ 0x000000000000ffff // 16 bits away: beyond pHash's 10
+	reg := filepath.Join(dir, "reg.csv")
+	os.WriteFile(reg, []byte(fmt.Sprintf("hash,id\npdq:%s,near-pdq\nphash:%016x,near-phash\n", pdq, ph)), 0o644)
+
+	code, out, errOut := runCLI(t, "inspect", img, "--registry", reg)
+	if code != 0 {
+		t.Fatalf("%d %s %s", code, out, errOut)
+	}
+	for _, want := range []string{"verdict:        KEEP", "near miss:      near-pdq by pdq at distance 40 (radius 31)",
+		"near miss:      near-phash by phash at distance 16 (radius 10)", "pairs of unrelated images", "expected per image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "inspect", "--json", img, "--registry", reg)
+	var got struct {
+		NearMisses []audit.Match `json:"near_misses"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || len(got.NearMisses) != 2 || got.NearMisses[0].FalseMatchRate <= 0 {
+		t.Errorf("inspect --json near misses: %d %s", code, out)
+	}
+}

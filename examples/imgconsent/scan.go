@@ -545,11 +545,7 @@ func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *au
 // algorithms it cannot trust at their radius (and the false matches per
 // image they would bring), and within which PDQ distance a match excludes.
 func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy) {
-	radii := audit.DefaultRadii
-	if pol.Radii != nil {
-		radii = *pol.Radii
-	}
-	op := reg.Operating(radii, pol)
+	op := reg.Operating(policyRadii(pol), pol)
 	for _, a := range hash.Algos {
 		if why, ok := op.Narrowed[a]; ok {
 			fmt.Fprintf(w, "registry: %s\n", why)
@@ -565,4 +561,12 @@ func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy) {
 	} else if reg.Active() > 0 && (op.Images[hash.PHash] > 0 || op.Images[hash.DHash] > 0 || op.Images[hash.AHash] > 0) {
 		fmt.Fprintf(w, "registry: no PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude\n")
 	}
+}
+
+// policyRadii returns the policy's radii, or the defaults.
+func policyRadii(pol audit.Policy) audit.Radii {
+	if pol.Radii != nil {
+		return *pol.Radii
+	}
+	return audit.DefaultRadii
 }
