@@ -456,7 +456,7 @@ func TestInspectNearMisses(t *testing.T) {
 		}
 	}
 	pdq := rec.PDQ
-	flip(pdq[:], 40) // 40 bits away: beyond PDQ's radius of 31
+	flip(pdq[:], 40)                             // 40 bits away: beyond PDQ's radius of 31
 	ph := uint64(rec.PHash) ^ 0x000000000000ffff // 16 bits away: beyond pHash's 10
 	reg := filepath.Join(dir, "reg.csv")
 	os.WriteFile(reg, []byte(fmt.Sprintf("hash,id\npdq:%s,near-pdq\nphash:%016x,near-phash\n", pdq, ph)), 0o644)
