@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -477,5 +478,31 @@ func TestInspectNearMisses(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || len(got.NearMisses) != 2 || got.NearMisses[0].FalseMatchRate <= 0 {
 		t.Errorf("inspect --json near misses: %d %s", code, out)
+	}
+}
+
+// TestRegistryCheckTrust: registry check says what a registry's size makes
+// of each algorithm: a large list of 64-bit hashes has its radius narrowed,
+// with the false matches per image the default radius would bring, and no
+// perceptual match of it can exclude.
+func TestRegistryCheckTrust(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("hash,id\n")
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		fmt.Fprintf(&b, "phash:%016x,obj-%d\n", rng.Uint64(), i)
+	}
+	reg := filepath.Join(dir, "big.csv")
+	os.WriteFile(reg, []byte(b.String()), 0o644)
+	code, out, errOut := runCLI(t, "registry", "check", reg)
+	if code != 0 {
+		t.Fatalf("%d %s %s", code, out, errOut)
+	}
+	for _, want := range []string{"phash radius 10 narrowed to", "at 20000 registered images it would match about",
+		"no PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("registry check lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -244,6 +244,7 @@ func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
 		for _, e := range deg {
 			fmt.Fprintf(stdout, "  %s:%d: %s is set aside: %s\n", filepath.Base(e.File), e.Line, e.Hash(), e.Degenerate)
 		}
+		printOperating(stdout, reg, audit.Policy{}, "  at the default radii: ")
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d of %d registries have errors", bad, len(pos))

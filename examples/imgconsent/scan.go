@@ -532,7 +532,7 @@ func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *au
 		if n := len(reg.Degenerate()); n > 0 && !reg.AllowDegenerate {
 			fmt.Fprintf(w, "registry: %d degenerate entries set aside (hashes of flat images; --allow-degenerate to use them)\n", n)
 		}
-		printOperating(w, reg, pol)
+		printOperating(w, reg, pol, "registry: ")
 	}
 	sum.WriteText(w)
 	secs := elapsed.Seconds()
@@ -544,22 +544,22 @@ func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *au
 // printOperating says what the registry's size makes of the radii: which
 // algorithms it cannot trust at their radius (and the false matches per
 // image they would bring), and within which PDQ distance a match excludes.
-func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy) {
+func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy, prefix string) {
 	op := reg.Operating(policyRadii(pol), pol)
 	for _, a := range hash.Algos {
 		if why, ok := op.Narrowed[a]; ok {
-			fmt.Fprintf(w, "registry: %s\n", why)
+			fmt.Fprintf(w, "%s%s\n", prefix, why)
 		}
 	}
 	if n := op.Images[hash.PDQAlg]; n > 0 {
 		if op.Exclude >= 0 {
-			fmt.Fprintf(w, "registry: a PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected); other perceptual matches go to review\n",
-				op.Exclude, n, 1/op.ExcludeBudget)
+			fmt.Fprintf(w, "%sa PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected); other perceptual matches go to review\n",
+				prefix, op.Exclude, n, 1/op.ExcludeBudget)
 		} else {
-			fmt.Fprintf(w, "registry: at %d registered images no PDQ distance is rare enough among unrelated images to exclude on: perceptual matches go to review\n", n)
+			fmt.Fprintf(w, "%sat %d registered images no PDQ distance is rare enough among unrelated images to exclude on: perceptual matches go to review\n", prefix, n)
 		}
 	} else if reg.Active() > 0 && (op.Images[hash.PHash] > 0 || op.Images[hash.DHash] > 0 || op.Images[hash.AHash] > 0) {
-		fmt.Fprintf(w, "registry: no PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude\n")
+		fmt.Fprintf(w, "%sno PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude\n", prefix)
 	}
 }
 
