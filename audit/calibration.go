@@ -177,8 +177,12 @@ func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget floa
 		}
 		if rad < asked {
 			exp := FalseMatchRate(a, asked).PerPair * float64(n)
-			op.Narrowed[a] = fmt.Sprintf("%s radius %d narrowed to %d: at %d registered images it would match about %.3g unrelated entries per image (%s)",
-				a, asked, rad, n, exp, FalseMatchRate(a, asked))
+			what := fmt.Sprintf("%s radius %d narrowed to %d", a, asked, rad)
+			if rad < 0 {
+				what = fmt.Sprintf("%s turned off (radius %d asked)", a, asked)
+			}
+			op.Narrowed[a] = fmt.Sprintf("%s: at %d registered images it would match about %.3g unrelated entries per image (%s)",
+				what, n, exp, FalseMatchRate(a, asked))
 			op.Radii.set(a, rad)
 		}
 		if a == hash.PDQAlg {

@@ -1,0 +1,106 @@
+package hash
+
+import (
+	"image"
+	"image/color"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// TestTrimRect: a frame, letterbox bars and pillarbox bars are found on
+// the plane and cut off; a photo without a border, a flat image and a
+// border thinner than 2 % are left alone.
+func TestTrimRect(t *testing.T) {
+	photo := sample.Photo(11, 600, 400)
+	frame := func(c color.NRGBA, dx, dy int) image.Image {
+		out := imaging.New(600+2*dx, 400+2*dy, c)
+		return imaging.Paste(out, photo, image.Pt(dx, dy))
+	}
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+		want bool
+	}{
+		{"no border", photo, false},
+		{"black frame", frame(color.NRGBA{0, 0, 0, 255}, 60, 60), true},
+		{"white frame", frame(color.NRGBA{255, 255, 255, 255}, 40, 40), true},
+		{"letterbox", frame(color.NRGBA{0, 0, 0, 255}, 0, 100), true},
+		{"pillarbox", frame(color.NRGBA{20, 20, 20, 255}, 150, 0), true},
+		{"hairline", frame(color.NRGBA{0, 0, 0, 255}, 4, 4), false},
+		{"flat", imaging.New(600, 400, color.NRGBA{128, 128, 128, 255}), false},
+	} {
+		h := NewHasher()
+		p, _, err := h.Compute(sample.JPEG(tc.img, 90), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (p.Trimmed != nil) != tc.want {
+			t.Errorf("%s: trimmed %v, want %v", tc.name, p.Trimmed != nil, tc.want)
+			continue
+		}
+		if !tc.want {
+			continue
+		}
+		// Without its border, the image hashes like the photo itself.
+		orig, _, _ := h.Compute(sample.JPEG(photo, 90), nil)
+		if d := PDQDistance(p.Trimmed.PDQ, orig.PDQ); d > 31 {
+			t.Errorf("%s: trimmed PDQ %d bits from the photo's", tc.name, d)
+		}
+		if d := Distance(p.Trimmed.PHash, orig.PHash); d > 6 {
+			t.Errorf("%s: trimmed pHash %d bits from the photo's", tc.name, d)
+		}
+	}
+}
+
+// TestVariants: the whole image first, then each crop that differs from
+// it; a crop's hashes are close to those of the same crop cut from the
+// image and saved on its own, as a copy found on the web would be.
+func TestVariants(t *testing.T) {
+	photo := sample.Photo(12, 800, 500)
+	vs, info, err := NewHasher().Variants(sample.JPEG(photo, 95), nil)
+	if err != nil || info.Width != 800 {
+		t.Fatal(err, info)
+	}
+	names := []string{""}
+	for _, c := range Crops {
+		names = append(names, c.Name)
+	}
+	if len(vs) != len(names) {
+		t.Fatalf("%d variants, want %d", len(vs), len(names))
+	}
+	whole, _, _ := Compute(sample.JPEG(photo, 95), nil)
+	if vs[0].PHash != whole.PHash || vs[0].PDQ != whole.PDQ {
+		t.Errorf("the first variant is not the whole image's hashes")
+	}
+	cuts := map[string]image.Image{
+		"crop-square": imaging.CropCenter(photo, 500, 500),
+		"crop-4:5":    imaging.CropCenter(photo, 400, 500),
+		"crop-16:9":   imaging.CropCenter(photo, 800, 450),
+		"crop-90%":    imaging.CropCenter(photo, 720, 450),
+		"crop-80%":    imaging.CropCenter(photo, 640, 400),
+	}
+	for i, v := range vs[1:] {
+		if v.Name != names[i+1] {
+			t.Errorf("variant %d is %q, want %q", i+1, v.Name, names[i+1])
+		}
+		cut, _, err := Compute(sample.JPEG(cuts[v.Name], 85), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dp, dq := Distance(v.PHash, cut.PHash), PDQDistance(v.PDQ, cut.PDQ)
+		t.Logf("%s: pHash %d, PDQ %d bits from the saved crop", v.Name, dp, dq)
+		if dp > 8 || dq > 40 {
+			t.Errorf("%s: pHash %d, PDQ %d bits from the saved crop", v.Name, dp, dq)
+		}
+	}
+	// A square image has no square crop; a 4:5 crop of it is kept.
+	sq, _, _ := NewHasher().Variants(sample.JPEG(sample.Photo(13, 500, 500), 90), nil)
+	for _, v := range sq {
+		if v.Name == "crop-square" {
+			t.Errorf("a square image has a square crop variant")
+		}
+	}
+}
