@@ -11,6 +11,7 @@ package imgconsent_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"image"
 	_ "image/jpeg" // the baseline's decoders
@@ -21,6 +22,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -439,4 +441,131 @@ func BenchmarkURLCheck(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkRegistryAdd: what "registry add" costs per image, by the whole
+// image's hashes only (impl=whole, the baseline: as before crop variants)
+// and with every variant (impl=variants: five crops and the image without
+// its border, from one read and one decode).
+//
+//	go test -bench RegistryAdd -count 5 > a.txt && benchstat -col /impl a.txt
+func BenchmarkRegistryAdd(b *testing.B) {
+	for _, img := range []*benchImage{webJPEG, photoJPEG} {
+		for _, impl := range []string{"whole", "variants"} {
+			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
+				data := img.bytes()
+				it := audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}
+				algos := []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}
+				n := 0
+				for b.Loop() {
+					var es []*audit.Entry
+					if impl == "whole" {
+						rec := audit.Process(it, nil)
+						es = audit.EntriesFor(&rec, nil, algos, "id", "", "", audit.Active, "")
+					} else {
+						rec, vs := audit.ProcessVariants(it, nil)
+						es = audit.EntriesFor(&rec, vs, algos, "id", "", "", audit.Active, "")
+					}
+					n = len(es)
+				}
+				b.ReportMetric(float64(n), "entries/image")
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
+	}
+}
+
+// BenchmarkMatchVariants: one image matched (Registry.Match: pHash, and PDQ
+// in its 8 rotations and flips, at the default radii) against a registry of
+// registrySize()/6 images, by their whole-image entries only
+// (impl=whole, the baseline) and with their five crop variants
+// (impl=variants: six times the entries, 10 M with the default size). A
+// variant's hashes lie near its image's, as real crops' do. Half the
+// queries are near a registered image.
+//
+//	go test -bench MatchVariants -count 5 > m.txt && benchstat -col /impl m.txt
+func BenchmarkMatchVariants(b *testing.B) {
+	images := registrySize() / 6
+	rng := rand.New(rand.NewPCG(11, 12))
+	flip := func(v uint64, n int) uint64 {
+		for range n {
+			v ^= 1 << rng.IntN(64)
+		}
+		return v
+	}
+	type img struct {
+		ph  uint64
+		pdq [4]uint64
+	}
+	imgs := make([]img, images)
+	for i := range imgs {
+		imgs[i] = img{rng.Uint64(), [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}}
+	}
+	pdqOf := func(w [4]uint64) hash.PDQ {
+		var p hash.PDQ
+		for i, x := range w {
+			binary.BigEndian.PutUint64(p[8*i:], x)
+		}
+		return p
+	}
+	build := func(variants int) *audit.Registry {
+		reg := &audit.Registry{}
+		for i, m := range imgs {
+			for v := range variants {
+				name := ""
+				if v > 0 {
+					name = hash.Crops[v-1].Name
+				}
+				ph, pdq := m.ph, m.pdq
+				if v > 0 { // a crop: some bits away from the whole image
+					ph = flip(ph, 8)
+					for k := range pdq {
+						pdq[k] = flip(pdq[k], 10)
+					}
+				}
+				for _, text := range []string{fmt.Sprintf("phash:%016x", ph), "pdq:" + pdqOf(pdq).String()} {
+					e, err := audit.NewEntry(text, fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					e.Variant = name
+					reg.Add(e)
+				}
+			}
+		}
+		return reg
+	}
+	queries := make([]hash.Perceptual, 256)
+	for i := range queries {
+		q := &queries[i]
+		m := img{rng.Uint64(), [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}}
+		if i%2 == 0 {
+			m = imgs[rng.IntN(images)]
+			m.ph = flip(m.ph, 4)
+			m.pdq[0] = flip(m.pdq[0], 12)
+		}
+		q.PHash, q.DHash, q.PDQ = hash.Hash64(m.ph), hash.Hash64(rng.Uint64()), pdqOf(m.pdq)
+		for k := range q.PDQDihedral { // the other orientations: unrelated codes
+			q.PDQDihedral[k] = pdqOf([4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
+		}
+	}
+	for _, impl := range []string{"whole", "variants"} {
+		variants := 1
+		if impl == "variants" {
+			variants = 1 + len(hash.Crops)
+		}
+		start := time.Now()
+		reg := build(variants)
+		reg.Match(nil, &queries[0], audit.DefaultRadii) // builds the index
+		b.Logf("%s: %d images, %d entries, built and indexed in %v", impl, images, reg.Len(), time.Since(start).Round(time.Millisecond))
+		b.Run("impl="+impl, func(b *testing.B) {
+			i, hits := 0, 0
+			for b.Loop() {
+				hits += len(reg.Match(nil, &queries[i%len(queries)], audit.DefaultRadii))
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+		})
+		runtime.GC()
+	}
 }
