@@ -1,6 +1,6 @@
 // Package hash computes the hashes imgconsent matches images by: the SHA-256
-// of a file's bytes (an exact match) and three 64-bit perceptual hashes of
-// its pixels (near matches that survive re-encoding and resizing).
+// of a file's bytes (an exact match), three 64-bit perceptual hashes of its
+// pixels and PDQ (near matches that survive re-encoding and resizing).
 //
 // Every function here is pure and synchronous: concurrency is the caller's
 // business (package audit runs a bounded pool of workers, each with its own
@@ -53,6 +53,25 @@
 // (pHash), 1.3 (dHash) and 0.4 (aHash) bits from goimagehash's own. For
 // bit-exact goimagehash values, set Options.Reference: the image is then
 // fully decoded and handed to goimagehash, at 10 to 60 times the cost.
+//
+// # PDQ
+//
+// PDQ (Meta's 256-bit perceptual hash) comes from the same plane: it is
+// shrunk as the reference shrinks anything over 512 pixels, smoothed by a
+// Jarosz filter scaled to the plane, sampled to 64×64, and thresholded at
+// the median of its 16×16 lowest DCT frequencies. Its quality (0–100; under
+// PDQWeakQuality the image is too flat to hash meaningfully) and the PDQ of
+// each of the image's eight rotations and flips (Dihedral) come with it,
+// from one DCT.
+//
+// # Borders and crops
+//
+// When the plane has a uniform border (a frame, letterbox or pillarbox
+// bars) of at least 2 % of a side, Perceptual.Trimmed holds the hashes of
+// the part inside it: a framed copy of an image matches its original by
+// these. Hasher.Variants also hashes the centred crops of Crops (square,
+// 4:5, 16:9, 90 % and 80 %) from the same plane; a registry entry records
+// them, so that a copy cut to another shape still matches.
 //
 // # Limits
 //
