@@ -321,7 +321,7 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	switch {
 	case o.variants != nil:
 		var vs []hash.Variant
-		if vs, info, err = hash.NewHasher().Variants(data, hopts); err == nil {
+		if vs, info, err = hash.Variants(data, hopts); err == nil {
 			p, *o.variants = vs[0].Perceptual, vs
 		}
 	case h != nil:

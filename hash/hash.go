@@ -407,6 +407,14 @@ func (h *Hasher) planeHashes(p []float32, e extent, opts *Options) Perceptual {
 	return out
 }
 
+// Variants hashes an image and its variants with a pooled Hasher. See
+// Hasher.Variants.
+func Variants(data []byte, opts *Options) ([]Variant, Image, error) {
+	h := hashers.Get().(*Hasher)
+	defer hashers.Put(h)
+	return h.Variants(data, opts)
+}
+
 // Variants hashes an image as Compute does, and also each crop of Crops
 // that differs from the whole, from the same luma plane: what a registry
 // entry records so that cropped copies still match. The first variant is

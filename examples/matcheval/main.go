@@ -78,8 +78,16 @@ func run(args []string) error {
 	fl.Uint64Var(&c.seed, "seed", 1, "seed of the sample and of the edits")
 	fl.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "images processed at once")
 	fl.BoolVar(&c.noVariants, "no-variants", false, "register the whole image only, as before crop variants (for comparison)")
+	crops := fl.String("crops", "", "the crops to register instead of hash.Crops, for comparison: comma-separated aspects (w:h) and shares kept (90%)")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *crops != "" {
+		cs, err := parseCrops(*crops)
+		if err != nil {
+			return err
+		}
+		hash.Crops = cs
 	}
 	if c.corpus == "" {
 		return errors.New("want -corpus DIR (build it with examples/matcheval/corpus.sh)")
@@ -111,6 +119,32 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%v)\n", filepath.Join(c.out, "report.md"), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// parseCrops reads "1:1,4:5,90%" as crops named as hash.Crops names them.
+func parseCrops(list string) ([]hash.Crop, error) {
+	var out []hash.Crop
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		var w, h, pct float64
+		switch {
+		case strings.HasSuffix(f, "%"):
+			if _, err := fmt.Sscanf(f, "%g%%", &pct); err != nil || pct <= 0 || pct >= 100 {
+				return nil, fmt.Errorf("crop %q: want a share such as 90%%", f)
+			}
+			out = append(out, hash.Crop{Name: "crop-" + f, Keep: pct / 100})
+		default:
+			if _, err := fmt.Sscanf(f, "%g:%g", &w, &h); err != nil || w <= 0 || h <= 0 {
+				return nil, fmt.Errorf("crop %q: want an aspect such as 4:5", f)
+			}
+			name := "crop-" + f
+			if w == h {
+				name = "crop-square"
+			}
+			out = append(out, hash.Crop{Name: name, Aspect: w / h})
+		}
+	}
+	return out, nil
 }
 
 // sizeName is a file named for its resolution, as wallpaper packages ship
