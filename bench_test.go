@@ -445,7 +445,7 @@ func BenchmarkURLCheck(b *testing.B) {
 
 // BenchmarkRegistryAdd: what "registry add" costs per image, by the whole
 // image's hashes only (impl=whole, the baseline: as before crop variants)
-// and with every variant (impl=variants: five crops and the image without
+// and with every variant (impl=variants: seven crops and the image without
 // its border, from one read and one decode).
 //
 //	go test -bench RegistryAdd -count 5 > a.txt && benchstat -col /impl a.txt
@@ -476,16 +476,17 @@ func BenchmarkRegistryAdd(b *testing.B) {
 }
 
 // BenchmarkMatchVariants: one image matched (Registry.Match: pHash, and PDQ
-// in its 8 rotations and flips, at the default radii) against a registry of
-// registrySize()/6 images, by their whole-image entries only
-// (impl=whole, the baseline) and with their five crop variants
-// (impl=variants: six times the entries, 10 M with the default size). A
+// in its 8 rotations and flips, at the radii the default policy uses at
+// the registry's size) against a registry of
+// registrySize()/8 images, by their whole-image entries only
+// (impl=whole, the baseline) and with their seven crop variants
+// (impl=variants: eight times the entries, 10 M with the default size). A
 // variant's hashes lie near its image's, as real crops' do. Half the
 // queries are near a registered image.
 //
 //	go test -bench MatchVariants -count 5 > m.txt && benchstat -col /impl m.txt
 func BenchmarkMatchVariants(b *testing.B) {
-	images := registrySize() / 6
+	images := registrySize() / 8
 	rng := rand.New(rand.NewPCG(11, 12))
 	flip := func(v uint64, n int) uint64 {
 		for range n {
@@ -556,12 +557,14 @@ func BenchmarkMatchVariants(b *testing.B) {
 		}
 		start := time.Now()
 		reg := build(variants)
-		reg.Match(nil, &queries[0], audit.DefaultRadii) // builds the index
-		b.Logf("%s: %d images, %d entries, built and indexed in %v", impl, images, reg.Len(), time.Since(start).Round(time.Millisecond))
+		// The radii Judge uses at this registry's size.
+		radii := reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii
+		reg.Match(nil, &queries[0], radii) // builds the index
+		b.Logf("%s: %d images, %d entries, built and indexed in %v; radii %+v", impl, images, reg.Len(), time.Since(start).Round(time.Millisecond), radii)
 		b.Run("impl="+impl, func(b *testing.B) {
 			i, hits := 0, 0
 			for b.Loop() {
-				hits += len(reg.Match(nil, &queries[i%len(queries)], audit.DefaultRadii))
+				hits += len(reg.Match(nil, &queries[i%len(queries)], radii))
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")

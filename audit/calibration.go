@@ -69,19 +69,25 @@ func (r Rate) String() string {
 }
 
 // large writes a count in words a reader takes in at once: 950, 4.2
-// thousand, 9.4 million, 10^14.
+// thousand, 570 million, 10^16.
 func large(v float64) string {
-	switch {
-	case math.IsInf(v, 0) || v >= 1e15:
+	if math.IsInf(v, 0) || v >= 1e15 {
 		return fmt.Sprintf("10^%d", int(math.Log10(math.Min(v, 1e300))))
-	case v >= 1e12:
-		return fmt.Sprintf("%.2g trillion", v/1e12)
-	case v >= 1e9:
-		return fmt.Sprintf("%.2g billion", v/1e9)
-	case v >= 1e6:
-		return fmt.Sprintf("%.2g million", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.2g thousand", v/1e3)
+	}
+	for _, u := range []struct {
+		unit float64
+		name string
+	}{{1e12, " trillion"}, {1e9, " billion"}, {1e6, " million"}, {1e4, " thousand"}} {
+		if v >= u.unit {
+			if u.unit == 1e4 {
+				u.unit = 1e3
+			}
+			x := v / u.unit
+			if x >= 10 {
+				return fmt.Sprintf("%.0f%s", x, u.name)
+			}
+			return fmt.Sprintf("%.1f%s", x, u.name)
+		}
 	}
 	return fmt.Sprintf("%.0f", v)
 }

@@ -753,13 +753,14 @@ type Radii struct {
 	PDQ   int // of 256 bits
 }
 
-// DefaultRadii are the radii used when none are given. pHash at 10 of 64
-// bits catches re-encoded, resized and recoloured copies without hitting
-// unrelated photos; dHash and aHash move more under edits and collide more
-// between unrelated images, so their radii are tighter (see the README).
-// PDQ at 31 of 256 is Meta's published threshold, and is met against
-// every rotation and flip of the image.
-var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 31}
+// DefaultRadii are the radii used when none are given: the farthest a
+// match is looked for. What a match within them does, and how far they are
+// narrowed at a registry's size, the calibrated false-match rates decide
+// (Registry.Operating, docs/matching.md): PDQ at 50 of 256 bits is wider
+// than Meta's published 31 because only matches within the radius that
+// keeps false exclusions under budget exclude (about 41 at 300 registered
+// images, 32 at 10 million); those beyond it go to review.
+var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 50}
 
 // Of returns the radius for a perceptual algorithm.
 func (r Radii) Of(a hash.Algo) int {

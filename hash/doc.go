@@ -70,7 +70,7 @@
 // bars) of at least 2 % of a side, Perceptual.Trimmed holds the hashes of
 // the part inside it: a framed copy of an image matches its original by
 // these. Hasher.Variants also hashes the centred crops of Crops (square,
-// 4:5, 16:9, 90 % and 80 %) from the same plane; a registry entry records
+// 4:5, 16:9, and 95 % to 80 % of each side) from the same plane; a registry entry records
 // them, so that a copy cut to another shape still matches.
 //
 // # Limits

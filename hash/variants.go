@@ -21,7 +21,9 @@ var Crops = []Crop{
 	{Name: "crop-square", Aspect: 1},
 	{Name: "crop-4:5", Aspect: 4.0 / 5},
 	{Name: "crop-16:9", Aspect: 16.0 / 9},
+	{Name: "crop-95%", Keep: 0.95},
 	{Name: "crop-90%", Keep: 0.9},
+	{Name: "crop-85%", Keep: 0.85},
 	{Name: "crop-80%", Keep: 0.8},
 }
 

@@ -79,7 +79,9 @@ func TestVariants(t *testing.T) {
 		"crop-square": imaging.CropCenter(photo, 500, 500),
 		"crop-4:5":    imaging.CropCenter(photo, 400, 500),
 		"crop-16:9":   imaging.CropCenter(photo, 800, 450),
+		"crop-95%":    imaging.CropCenter(photo, 760, 475),
 		"crop-90%":    imaging.CropCenter(photo, 720, 450),
+		"crop-85%":    imaging.CropCenter(photo, 680, 425),
 		"crop-80%":    imaging.CropCenter(photo, 640, 400),
 	}
 	for i, v := range vs[1:] {

@@ -451,13 +451,14 @@ func TestInspectNearMisses(t *testing.T) {
 	img := filepath.Join(dir, "x.jpg")
 	os.WriteFile(img, sample.JPEG(sample.Photo(9, 640, 480), 85), 0o644)
 	rec := audit.Process(audit.FileItem(img), nil)
-	flip := func(b []byte, n int) {
+	flip := func(b []byte, n int) { // n bits spread over the hash
 		for i := range n {
-			b[i*len(b)/n] ^= 1 << (i % 8)
+			k := i * 8 * len(b) / n
+			b[k/8] ^= 1 << (k % 8)
 		}
 	}
 	pdq := rec.PDQ
-	flip(pdq[:], 40)                             // 40 bits away: beyond PDQ's radius of 31
+	flip(pdq[:], 60)                             // 60 bits away: beyond PDQ's radius of 50
 	ph := uint64(rec.PHash) ^ 0x000000000000ffff // 16 bits away: beyond pHash's 10
 	reg := filepath.Join(dir, "reg.csv")
 	os.WriteFile(reg, []byte(fmt.Sprintf("hash,id\npdq:%s,near-pdq\nphash:%016x,near-phash\n", pdq, ph)), 0o644)
@@ -466,7 +467,7 @@ func TestInspectNearMisses(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("%d %s %s", code, out, errOut)
 	}
-	for _, want := range []string{"verdict:        KEEP", "near miss:      near-pdq by pdq at distance 40 (radius 31)",
+	for _, want := range []string{"verdict:        KEEP", "near miss:      near-pdq by pdq at distance 60 (radius 50)",
 		"near miss:      near-phash by phash at distance 16 (radius 10)", "pairs of unrelated images", "expected per image"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect lacks %q:\n%s", want, out)
