@@ -144,11 +144,20 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	r.Matches = reg.MatchRecord(r, op.Radii)
 	r.Reasons = r.Reasons[:0]
 	var excl, rev []string
+	var excluding map[string]bool // objections a match excludes by
+	exclude := func(label string) {
+		if excluding == nil {
+			excluding = map[string]bool{}
+		}
+		excluding[label] = true
+	}
+	why := make([]string, len(r.Matches))
 	for i := range r.Matches {
 		m := &r.Matches[i]
 		e := m.entry
 		if !m.Algo.Perceptual() {
 			m.Decides = Exclude
+			exclude(m.Entry)
 			s := fmt.Sprintf(reasonRegistry+" %s (%s) matches exactly", m.Entry, e.Hash())
 			if m.Source != "" {
 				s += "; filed by " + m.Source
@@ -171,23 +180,45 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		case m.Distance > op.Exclude:
 			weak = fmt.Sprintf("beyond %d, where at %d registered images it could be chance (%.2g expected)", op.Exclude, op.Images[m.Algo], m.ExpectedFalse)
 		}
-		var s string
 		if weak == "" {
 			m.Decides = Exclude
-			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, e.Hash(), m.describe())
+			exclude(m.Entry)
 		} else {
 			m.Decides = Review
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, e.Hash(), m.describe(), weak)
+		}
+		why[i] = weak
+	}
+	// A perceptual match too weak alone, of an objection another of its
+	// hashes excludes by, is corroboration, not a reason for review: it
+	// follows the reasons that decide.
+	var also []string
+	for i := range r.Matches {
+		m := &r.Matches[i]
+		if !m.Algo.Perceptual() {
+			continue
+		}
+		var s string
+		switch {
+		case m.Decides == Exclude:
+			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.describe())
+		case excluding[m.Entry]:
+			s = fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.describe())
+		default:
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.describe(), why[i])
 		}
 		if m.Source != "" {
 			s += "; filed by " + m.Source
 		}
-		if m.Decides == Exclude {
+		switch {
+		case m.Decides == Exclude:
 			excl = append(excl, s)
-		} else {
+		case excluding[m.Entry]:
+			also = append(also, s)
+		default:
 			rev = append(rev, s)
 		}
 	}
+	excl = append(excl, also...)
 	var notes []string // evidence that changes nothing: permissions, allowed findings
 	for _, sg := range r.Signals {
 		switch sg.Meaning {
