@@ -74,11 +74,13 @@ func fileSHA256(path string) ([32]byte, error) {
 	return d, nil
 }
 
-// SaveIndex writes r, with its indexes built for radii, to path. r must have
-// been loaded from files (Load, LoadRegistry): the index records their
-// SHA-256 to notice when one changes.
+// SaveIndex writes r to path, with its indexes built for the radii that
+// radii come to at the registry's size under the default budgets
+// (Operating). r must have been loaded from files (Load, LoadRegistry): the
+// index records their SHA-256 to notice when one changes.
 func (r *Registry) SaveIndex(path string, radii Radii) error {
-	r.indexOnce.Do(func() { r.buildIndexes(radii) })
+	// The radii a scan with the default budgets will search within.
+	r.indexOnce.Do(func() { r.buildIndexes(r.Operating(radii, Policy{}).Radii) })
 	s := savedRegistry{Version: savedVersion, AllowDegenerate: r.AllowDegenerate, Indexes: map[hash.Algo]savedIndex{}}
 	for _, p := range r.files {
 		d, err := fileSHA256(p)
