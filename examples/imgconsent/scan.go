@@ -553,8 +553,8 @@ func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy, prefix s
 	}
 	if n := op.Images[hash.PDQAlg]; n > 0 {
 		if op.Exclude >= 0 {
-			fmt.Fprintf(w, "%sa PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected); other perceptual matches go to review\n",
-				prefix, op.Exclude, n, 1/op.ExcludeBudget)
+			fmt.Fprintf(w, "%sa PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected), and is looked for within %d; other perceptual matches go to review\n",
+				prefix, op.Exclude, n, 1/op.ExcludeBudget, op.Radii.PDQ)
 		} else {
 			fmt.Fprintf(w, "%sat %d registered images no PDQ distance is rare enough among unrelated images to exclude on: perceptual matches go to review\n", prefix, n)
 		}
