@@ -200,11 +200,11 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		var s string
 		switch {
 		case m.Decides == Exclude:
-			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.describe())
+			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())
 		case excluding[m.Entry]:
-			s = fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.describe())
+			s = fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())
 		default:
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.describe(), why[i])
+			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])
 		}
 		if m.Source != "" {
 			s += "; filed by " + m.Source
@@ -292,8 +292,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	r.Reasons = append(r.Reasons, notes...)
 }
 
-// describe says how a perceptual match was made, and how sure it is.
-func (m *Match) describe() string {
+// Describe says how a perceptual match was made, and how sure it is:
+// "pdq at distance 12 (radius 45), its crop-square variant: 1 in …".
+func (m *Match) Describe() string {
 	s := fmt.Sprintf("%s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
 	if m.EntryVariant != "" {
 		s += ", its " + m.EntryVariant + " variant"

@@ -74,17 +74,7 @@ const nearMissesShown = 3
 // describeNearMiss says how close an image came to a registered objection
 // without matching it, and how often unrelated images come as close.
 func describeNearMiss(m audit.Match) string {
-	s := fmt.Sprintf("%s by %s at distance %d (radius %d)", m.Entry, m.Algo, m.Distance, m.Radius)
-	if m.EntryVariant != "" {
-		s += ", its " + m.EntryVariant + " variant"
-	}
-	if m.Trimmed {
-		s += ", the image without its border"
-	}
-	if m.Variant != "" {
-		s += ", the image turned " + m.Variant
-	}
-	return s + fmt.Sprintf(": %s; %.3g such matches expected per image at this registry's size", m.Evidence, m.ExpectedFalse)
+	return fmt.Sprintf("%s by %s; %.3g such matches expected per image at this registry's size", m.Entry, m.Describe(), m.ExpectedFalse)
 }
 
 func printRecord(w io.Writer, r audit.Record) {
