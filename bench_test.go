@@ -75,6 +75,8 @@ func (b *benchImage) bytes() []byte {
 }
 
 var (
+	smallJPEG       = &benchImage{name: "web-400px", w: 400, h: 300}
+	smallProgJPEG   = &benchImage{name: "web-400px-progressive", w: 400, h: 300, progressive: true}
 	webJPEG         = &benchImage{name: "web-0.5MP", w: 800, h: 600}
 	photoJPEG       = &benchImage{name: "photo-12MP", w: 4000, h: 3000}
 	progressiveJPEG = &benchImage{name: "photo-12MP-progressive", w: 4000, h: 3000, progressive: true}
@@ -107,7 +109,7 @@ func goimagehashBaseline(b *testing.B, data []byte) {
 //
 //	go test -bench Hash -cpu 1 -count 6 > h.txt && benchstat -col /impl h.txt
 func BenchmarkHash(b *testing.B) {
-	for _, img := range []*benchImage{webJPEG, photoJPEG, progressiveJPEG, webPNG} {
+	for _, img := range []*benchImage{smallJPEG, smallProgJPEG, webJPEG, photoJPEG, progressiveJPEG, webPNG} {
 		for _, impl := range []string{"goimagehash", "fast", "fast-no-pdq"} {
 			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
 				data := img.bytes()

@@ -98,13 +98,10 @@ func TestPlaneMatchesImageJPEG(t *testing.T) {
 		if lo.Progressive && lo.Restart > 0 {
 			continue // image/jpeg cannot read progressive scans with restarts; TestLayouts checks them
 		}
-		for _, n := range []int{1, 2, 4} {
-			if lo.Progressive && n > 1 {
-				continue
-			}
+		for _, n := range []int{1, 2, 4, 8} {
 			t.Run(fmt.Sprintf("%s 1/%d", layoutName(lo), 8/n), func(t *testing.T) {
 				var d jpegDecoder
-				pw, ph, err := d.decodePlane(data, n, DefaultMaxPixels)
+				pw, ph, err := d.decodePlane(data, n, DefaultMaxPixels, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,8 +111,9 @@ func TestPlaneMatchesImageJPEG(t *testing.T) {
 				}
 				// Within ±1 at 1/8, where a block mean averages out
 				// image/jpeg's per-pixel rounding; its integer IDCT's errors
-				// average out less over 4×4 and 2×2 regions.
-				tol := map[int]float64{1: 1, 2: 1.5, 4: 2.5}[n]
+				// average out less over 4×4 and 2×2 regions, and not at
+				// all over single pixels.
+				tol := map[int]float64{1: 1, 2: 1.5, 4: 2.5, 8: 2}[n]
 				var worst, sum float64
 				// Whole blocks only: past the edge image/jpeg decodes the
 				// encoder's padding, which blockMeans does not see.
@@ -136,6 +134,52 @@ func TestPlaneMatchesImageJPEG(t *testing.T) {
 			})
 		}
 	}
+}
+
+// On real photos, baseline and progressive (libjpeg's default progressive
+// script: spectral selection, successive approximation of the AC bands,
+// end-of-band runs), the full-scale plane is image/jpeg's luma within ±2
+// per pixel.
+func TestFullPlaneRealPhotos(t *testing.T) {
+	t.Parallel() // long: let it overlap the others
+	files, _ := filepath.Glob(filepath.Join(pdqFixtures(t), "large", "*.jpg"))
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, h, err := jpegSize(data); err != nil || w*h > fullDecodeLimit {
+			continue
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		yc, ok := img.(*image.YCbCr)
+		if !ok || yc.Bounds().Dx()*yc.Bounds().Dy() > fullDecodeLimit {
+			continue // CMYK, left to image/jpeg; the largest, for time
+		}
+		var d jpegDecoder
+		if _, _, err := d.decodePlane(data, 8, DefaultMaxPixels, nil); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		b := yc.Bounds()
+		var worst, sum float64
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				diff := math.Abs(float64(d.plane[y*d.yBW*8+x]) - float64(yc.Y[yc.YOffset(x, y)]))
+				worst = max(worst, diff)
+				sum += diff
+			}
+		}
+		mean := sum / float64(b.Dx()*b.Dy())
+		if worst > 2 || mean > 0.2 {
+			t.Errorf("%s (progressive %v): largest difference %.0f, mean %.3f", filepath.Base(f), d.progressive, worst, mean)
+		}
+		checked++
+	}
+	t.Logf("%d photos", checked)
 }
 
 // Every layout of one picture decodes on the fast path to the same hashes.
@@ -182,6 +226,7 @@ func realPhotos(t *testing.T) []string {
 // The fast hashes agree with goimagehash's on real photos: pHash mean ≤ 1.5
 // bits and at most 4.
 func TestFastAgreesWithReference(t *testing.T) {
+	t.Parallel() // long: let it overlap the others
 	files := realPhotos(t)
 	var dists [3][]int
 	decoders := map[string]int{}
@@ -262,26 +307,33 @@ func rot180(m image.Image) image.Image       { return Orient(m, 3) }
 func rotCCW(m image.Image) image.Image       { return Orient(m, 8) } // stored so that 6 turns it upright
 func rotCW(m image.Image) image.Image        { return Orient(m, 6) } // stored so that 8 turns it upright
 
-// Images of at most 512 pixels, and progressive files needing a finer
-// plane, go through image/jpeg, and say so.
+// Every scale has its path, progressive files included, and says which;
+// what the fast decoder leaves to image/jpeg says why.
 func TestFallbacks(t *testing.T) {
+	cmyk := sample.EncodeJPEG(sample.Photo(1, 800, 600), sample.JPEGOptions{Quality: 85, Sampling: "cmyk"})
+	ycck := sample.EncodeJPEG(sample.Photo(1, 800, 600), sample.JPEGOptions{Quality: 85, Sampling: "ycck"})
 	for _, tc := range []struct {
 		name    string
 		data    []byte
 		decoder string
 		why     string
 	}{
-		{"tiny", sample.JPEG(sample.Photo(1, 60, 40), 85), "image/jpeg", "decoded in full"},
-		{"up to 512 pixels", sample.JPEG(sample.Photo(1, 512, 300), 85), "image/jpeg", "decoded in full"},
-		{"narrow progressive", sample.EncodeJPEG(sample.Photo(1, 1200, 300), sample.JPEGOptions{Quality: 85, Progressive: true}), "image/jpeg", "progressive"},
+		{"tiny", sample.JPEG(sample.Photo(1, 60, 40), 85), "jpeg-1/1", ""},
+		{"up to 512 pixels", sample.JPEG(sample.Photo(1, 512, 300), 85), "jpeg-1/4", ""},
+		{"small progressive", sample.EncodeJPEG(sample.Photo(1, 400, 300), sample.JPEGOptions{Quality: 85, Progressive: true}), "jpeg-1/4", ""},
+		{"thumbnail", sample.JPEG(sample.Photo(1, 200, 150), 85), "jpeg-1/2", ""},
+		{"narrow progressive", sample.EncodeJPEG(sample.Photo(1, 1200, 300), sample.JPEGOptions{Quality: 85, Progressive: true}), "jpeg-1/4", ""},
 		{"narrow baseline at 1/4", sample.JPEG(sample.Photo(1, 1200, 300), 85), "jpeg-1/4", ""},
 		{"narrower baseline at 1/2", sample.JPEG(sample.Photo(1, 2000, 200), 85), "jpeg-1/2", ""},
+		{"thin strip at full scale", sample.JPEG(sample.Photo(1, 2000, 90), 85), "jpeg-1/1", ""},
+		{"CMYK", cmyk, "image/jpeg", "CMYK"},
+		{"YCCK", ycck, "image/jpeg", "YCCK"},
 	} {
 		_, info, err := Compute(tc.data, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if info.Decoder != tc.decoder || !strings.Contains(info.Fallback, tc.why) {
+		if info.Decoder != tc.decoder || !strings.Contains(info.Fallback, tc.why) || tc.why == "" && info.Fallback != "" {
 			t.Errorf("%s: decoder %q, fallback %q", tc.name, info.Decoder, info.Fallback)
 		}
 	}
@@ -371,7 +423,7 @@ func FuzzDecodePlane(f *testing.F) {
 		var d jpegDecoder
 		conforming := false
 		for _, n := range []int{4, 2, 1} {
-			pw, ph, err := d.decodePlane(data, n, 1<<20)
+			pw, ph, err := d.decodePlane(data, n, 1<<20, nil)
 			if n == 4 {
 				// 1/4 decodes every luma coefficient of a baseline
 				// stream, so it can tell one that stays in 8-bit ranges.

@@ -260,6 +260,7 @@ type Hasher struct {
 	jpeg  jpegDecoder
 	grids hashGrids
 	plane []float32
+	samp  pdqSampler
 
 	// The plane the last hashes came from, for Variants.
 	last       []float32
@@ -325,28 +326,27 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	minPlane := opts.minPlane()
 	n := 1
 	if w, hgt, err := jpegSize(data); err == nil {
-		if max(w, hgt) <= 512 {
-			// Small enough to decode in full cheaply, and PDQ's reference
-			// works on the full pixels of an image this size.
-			return p, info, fmt.Errorf("%w: %d×%d is decoded in full", errDeferred, w, hgt)
-		}
-		for n < 4 && min((w+8/n-1)/(8/n), (hgt+8/n-1)/(8/n)) < minPlane {
+		// The coarsest plane with minPlane samples on its short side, down
+		// to every pixel for the smallest images (PDQ comes from the
+		// coefficients whatever the plane).
+		for n < 8 && min((w+8/n-1)/(8/n), (hgt+8/n-1)/(8/n)) < minPlane {
 			n *= 2
 		}
-		if min((w+1)/2, (hgt+1)/2) < minPlane {
-			return p, info, fmt.Errorf("%w: %d×%d is too small for a reduced plane", errDeferred, w, hgt)
-		}
 	}
-	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels())
+	var samp *pdqSampler
+	if opts == nil || !opts.SkipPDQ {
+		samp = &h.samp
+	}
+	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp)
 	info = Image{Width: h.jpeg.width, Height: h.jpeg.height, Format: "jpeg"}
 	if err != nil {
 		return p, info, err
 	}
-	info.Decoder = [...]string{1: "jpeg-dc", 2: "jpeg-1/4", 4: "jpeg-1/2"}[n]
+	info.Decoder = [...]string{1: "jpeg-dc", 2: "jpeg-1/4", 4: "jpeg-1/2", 8: "jpeg-1/1"}[n]
 	cell := float64(8 / n)
 	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
 		imgW: info.Width, imgH: info.Height}
-	return h.planeHashes(h.jpeg.plane, e, opts), info, nil
+	return h.planeHashes(h.jpeg.plane, e, opts, samp), info, nil
 }
 
 // jpegSize reads the frame header's width and height.
@@ -390,18 +390,31 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
-	return h.planeHashes(h.plane, e, opts), info, nil
+	var samp *pdqSampler
+	if max(b.Dx(), b.Dy()) > pdqResizeSide && (opts == nil || !opts.SkipPDQ) {
+		// PDQ from the very pixels the reference reads.
+		samp = &h.samp
+		samp.sampleImage(img)
+	}
+	return h.planeHashes(h.plane, e, opts, samp), info, nil
 }
 
 // planeHashes hashes plane p, and the part of it inside a uniform border
 // when it has one (Perceptual.Trimmed), and keeps the plane for Variants.
-func (h *Hasher) planeHashes(p []float32, e extent, opts *Options) Perceptual {
+// PDQ of the whole image comes from samp when it is set (the pixels the
+// reference reads), else from the plane.
+func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSampler) Perceptual {
 	o, withPDQ := opts.orientation(), opts == nil || !opts.SkipPDQ
 	h.last, h.lastExtent, h.lastOrient = p, e, o
-	out := h.grids.hashes(p, e, o, withPDQ)
+	var grid []float32
+	if samp != nil && withPDQ {
+		grid = h.grids.pdq.input[:]
+		samp.grid(grid)
+	}
+	out := h.grids.hashes(p, e, o, withPDQ, grid)
 	if r, ok := trimRect(p, e); ok {
 		se, off := e.sub(r)
-		t := h.grids.hashes(p[off:], se, o, withPDQ)
+		t := h.grids.hashes(p[off:], se, o, withPDQ, nil)
 		out.Trimmed = &t
 	}
 	return out
@@ -437,7 +450,7 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 			continue
 		}
 		se, off := e.sub(r)
-		out = append(out, Variant{Name: c.Name, Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ)})
+		out = append(out, Variant{Name: c.Name, Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ, nil)})
 	}
 	return out, info, nil
 }

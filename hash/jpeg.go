@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // A JPEG decoder that produces only what hashing needs: the luma plane at
@@ -234,6 +235,26 @@ type jpegDecoder struct {
 	plane    []float32 // n*yBW × n*yBH
 	seenY    bool
 
+	// samp, when set, receives the blocks that hold the pixels Meta's PDQ
+	// reference reads (see pdqSampler).
+	samp *pdqSampler
+
+	// coef holds the luma blocks' coefficients of a progressive file
+	// (64 per block, zigzag order, before dequantization) when more than
+	// the DCs is needed: at scales finer than 1/8, or for the sampler.
+	// Bit k of nzm[block] says coefficient k is nonzero; a coefficient
+	// whose bit is clear is zero whatever coef holds, so coef is never
+	// cleared.
+	coef []int16
+	nzm  []uint64
+
+	// adobe is set when an APP14 "Adobe" segment is present, and
+	// transform holds its colour transform (0: none, 1: YCbCr, 2: YCCK);
+	// jfif when an APP0 "JFIF" segment is.
+	adobe     bool
+	transform uint8
+	jfif      bool
+
 	// nonconforming is set when the decoder met what no conforming 8-bit
 	// stream holds, and where decoders part ways: a block's coefficients
 	// running past index 63 (image/jpeg stops reading the block, libjpeg
@@ -260,11 +281,12 @@ var zigzag = [64]uint8{
 // x of region X, when a block's 8 pixels are split into n regions. Then
 // Σu Σv areaCos[n][X][u] areaCos[n][Y][v] F(u,v) is the exact mean of the
 // block's pixels in region (X, Y): an area average straight from the
-// coefficients, with no IDCT.
-var areaCos [5][4][8]float32
+// coefficients, with no IDCT. For n = 8 the regions are the pixels, and
+// this is the IDCT itself.
+var areaCos [9][8][8]float32
 
 func init() {
-	for _, n := range []int{2, 4} {
+	for _, n := range []int{2, 4, 8} {
 		w := 8 / n
 		for X := 0; X < n; X++ {
 			for u := 0; u < 8; u++ {
@@ -300,6 +322,9 @@ func (d *jpegDecoder) header() (int, error) {
 			if d.ncomp == 0 {
 				return 0, jpegError("scan before frame header")
 			}
+			if err := d.colourModel(); err != nil {
+				return 0, err
+			}
 			return pos, nil
 		case m == 0xC0 || m == 0xC1 || m == 0xC2:
 			if d.ncomp != 0 {
@@ -323,11 +348,40 @@ func (d *jpegDecoder) header() (int, error) {
 				return 0, jpegError("short DRI segment")
 			}
 			d.restart = int(binary.BigEndian.Uint16(seg))
+		case m == 0xE0:
+			d.jfif = d.jfif || len(seg) >= 5 && string(seg[:5]) == "JFIF\x00"
+		case m == 0xEE:
+			if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
+				d.adobe, d.transform = true, seg[11]
+			}
 		case m == 0xD9:
 			return 0, jpegError("no scan before EOI")
 		}
 		pos = next
 	}
+}
+
+// colourModel refuses, for image/jpeg to decode, the files whose first
+// component is not luma: CMYK and YCCK (four components; Adobe's CMYK is
+// stored inverted), and RGB (Adobe transform 0 without JFIF, or components
+// named R, G, B), telling them apart as image/jpeg does.
+func (d *jpegDecoder) colourModel() error {
+	switch d.ncomp {
+	case 4:
+		if d.adobe && d.transform == 2 {
+			return fmt.Errorf("%w: YCCK", errUnsupported)
+		}
+		return fmt.Errorf("%w: CMYK", errUnsupported)
+	case 3:
+		if d.jfif {
+			return nil
+		}
+		if d.adobe && d.transform == 0 ||
+			d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B' {
+			return fmt.Errorf("%w: RGB, not Y′CbCr", errUnsupported)
+		}
+	}
+	return nil
 }
 
 // nextSegment reads the marker at pos and its segment. Standalone markers
@@ -460,10 +514,12 @@ func (d *jpegDecoder) quantTables(seg []byte) error {
 }
 
 // decodePlane decodes data into a luma plane with n samples per block side
-// (1: 1/8 scale, 2: 1/4, 4: 1/2). The plane is n*yBW × n*yBH; only its top
-// left planeW × planeH holds the image.
-func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, planeH int, err error) {
-	ydc, plane := d.ydc, d.plane
+// (1: 1/8 scale, 2: 1/4, 4: 1/2, 8: every pixel). The plane is n*yBW ×
+// n*yBH; only its top left planeW × planeH holds the image. When samp is
+// not nil it also receives the blocks that hold the pixels PDQ's
+// reference reads.
+func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler) (planeW, planeH int, err error) {
+	ydc, plane, coef, nzm := d.ydc, d.plane, d.coef, d.nzm
 	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane}
 	pos, err := d.header()
 	if err != nil {
@@ -472,8 +528,21 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, 
 	if px := int64(d.width) * int64(d.height); px > maxPixels {
 		return 0, 0, fmt.Errorf("%w: jpeg declares %d×%d = %d pixels, budget %d", ErrTooManyPixels, d.width, d.height, px, maxPixels)
 	}
-	if d.progressive && n > 1 {
-		return 0, 0, fmt.Errorf("%w: progressive at a scale finer than 1/8", errUnsupported)
+	if d.progressive && (n > 1 || samp != nil) {
+		// Every luma coefficient is kept until the last scan.
+		blocks := d.yBW * d.yBH
+		if cap(coef) < blocks*64 {
+			coef = make([]int16, blocks*64)
+		}
+		if cap(nzm) < blocks {
+			nzm = make([]uint64, blocks)
+		}
+		d.coef, d.nzm = coef[:blocks*64], nzm[:blocks]
+		clear(d.nzm)
+	}
+	if samp != nil {
+		d.samp = samp
+		samp.reset(d.width, d.height)
 	}
 	size := d.yBW * d.yBH * n * n
 	if cap(d.plane) < size {
@@ -527,13 +596,32 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64) (planeW, 
 	if !d.seenY {
 		return 0, 0, jpegError("no scan holds the luma component")
 	}
-	if d.progressive {
+	if d.coef != nil {
+		d.finishProgressive()
+	} else if d.progressive {
 		q0 := float32(d.quant[d.comps[0].tq][0])
 		for i, v := range d.ydc {
 			d.plane[i] = d.clampDC(float32(v)*q0/8 + 128)
 		}
 	}
 	return (d.width + 8/n - 1) / (8 / n), (d.height + 8/n - 1) / (8 / n), nil
+}
+
+// sampled reports whether luma block (bx, by) holds pixels PDQ's reference
+// reads.
+func (d *jpegDecoder) sampled(bx, by int) bool {
+	return d.samp != nil && d.samp.feeds(bx, by)
+}
+
+// pixel8 rounds an IDCT output to an 8-bit sample, as decoders do.
+func pixel8(v float32) float32 {
+	if v <= 0 {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return float32(int32(v + 0.5))
 }
 
 // maxCoef bounds a dequantized DCT coefficient of 8-bit samples (the DC
@@ -600,9 +688,12 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		if ss == 0 && se != 0 || ss > se || se > 63 || ss > 0 && ns != 1 {
 			return 0, jpegError("bad progressive scan parameters")
 		}
-		if ss > 0 || !hasY {
-			// AC scans, and DC scans of chroma only: not needed at 1/8.
+		if ss > 0 && (!hasY || d.coef == nil) || ss == 0 && !hasY {
+			// Chroma, and luma AC when only the DCs are needed.
 			return skipScan(d.data, pos), nil
+		}
+		if ss > 0 && !d.ac[sc[0].ta].present {
+			return 0, jpegError("scan uses a missing AC Huffman table")
 		}
 	} else if ss != 0 || se != 63 || ah != 0 || al != 0 {
 		return 0, jpegError("bad sequential scan parameters")
@@ -658,6 +749,10 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 					bx, by := mx*bh+h, my*bv+v
 					var err error
 					switch {
+					case d.progressive && ss > 0 && ah == 0:
+						err = d.acFirst(c, bx, by, ss, se, al)
+					case d.progressive && ss > 0:
+						err = d.acRefine(c, bx, by, ss, se, al)
 					case d.progressive && ah == 0:
 						err = d.dcFirst(c, bx, by, al)
 					case d.progressive:
@@ -753,8 +848,18 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 							acc, nb = br.acc, br.n
 						}
 						c.pred += diff
-						// AC: skipped.
 						k := 1
+						if c.isY && d.samp != nil && d.samp.feeds(mx*bh+h, my*bv+v) {
+							// The reference reads pixels of this block: its AC
+							// coefficients are needed.
+							br.acc, br.n = acc, nb
+							var err error
+							if k, err = d.sampleAC(c, mx*bh+h, my*bv+v); err != nil {
+								return err
+							}
+							acc, nb = br.acc, br.n
+						}
+						// AC: skipped.
 						for k < 64 {
 							if nb < 32 {
 								br.acc, br.n = acc, nb
@@ -908,24 +1013,18 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 		}
 		return nil
 	}
-	// Luma at 1/4 or 1/2: the mean of each of the n×n regions of the
-	// block, accumulated from each nonzero coefficient as it is decoded.
-	n := d.n
-	var out [4][4]float32
+	// Luma at 1/4, 1/2 or full scale: the nonzero coefficients, then the
+	// block's n×n region means (at full scale its pixels).
 	q := &d.quant[c.tq]
-	tab := &areaCos[n]
+	var zs [64]uint8
+	var fs [64]float32
+	nz := 0
 	add := func(k int, f float32) {
 		if f > maxCoef || f < -maxCoef {
 			d.nonconforming = true
 		}
-		z := zigzag[k]
-		u, v := z&7, z>>3
-		for y := 0; y < n; y++ {
-			fy := f * tab[y][v]
-			for x := 0; x < n; x++ {
-				out[y][x] += fy * tab[x][u]
-			}
-		}
+		zs[nz], fs[nz] = zigzag[k], f
+		nz++
 	}
 	add(0, float32(c.pred)*float32(q[0]))
 	for k := 1; k < 64; {
@@ -951,15 +1050,8 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 		add(k, float32(extend(br.bits(uint(sz)), sz))*float32(q[k]))
 		k++
 	}
-	if bx >= d.yBW || by >= d.yBH {
-		return nil
-	}
-	stride := d.yBW * n
-	base := by*n*stride + bx*n
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			d.plane[base+y*stride+x] = clamp255(out[y][x] + 128)
-		}
+	if bx < d.yBW && by < d.yBH {
+		d.finishBlock(bx, by, zs[:nz], fs[:nz])
 	}
 	return nil
 }
@@ -996,5 +1088,322 @@ func (d *jpegDecoder) dcRefine(c *jpegComp, bx, by int, al uint) {
 	bit := d.br.bits(1)
 	if bit != 0 && c.isY && bx < d.yBW && by < d.yBH {
 		d.ydc[by*d.yBW+bx] |= 1 << al
+	}
+}
+
+// sampleAC decodes the AC coefficients of a luma block of a sequential scan
+// (its DC already in c.pred) and gives the block to the sampler. It reads
+// the stream as baselineDC's skipping does, so that a block decodes the
+// same way sampled or not, and returns the index past the last
+// coefficient (64 or more).
+func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
+	br, ac, q := &d.br, &d.ac[c.ta], &d.quant[c.tq]
+	var zs [64]uint8
+	var fs [64]float32
+	zs[0], fs[0] = 0, float32(c.pred)*float32(q[0])
+	nz := 1
+	k := 1
+	acc, nb := br.acc, br.n
+	for k < 64 {
+		if nb < 32 {
+			br.acc, br.n = acc, nb
+			br.fill()
+			acc, nb = br.acc, br.n
+		}
+		e := ac.fast[acc>>(64-fastBits)]
+		sym := e.sym
+		if e.total != 0 {
+			// Code and value bits in one lookup.
+			sz := uint(sym & 15)
+			if sz == 0 {
+				acc <<= e.total
+				nb -= uint(e.total)
+				if sym != 0xF0 {
+					if sym != 0 {
+						d.nonconforming = true
+					}
+					break
+				}
+				k += 16
+				continue
+			}
+			v := extend(uint32(acc<<e.len>>(64-sz)), uint8(sz))
+			acc <<= e.total
+			nb -= uint(e.total)
+			k += int(sym >> 4)
+			if k < 64 {
+				f := float32(v) * float32(q[k])
+				if f > maxCoef || f < -maxCoef {
+					d.nonconforming = true
+				}
+				zs[nz], fs[nz] = zigzag[k], f
+				nz++
+			}
+			k++
+			continue
+		}
+		if e.len != 0 {
+			acc <<= e.len
+			nb -= uint(e.len)
+		} else {
+			br.acc, br.n = acc, nb
+			var err error
+			if sym, err = br.decode(ac); err != nil {
+				return k, err
+			}
+			acc, nb = br.acc, br.n
+		}
+		r, sz := int(sym>>4), uint(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				if r != 0 { // EOBn, a progressive run: not in a sequential scan
+					d.nonconforming = true
+				}
+				break
+			}
+			k += 16
+			continue
+		}
+		v := extend(uint32(acc>>(64-sz)), uint8(sz))
+		acc <<= sz
+		nb -= sz
+		k += r
+		if k < 64 {
+			f := float32(v) * float32(q[k])
+			if f > maxCoef || f < -maxCoef {
+				d.nonconforming = true
+			}
+			zs[nz], fs[nz] = zigzag[k], f
+			nz++
+		}
+		k++
+	}
+	br.acc, br.n = acc, nb
+	d.samp.addBlock(bx, by, zs[:nz], fs[:nz])
+	return max(k, 64), nil
+}
+
+// lumaCoef returns the stored coefficients of luma block (bx, by) and its
+// mask of nonzero ones, or nil for a block outside the stored grid.
+func (d *jpegDecoder) lumaCoef(bx, by int) ([]int16, *uint64) {
+	if bx >= d.yBW || by >= d.yBH {
+		return nil, nil
+	}
+	i := by*d.yBW + bx
+	return d.coef[i*64 : i*64+64 : i*64+64], &d.nzm[i]
+}
+
+// acFirst decodes a block's coefficients ss…se in a progressive first AC
+// scan (always of one component), with end-of-band runs.
+func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br, ac := &d.br, &d.ac[c.ta]
+	b, m := d.lumaCoef(bx, by)
+	for k := ss; k <= se; {
+		if br.n < 32 {
+			br.fill()
+		}
+		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
+			// A coefficient whose code and value bits fit one lookup.
+			sz := uint(e.sym & 15)
+			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz)) << al
+			br.consume(uint(e.total))
+			k += int(e.sym >> 4)
+			if k > se {
+				return jpegError("AC coefficient index past the band")
+			}
+			if b != nil {
+				b[k] = int16(v)
+				*m |= 1 << k
+			}
+			k++
+			continue
+		}
+		sym, err := br.decode(ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(sym>>4), uint8(sym&15)
+		if sz == 0 {
+			if r == 15 {
+				k += 16
+				continue
+			}
+			// EOBr: this block and 2^r − 1 + (r bits) more end here.
+			d.eobrun = 1<<r - 1
+			if r > 0 {
+				d.eobrun += int(br.bits(uint(r)))
+			}
+			break
+		}
+		k += r
+		if k > se {
+			return jpegError("AC coefficient index past the band")
+		}
+		v := extend(br.bits(uint(sz)), sz) << al
+		if b != nil {
+			b[k] = int16(v)
+			*m |= 1 << k
+		}
+		k++
+	}
+	return nil
+}
+
+// acRefine reads one more bit of a block's coefficients ss…se in a
+// progressive refinement AC scan: a correction bit for each coefficient
+// already nonzero, and the new coefficients of magnitude 1 << al.
+func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
+	br, ac := &d.br, &d.ac[c.ta]
+	var scratch [64]int16
+	var scratchMask uint64
+	b, m := d.lumaCoef(bx, by)
+	if b == nil {
+		b, m = scratch[:], &scratchMask // outside the stored grid: read and drop
+	}
+	delta := int16(1) << al
+	k := ss
+	if d.eobrun == 0 {
+		for ; k <= se; k++ {
+			sym, err := br.decode(ac)
+			if err != nil {
+				return err
+			}
+			r, sz := int(sym>>4), sym&15
+			var v int16
+			switch sz {
+			case 0:
+				if r != 15 {
+					// EOBr: the rest of this block and of the run's blocks
+					// only refine what is already nonzero.
+					d.eobrun = 1 << r
+					if r > 0 {
+						d.eobrun += int(br.bits(uint(r)))
+					}
+					goto run
+				}
+				// ZRL: 16 zero coefficients (refining the nonzero ones met).
+			case 1:
+				v = delta
+				if br.bits(1) == 0 {
+					v = -v
+				}
+			default:
+				return jpegError("bad refinement coefficient size")
+			}
+			// Pass r zero coefficients, refining the nonzero ones met, and
+			// place v at the next zero one.
+			k = d.refineSkip(b, *m, k, se, r, delta)
+			if k > se {
+				if v != 0 {
+					return jpegError("refinement coefficient past the band")
+				}
+				break
+			}
+			if v != 0 {
+				b[k] = v
+				*m |= 1 << k
+			}
+		}
+		return nil
+	}
+run:
+	if d.eobrun > 0 {
+		d.eobrun--
+		d.refineSkip(b, *m, k, se, -1, delta)
+	}
+	return nil
+}
+
+// refineSkip goes from coefficient k towards se, reading a correction bit
+// for each nonzero coefficient, until it has passed zeros zero
+// coefficients and met one more (zeros < 0: to the end of the band). It
+// returns that coefficient's index, or se+1.
+func (d *jpegDecoder) refineSkip(b []int16, m uint64, k, se, zeros int, delta int16) int {
+	for ; k <= se; k++ {
+		if m&(1<<k) == 0 {
+			if zeros == 0 {
+				return k
+			}
+			zeros--
+			continue
+		}
+		if d.br.bits(1) != 0 && b[k]&delta == 0 {
+			if b[k] > 0 {
+				b[k] += delta
+			} else {
+				b[k] -= delta
+			}
+		}
+	}
+	return k
+}
+
+// finishProgressive turns the stored coefficients into the plane and the
+// sampler's blocks once every scan is read.
+func (d *jpegDecoder) finishProgressive() {
+	q := &d.quant[d.comps[0].tq]
+	var zs [64]uint8
+	var fs [64]float32
+	for by := 0; by < d.yBH; by++ {
+		for bx := 0; bx < d.yBW; bx++ {
+			i := by*d.yBW + bx
+			zs[0], fs[0] = 0, float32(d.ydc[i])*float32(q[0])
+			nz := 1
+			if d.n > 1 || d.sampled(bx, by) {
+				b := d.coef[i*64 : i*64+64 : i*64+64]
+				for m := d.nzm[i] &^ 1; m != 0; m &= m - 1 {
+					k := bits.TrailingZeros64(m)
+					f := float32(b[k]) * float32(q[k])
+					if f > maxCoef || f < -maxCoef {
+						d.nonconforming = true
+					}
+					zs[nz], fs[nz] = zigzag[k], f
+					nz++
+				}
+			}
+			d.finishBlock(bx, by, zs[:nz], fs[:nz])
+		}
+	}
+}
+
+// finishBlock writes luma block (bx, by), whose nonzero dequantized
+// coefficients are fs at natural indices zs, into the plane (n×n region
+// means; at n = 8 the pixels) and gives it to the sampler.
+func (d *jpegDecoder) finishBlock(bx, by int, zs []uint8, fs []float32) {
+	if d.sampled(bx, by) {
+		d.samp.addBlock(bx, by, zs, fs)
+	}
+	n := d.n
+	stride := d.yBW * n
+	base := by*n*stride + bx*n
+	if n == 1 {
+		d.plane[base] = d.clampDC(fs[0]/8 + 128)
+		return
+	}
+	tab := &areaCos[n]
+	var out [8][8]float32
+	for i, z := range zs {
+		f, u, v := fs[i], z&7, z>>3
+		for y := 0; y < n; y++ {
+			fy := f * tab[y][v]
+			for x := 0; x < n; x++ {
+				out[y][x] += fy * tab[x][u]
+			}
+		}
+	}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := out[y][x] + 128
+			if n == 8 {
+				v = pixel8(v)
+			} else {
+				v = clamp255(v)
+			}
+			d.plane[base+y*stride+x] = v
+		}
 	}
 }

@@ -211,22 +211,24 @@ func abs(v int) int {
 }
 
 // pdqInput makes PDQ's 64×64 input from a luma plane the way Meta's
-// reference does from pixels: an image over 512 pixels is first shrunk to
-// fit 512, then a Jarosz filter (a box filter of about 1/128 of the side,
-// applied twice along each axis) smooths it, and 64×64 samples are picked
-// at the cell centres. The plane's samples already average cell×cell
-// pixels, so the box windows are scaled to the plane; when the plane is
-// the full-resolution image of at most 512 pixels, this is the reference
-// step for step.
+// reference does from pixels (see pdqSampler, which reads the reference's
+// very pixels where a decoder can give them): an image over 512 pixels on
+// either side is first resized to 512×512, then a Jarosz filter (a box of
+// ⌈N/128⌉ samples, twice along each axis) smooths it, and 64×64 samples
+// are picked at the cell centres. The plane's samples already average
+// cell×cell pixels, so the box windows are scaled to the plane; when the
+// plane is the full-resolution image of at most 512 pixels, this is the
+// reference step for step.
 func (s *pdqState) pdqInput(p []float32, e extent, imgW, imgH int, dst []float32) {
-	shrink := math.Min(1, 512/float64(max(imgW, imgH))) // reference pixels per image pixel
-	refPerSample := shrink * float64(imgW) / e.fw       // reference pixels per plane sample
-	window := func(imgSide int) int {
-		ref := int(float64(imgSide)*shrink + 0.5)
+	window := func(imgSide int, fs float64) int {
+		ref := imgSide // the side after the reference's resize
+		if max(imgW, imgH) > pdqResizeSide {
+			ref = pdqResizeSide
+		}
 		w := (ref + 2*64 - 1) / (2 * 64)
-		return max(1, int(float64(w)/refPerSample+0.5))
+		return max(1, int(float64(w)*fs/float64(ref)+0.5))
 	}
-	wx, wy := window(imgW), window(imgH)
+	wx, wy := window(imgW, e.fw), window(imgH, e.fh)
 	w, h := e.w, e.h
 	if cap(s.buf1) < w*h {
 		s.buf1 = make([]float32, w*h)

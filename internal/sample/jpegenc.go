@@ -11,10 +11,14 @@ import (
 // JPEG that image/jpeg's encoder does not: progressive files, every chroma
 // subsampling, restart intervals.
 type JPEGOptions struct {
-	Quality     int    // 1–100, as image/jpeg
-	Sampling    string // "444", "422", "420" (default), "440", or "gray"
-	Progressive bool   // DC scans with successive approximation, then AC bands
-	Restart     int    // restart interval in MCUs (0: none)
+	Quality int // 1–100, as image/jpeg
+	// Sampling is "444", "422", "420" (default), "440", "gray", or
+	// "cmyk" / "ycck": four full-resolution components with Adobe's APP14
+	// segment, stored inverted as Photoshop writes them (YCCK: C, M and Y
+	// as Y′CbCr, then the inverted K).
+	Sampling    string
+	Progressive bool // DC scans with successive approximation, then AC bands
+	Restart     int  // restart interval in MCUs (0: none)
 }
 
 // Standard quantisation tables (ITU-T T.81 Annex K), natural order.
@@ -134,7 +138,7 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 	w, h := b.Dx(), b.Dy()
 	hs, vs := 2, 2
 	switch opts.Sampling {
-	case "444", "gray":
+	case "444", "gray", "cmyk", "ycck":
 		hs, vs = 1, 1
 	case "422":
 		hs, vs = 2, 1
@@ -142,8 +146,11 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 		hs, vs = 1, 2
 	}
 	ncomp := 3
-	if opts.Sampling == "gray" {
+	switch opts.Sampling {
+	case "gray":
 		ncomp = 1
+	case "cmyk", "ycck":
+		ncomp = 4
 	}
 	// Component planes at their own resolution, level-shifted.
 	mcuW, mcuH := 8*hs, 8*vs
@@ -172,6 +179,26 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 				py := min(y*fy+dy, h-1)
 				r, g, bl, _ := img.At(b.Min.X+px, b.Min.Y+py).RGBA()
 				R, G, B := float64(r>>8), float64(g>>8), float64(bl>>8)
+				if ncomp == 4 {
+					// Ink: K, then C, M, Y of what K leaves; stored
+					// inverted (255 − ink), so R, G, B are the
+					// inverted C, M, Y when K is 0.
+					K := 255 - max(R, G, B)
+					ink := [4]float64{0, 0, 0, K}
+					if K < 255 {
+						for i, v := range [3]float64{R, G, B} {
+							ink[i] = 255 * (255 - v - K) / (255 - K)
+						}
+					}
+					if opts.Sampling == "cmyk" || c == 3 {
+						sum += 255 - ink[c]
+						continue
+					}
+					// YCCK: Y′CbCr of the inks themselves (the inversion
+					// of CMY to RGB and Adobe's cancel out), as libjpeg
+					// and image/jpeg decode it.
+					R, G, B = ink[0], ink[1], ink[2]
+				}
 				switch c {
 				case 0:
 					sum += 0.299*R + 0.587*G + 0.114*B
@@ -243,6 +270,13 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 		out.Write(payload)
 	}
 	out.Write([]byte{0xFF, 0xD8})
+	if ncomp == 4 {
+		transform := byte(0)
+		if opts.Sampling == "ycck" {
+			transform = 2
+		}
+		seg(0xEE, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, transform})
+	}
 	for t := 0; t < min(ncomp, 2); t++ {
 		p := []byte{byte(t)}
 		for i := 0; i < 64; i++ {
