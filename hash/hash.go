@@ -337,7 +337,7 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	if opts == nil || !opts.SkipPDQ {
 		samp = &h.samp
 	}
-	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp)
+	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp, image.Rectangle{})
 	info = Image{Width: h.jpeg.width, Height: h.jpeg.height, Format: "jpeg"}
 	if err != nil {
 		return p, info, err
@@ -346,7 +346,14 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	cell := float64(8 / n)
 	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
 		imgW: info.Width, imgH: info.Height}
-	return h.planeHashes(h.jpeg.plane, e, opts, samp), info, nil
+	rectGrid := func(r image.Rectangle, dst []float32) {
+		// A second pass over the file, for the reference's pixels of part
+		// r (a trimmed border: rare). The plane comes out the same.
+		if _, _, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), &h.samp, r); err == nil {
+			h.samp.grid(dst)
+		}
+	}
+	return h.planeHashes(h.jpeg.plane, e, opts, samp, rectGrid), info, nil
 }
 
 // jpegSize reads the frame header's width and height.
@@ -391,19 +398,23 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
 	var samp *pdqSampler
-	if max(b.Dx(), b.Dy()) > pdqResizeSide && (opts == nil || !opts.SkipPDQ) {
+	if opts == nil || !opts.SkipPDQ {
 		// PDQ from the very pixels the reference reads.
 		samp = &h.samp
-		samp.sampleImage(img)
+		samp.sampleImage(img, image.Rect(0, 0, b.Dx(), b.Dy()))
 	}
-	return h.planeHashes(h.plane, e, opts, samp), info, nil
+	rectGrid := func(r image.Rectangle, dst []float32) {
+		h.samp.sampleImage(img, r)
+		h.samp.grid(dst)
+	}
+	return h.planeHashes(h.plane, e, opts, samp, rectGrid), info, nil
 }
 
 // planeHashes hashes plane p, and the part of it inside a uniform border
 // when it has one (Perceptual.Trimmed), and keeps the plane for Variants.
 // PDQ of the whole image comes from samp when it is set (the pixels the
 // reference reads), else from the plane.
-func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSampler) Perceptual {
+func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSampler, rectGrid func(image.Rectangle, []float32)) Perceptual {
 	o, withPDQ := opts.orientation(), opts == nil || !opts.SkipPDQ
 	h.last, h.lastExtent, h.lastOrient = p, e, o
 	var grid []float32
@@ -414,7 +425,14 @@ func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSamp
 	out := h.grids.hashes(p, e, o, withPDQ, grid)
 	if r, ok := trimRect(p, e); ok {
 		se, off := e.sub(r)
-		t := h.grids.hashes(p[off:], se, o, withPDQ, nil)
+		grid = nil
+		if rectGrid != nil && withPDQ {
+			// The trimmed part's PDQ from the reference's pixels too, so
+			// that it compares with the PDQ of an unbordered copy.
+			grid = h.grids.pdq.input[:]
+			rectGrid(e.pixels(r), grid)
+		}
+		t := h.grids.hashes(p[off:], se, o, withPDQ, grid)
 		out.Trimmed = &t
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/bits"
 )
@@ -517,8 +518,9 @@ func (d *jpegDecoder) quantTables(seg []byte) error {
 // (1: 1/8 scale, 2: 1/4, 4: 1/2, 8: every pixel). The plane is n*yBW ×
 // n*yBH; only its top left planeW × planeH holds the image. When samp is
 // not nil it also receives the blocks that hold the pixels PDQ's
-// reference reads.
-func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler) (planeW, planeH int, err error) {
+// reference reads, of the whole image or, when part is not empty, of
+// that part of it.
+func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler, part image.Rectangle) (planeW, planeH int, err error) {
 	ydc, plane, coef, nzm := d.ydc, d.plane, d.coef, d.nzm
 	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane}
 	pos, err := d.header()
@@ -542,7 +544,11 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 	}
 	if samp != nil {
 		d.samp = samp
-		samp.reset(d.width, d.height)
+		if part.Empty() {
+			samp.reset(d.width, d.height)
+		} else {
+			samp.resetRect(d.width, d.height, part)
+		}
 	}
 	size := d.yBW * d.yBH * n * n
 	if cap(d.plane) < size {

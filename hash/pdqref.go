@@ -52,9 +52,9 @@ func boxRange(o, n, win int) (lo, hi int) {
 	return max(0, o-(win-half)), min(n-1, o+half-1)
 }
 
-// build computes the taps of an image axis of length l, resized to side
-// when resize is set.
-func (a *pdqTaps) build(l int, resize bool) {
+// build computes the taps of the part off…off+l−1 of an image axis of
+// length full, resized to pdqResizeSide when resize is set.
+func (a *pdqTaps) build(full, off, l int, resize bool) {
 	n := l
 	if resize {
 		n = pdqResizeSide
@@ -86,14 +86,14 @@ func (a *pdqTaps) build(l int, resize bool) {
 			if resize {
 				t = s * l / n
 			}
-			list = append(list, tap{int32(t), int8(k), acc[s-lo2]})
+			list = append(list, tap{int32(off + t), int8(k), acc[s-lo2]})
 		}
 	}
 	slices.SortStableFunc(list, func(x, y tap) int { return int(x.t - y.t) })
-	if cap(a.first) < l+1 {
-		a.first = make([]int32, l+1)
+	if cap(a.first) < full+1 {
+		a.first = make([]int32, full+1)
 	}
-	a.first = a.first[:l+1]
+	a.first = a.first[:full+1]
 	clear(a.first)
 	a.out, a.w = a.out[:0], a.w[:0]
 	for i := 0; i < len(list); {
@@ -110,7 +110,7 @@ func (a *pdqTaps) build(l int, resize bool) {
 		}
 		a.first[t+1] = int32(len(a.out))
 	}
-	for t := 1; t <= l; t++ {
+	for t := 1; t <= full; t++ {
 		a.first[t] = max(a.first[t], a.first[t-1])
 	}
 }
@@ -171,11 +171,15 @@ type pdqSampler struct {
 }
 
 // reset prepares the sampler for a w×h image.
-func (s *pdqSampler) reset(w, h int) {
-	resize := w > pdqResizeSide || h > pdqResizeSide
+func (s *pdqSampler) reset(w, h int) { s.resetRect(w, h, image.Rect(0, 0, w, h)) }
+
+// resetRect prepares the sampler for part r of a w×h image: the PDQ of r
+// as an image of its own.
+func (s *pdqSampler) resetRect(w, h int, r image.Rectangle) {
+	resize := r.Dx() > pdqResizeSide || r.Dy() > pdqResizeSide
 	s.w, s.h = w, h
-	s.rows.build(h, resize)
-	s.cols.build(w, resize)
+	s.rows.build(h, r.Min.Y, r.Dy(), resize)
+	s.cols.build(w, r.Min.X, r.Dx(), resize)
 	if cap(s.slot) < h {
 		s.slot = make([]int32, h)
 	}
@@ -267,12 +271,13 @@ func (s *pdqSampler) grid(dst []float32) {
 	}
 }
 
-// sampleImage fills the sampler from a decoded image, reading only the
-// pixels the reference reads. Luma is taken from 8-bit RGB as the
-// reference does (through RGB for Y′CbCr images).
-func (s *pdqSampler) sampleImage(img image.Image) {
+// sampleImage fills the sampler from part r (in image coordinates from 0)
+// of a decoded image, reading only the pixels the reference reads. Luma is
+// taken from 8-bit RGB as the reference does (through RGB for Y′CbCr
+// images).
+func (s *pdqSampler) sampleImage(img image.Image, r image.Rectangle) {
 	b := img.Bounds()
-	s.reset(b.Dx(), b.Dy())
+	s.resetRect(b.Dx(), b.Dy(), r)
 	var cols []int
 	for x := 0; x < s.w; x++ {
 		if s.cols.used(x) {

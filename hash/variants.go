@@ -1,6 +1,9 @@
 package hash
 
-import "math"
+import (
+	"image"
+	"math"
+)
 
 // A Crop is a centred part of an image that a registry entry also records,
 // so that a copy cut to another shape still matches: scraped copies are
@@ -50,6 +53,14 @@ func (e extent) sub(r rect) (extent, int) {
 	s := extent{w: r.w, h: r.h, stride: e.stride, fw: fw, fh: fh,
 		imgW: max(1, int(fw*float64(e.imgW)/e.fw+0.5)), imgH: max(1, int(fh*float64(e.imgH)/e.fh+0.5))}
 	return s, r.y0*e.stride + r.x0
+}
+
+// pixels returns part r of plane e in image pixels.
+func (e extent) pixels(r rect) image.Rectangle {
+	sx, sy := float64(e.imgW)/e.fw, float64(e.imgH)/e.fh // pixels per sample
+	px := image.Rect(int(float64(r.x0)*sx+0.5), int(float64(r.y0)*sy+0.5),
+		int(float64(r.x0+r.w)*sx+0.5), int(float64(r.y0+r.h)*sy+0.5))
+	return px.Intersect(image.Rect(0, 0, e.imgW, e.imgH))
 }
 
 // cropRect returns the part of plane e that crop c keeps, as displayed

@@ -1,8 +1,11 @@
 package hash
 
 import (
+	"bytes"
 	"image"
 	"image/color"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -103,6 +106,51 @@ func TestVariants(t *testing.T) {
 	for _, v := range sq {
 		if v.Name == "crop-square" {
 			t.Errorf("a square image has a square crop variant")
+		}
+	}
+}
+
+// A framed or letterboxed copy of a real photo, JPEG or PNG: the PDQ of its
+// trimmed part is read from the reference's pixels of that part, as the
+// photo's own PDQ is, and lands within a few bits of it.
+func TestTrimmedPDQ(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
+	if err != nil {
+		t.Skip("no pdq/large fixtures")
+	}
+	photo, err := imaging.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo = imaging.Resize(photo, 1000, 0, imaging.Lanczos)
+	whole, _, err := Compute(sample.JPEG(photo, 95), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := photo.Bounds()
+	for _, tc := range []struct {
+		name   string
+		dx, dy int
+	}{{"frame", 100, 100}, {"letterbox", 0, 250}, {"pillarbox", 200, 0}} {
+		framed := imaging.Paste(imaging.New(b.Dx()+2*tc.dx, b.Dy()+2*tc.dy, color.NRGBA{0, 0, 0, 255}), photo, image.Pt(tc.dx, tc.dy))
+		for _, enc := range []string{"jpeg", "png"} {
+			file := sample.JPEG(framed, 95)
+			if enc == "png" {
+				file = sample.PNG(framed)
+			}
+			p, info, err := Compute(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Trimmed == nil {
+				t.Errorf("%s %s: no border found", tc.name, enc)
+				continue
+			}
+			d := PDQDistance(p.Trimmed.PDQ, whole.PDQ)
+			t.Logf("%s %s (%s): trimmed PDQ %d bits from the photo's, whole %d", tc.name, enc, info.Decoder, d, PDQDistance(p.PDQ, whole.PDQ))
+			if d > 16 {
+				t.Errorf("%s %s: trimmed PDQ %d bits from the photo's", tc.name, enc, d)
+			}
 		}
 	}
 }
