@@ -205,6 +205,80 @@ func BenchmarkScan(b *testing.B) {
 	}
 }
 
+// webMix writes n JPEGs sized as web datasets are (a third at most 512 px
+// on a side, a third about 0.3 MP, a third 0.5 MP; one in four
+// progressive) into a new folder.
+func webMix(b *testing.B, n int) string {
+	dir := b.TempDir()
+	sizes := [][2]int{{400, 300}, {512, 384}, {320, 480}, {640, 480}, {600, 450}, {816, 612}, {800, 600}, {1000, 500}}
+	for i := range n {
+		sz := sizes[i%len(sizes)]
+		photo := sample.Photo(uint64(i), sz[0], sz[1])
+		data := sample.JPEG(photo, 85)
+		if i%4 == 3 {
+			data = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true})
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img-%03d.jpg", i)), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// BenchmarkEndToEnd: every image of a folder of web-size JPEGs (webMix)
+// read from disk and audited on one core, by Scan with its defaults
+// (impl=scan: SHA-256, metadata and consent signals, all four perceptual
+// hashes, registry match, verdict), against the baseline (impl=baseline:
+// read, SHA-256, image.Decode and goimagehash's three hashes, nothing else).
+//
+//	go test -bench EndToEnd -count 5 > e.txt && benchstat -col /impl e.txt
+func BenchmarkEndToEnd(b *testing.B) {
+	const n = 48
+	dir := webMix(b, n)
+	files, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if err != nil || len(files) != n {
+		b.Fatal(err, len(files))
+	}
+	reg := &audit.Registry{}
+	for i := range 1000 {
+		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		reg.Add(e)
+	}
+	for _, impl := range []string{"baseline", "scan"} {
+		b.Run("impl="+impl, func(b *testing.B) {
+			b.ReportAllocs()
+			opts := &audit.Options{Workers: 1, Registry: reg}
+			for b.Loop() {
+				if impl == "baseline" {
+					for _, f := range files {
+						data, err := os.ReadFile(f)
+						if err != nil {
+							b.Fatal(err)
+						}
+						hash.Sum(data)
+						goimagehashBaseline(b, data)
+					}
+					continue
+				}
+				count := 0
+				for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
+					if err != nil || rec.Error != "" {
+						b.Fatal(err, rec.Error)
+					}
+					count++
+				}
+				if count != n {
+					b.Fatalf("%d records", count)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
 // registrySize is the size of the registries BenchmarkRegistry matches
 // against: 10 M entries, as the largest opt-out lists grow to (1 M with
 // -short).
