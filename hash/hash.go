@@ -258,6 +258,7 @@ var ErrTooManyPixels = errors.New("hash: image exceeds the pixel budget")
 // concurrent use; give each goroutine its own.
 type Hasher struct {
 	jpeg  jpegDecoder
+	jpeg2 jpegDecoder // for a second pass over a file with a border
 	grids hashGrids
 	plane []float32
 	samp  pdqSampler
@@ -266,6 +267,11 @@ type Hasher struct {
 	last       []float32
 	lastExtent extent
 	lastOrient int
+	// What the last image was read from, to hash parts of it the
+	// reference's way: the JPEG's bytes, or the decoded image.
+	lastJPEG  []byte
+	lastImage image.Image
+	partSamps [8]pdqSampler
 }
 
 // NewHasher returns a Hasher.
@@ -337,6 +343,7 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	if opts == nil || !opts.SkipPDQ {
 		samp = &h.samp
 	}
+	h.lastJPEG, h.lastImage = data, nil
 	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp, image.Rectangle{})
 	info = Image{Width: h.jpeg.width, Height: h.jpeg.height, Format: "jpeg"}
 	if err != nil {
@@ -348,8 +355,9 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 		imgW: info.Width, imgH: info.Height}
 	rectGrid := func(r image.Rectangle, dst []float32) {
 		// A second pass over the file, for the reference's pixels of part
-		// r (a trimmed border: rare). The plane comes out the same.
-		if _, _, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), &h.samp, r); err == nil {
+		// r (a trimmed border: rare), by a second decoder at 1/8 scale, the
+		// cheapest plane, so that the first decoder's plane stays intact.
+		if _, _, err := h.jpeg2.decodePlane(data, 1, opts.maxPixels(), &h.samp, r); err == nil {
 			h.samp.grid(dst)
 		}
 	}
@@ -397,6 +405,7 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
+	h.lastJPEG, h.lastImage = nil, img
 	var samp *pdqSampler
 	if opts == nil || !opts.SkipPDQ {
 		// PDQ from the very pixels the reference reads.
@@ -462,14 +471,56 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 	}
 	out := []Variant{{Perceptual: p}}
 	plane, e := h.last, h.lastExtent
+	var rects []rect
+	var names []string
 	for _, c := range Crops {
-		r, ok := cropRect(e, h.lastOrient, c)
-		if !ok {
-			continue
+		if r, ok := cropRect(e, h.lastOrient, c); ok {
+			rects, names = append(rects, r), append(names, c.Name)
 		}
-		se, off := e.sub(r)
-		out = append(out, Variant{Name: c.Name, Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ, nil)})
 	}
+	// Each crop's PDQ from the reference's pixels of the crop, as a
+	// cropped copy's own PDQ is computed: for a JPEG, in one more pass
+	// over the file for all crops.
+	var grids [][]float32
+	if !o.SkipPDQ && len(rects) > 0 && len(rects) <= len(h.partSamps) {
+		samps := make([]*pdqSampler, len(rects))
+		parts := make([]image.Rectangle, len(rects))
+		// The crops at pixel precision (the plane's are whole samples).
+		pe := extent{w: e.imgW, h: e.imgH, stride: e.imgW, fw: float64(e.imgW), fh: float64(e.imgH), imgW: e.imgW, imgH: e.imgH}
+		for i, r := range rects {
+			samps[i], parts[i] = &h.partSamps[i], e.pixels(r)
+			for _, c := range Crops {
+				if pr, ok := cropRect(pe, h.lastOrient, c); ok && c.Name == names[i] {
+					parts[i] = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
+				}
+			}
+		}
+		ok := true
+		if h.lastJPEG != nil {
+			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, parts)
+			ok = err == nil
+		} else {
+			for i, s := range samps {
+				s.sampleImage(h.lastImage, parts[i])
+			}
+		}
+		if ok {
+			grids = make([][]float32, len(rects))
+			for i, s := range samps {
+				grids[i] = make([]float32, 64*64)
+				s.grid(grids[i])
+			}
+		}
+	}
+	for i, r := range rects {
+		se, off := e.sub(r)
+		var grid []float32
+		if grids != nil {
+			grid = grids[i]
+		}
+		out = append(out, Variant{Name: names[i], Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ, grid)})
+	}
+	h.lastJPEG, h.lastImage = nil, nil
 	return out, info, nil
 }
 

@@ -236,9 +236,13 @@ type jpegDecoder struct {
 	plane    []float32 // n*yBW × n*yBH
 	seenY    bool
 
-	// samp, when set, receives the blocks that hold the pixels Meta's PDQ
-	// reference reads (see pdqSampler).
-	samp *pdqSampler
+	// samps receive the blocks that hold the pixels Meta's PDQ reference
+	// reads (see pdqSampler), each of the whole image or of a part of it.
+	samps []*pdqSampler
+	// sampBuf and partBuf hold decodePlane's one sampler and part, so that
+	// passing them costs no allocation; they survive the reset.
+	sampBuf [1]*pdqSampler
+	partBuf [1]image.Rectangle
 
 	// coef holds the luma blocks' coefficients of a progressive file
 	// (64 per block, zigzag order, before dequantization) when more than
@@ -521,8 +525,18 @@ func (d *jpegDecoder) quantTables(seg []byte) error {
 // reference reads, of the whole image or, when part is not empty, of
 // that part of it.
 func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler, part image.Rectangle) (planeW, planeH int, err error) {
-	ydc, plane, coef, nzm := d.ydc, d.plane, d.coef, d.nzm
-	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane}
+	if samp == nil {
+		return d.decodeParts(data, n, maxPixels, nil, nil)
+	}
+	d.sampBuf[0], d.partBuf[0] = samp, part
+	return d.decodeParts(data, n, maxPixels, d.sampBuf[:], d.partBuf[:])
+}
+
+// decodeParts is decodePlane with any number of samplers, sampler i of
+// part parts[i] (the whole image when it is empty).
+func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle) (planeW, planeH int, err error) {
+	ydc, plane, coef, nzm, sb, pb := d.ydc, d.plane, d.coef, d.nzm, d.sampBuf, d.partBuf
+	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, sampBuf: sb, partBuf: pb}
 	pos, err := d.header()
 	if err != nil {
 		return 0, 0, err
@@ -530,7 +544,7 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 	if px := int64(d.width) * int64(d.height); px > maxPixels {
 		return 0, 0, fmt.Errorf("%w: jpeg declares %d×%d = %d pixels, budget %d", ErrTooManyPixels, d.width, d.height, px, maxPixels)
 	}
-	if d.progressive && (n > 1 || samp != nil) {
+	if d.progressive && (n > 1 || len(samps) > 0) {
 		// Every luma coefficient is kept until the last scan.
 		blocks := d.yBW * d.yBH
 		if cap(coef) < blocks*64 {
@@ -542,12 +556,12 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 		d.coef, d.nzm = coef[:blocks*64], nzm[:blocks]
 		clear(d.nzm)
 	}
-	if samp != nil {
-		d.samp = samp
-		if part.Empty() {
+	d.samps = samps
+	for i, samp := range samps {
+		if parts[i].Empty() {
 			samp.reset(d.width, d.height)
 		} else {
-			samp.resetRect(d.width, d.height, part)
+			samp.resetRect(d.width, d.height, parts[i])
 		}
 	}
 	size := d.yBW * d.yBH * n * n
@@ -616,7 +630,21 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 // sampled reports whether luma block (bx, by) holds pixels PDQ's reference
 // reads.
 func (d *jpegDecoder) sampled(bx, by int) bool {
-	return d.samp != nil && d.samp.feeds(bx, by)
+	for _, s := range d.samps {
+		if s.feeds(bx, by) {
+			return true
+		}
+	}
+	return false
+}
+
+// sample gives a luma block to the samplers it feeds.
+func (d *jpegDecoder) sample(bx, by int, zs []uint8, fs []float32) {
+	for _, s := range d.samps {
+		if s.feeds(bx, by) {
+			s.addBlock(bx, by, zs, fs)
+		}
+	}
 }
 
 // pixel8 rounds an IDCT output to an 8-bit sample, as decoders do.
@@ -855,7 +883,7 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 						}
 						c.pred += diff
 						k := 1
-						if c.isY && d.samp != nil && d.samp.feeds(mx*bh+h, my*bv+v) {
+						if c.isY && d.samps != nil && d.sampled(mx*bh+h, my*bv+v) {
 							// The reference reads pixels of this block: its AC
 							// coefficients are needed.
 							br.acc, br.n = acc, nb
@@ -1185,7 +1213,7 @@ func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
 		k++
 	}
 	br.acc, br.n = acc, nb
-	d.samp.addBlock(bx, by, zs[:nz], fs[:nz])
+	d.sample(bx, by, zs[:nz], fs[:nz])
 	return max(k, 64), nil
 }
 
@@ -1381,7 +1409,7 @@ func (d *jpegDecoder) finishProgressive() {
 // means; at n = 8 the pixels) and gives it to the sampler.
 func (d *jpegDecoder) finishBlock(bx, by int, zs []uint8, fs []float32) {
 	if d.sampled(bx, by) {
-		d.samp.addBlock(bx, by, zs, fs)
+		d.sample(bx, by, zs, fs)
 	}
 	n := d.n
 	stride := d.yBW * n

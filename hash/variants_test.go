@@ -62,8 +62,18 @@ func TestTrimRect(t *testing.T) {
 // it; a crop's hashes are close to those of the same crop cut from the
 // image and saved on its own, as a copy found on the web would be.
 func TestVariants(t *testing.T) {
+	for _, enc := range []string{"jpeg", "png"} {
+		t.Run(enc, func(t *testing.T) { testVariants(t, enc) })
+	}
+}
+
+func testVariants(t *testing.T, enc string) {
 	photo := sample.Photo(12, 800, 500)
-	vs, info, err := NewHasher().Variants(sample.JPEG(photo, 95), nil)
+	file := sample.JPEG(photo, 95)
+	if enc == "png" {
+		file = sample.PNG(photo)
+	}
+	vs, info, err := NewHasher().Variants(file, nil)
 	if err != nil || info.Width != 800 {
 		t.Fatal(err, info)
 	}
@@ -74,7 +84,7 @@ func TestVariants(t *testing.T) {
 	if len(vs) != len(names) {
 		t.Fatalf("%d variants, want %d", len(vs), len(names))
 	}
-	whole, _, _ := Compute(sample.JPEG(photo, 95), nil)
+	whole, _, _ := Compute(file, nil)
 	if vs[0].PHash != whole.PHash || vs[0].PDQ != whole.PDQ {
 		t.Errorf("the first variant is not the whole image's hashes")
 	}
@@ -97,7 +107,9 @@ func TestVariants(t *testing.T) {
 		}
 		dp, dq := Distance(v.PHash, cut.PHash), PDQDistance(v.PDQ, cut.PDQ)
 		t.Logf("%s: pHash %d, PDQ %d bits from the saved crop", v.Name, dp, dq)
-		if dp > 8 || dq > 40 {
+		// PDQ of each crop is read from the reference's pixels of the
+		// crop, as the cropped copy's own is: within a few bits.
+		if dp > 8 || dq > 16 {
 			t.Errorf("%s: pHash %d, PDQ %d bits from the saved crop", v.Name, dp, dq)
 		}
 	}
