@@ -1062,6 +1062,22 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	}
 	add(0, float32(c.pred)*float32(q[0]))
 	for k := 1; k < 64; {
+		if br.n < 32 {
+			br.fill()
+		}
+		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
+			// A coefficient whose code and value bits fit one lookup.
+			sz := uint(e.sym & 15)
+			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz))
+			br.consume(uint(e.total))
+			k += int(e.sym >> 4)
+			if k > 63 {
+				return jpegError("AC coefficient index past 63")
+			}
+			add(k, float32(v)*float32(q[k]))
+			k++
+			continue
+		}
 		sym, err := br.decode(ac)
 		if err != nil {
 			return err
@@ -1419,6 +1435,24 @@ func (d *jpegDecoder) finishBlock(bx, by int, zs []uint8, fs []float32) {
 		return
 	}
 	tab := &areaCos[n]
+	if n == 2 {
+		// The common case of small images, unrolled.
+		t0, t1 := &tab[0], &tab[1]
+		var a00, a01, a10, a11 float32
+		for i, z := range zs {
+			u, v := z&7, (z>>3)&7
+			f0, f1 := fs[i]*t0[v], fs[i]*t1[v]
+			a00 += f0 * t0[u]
+			a01 += f0 * t1[u]
+			a10 += f1 * t0[u]
+			a11 += f1 * t1[u]
+		}
+		d.plane[base] = clamp255(a00 + 128)
+		d.plane[base+1] = clamp255(a01 + 128)
+		d.plane[base+stride] = clamp255(a10 + 128)
+		d.plane[base+stride+1] = clamp255(a11 + 128)
+		return
+	}
 	var out [8][8]float32
 	for i, z := range zs {
 		f, u, v := fs[i], z&7, z>>3

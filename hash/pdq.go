@@ -135,6 +135,8 @@ func (s *pdqState) pdq(grid []float32) (PDQ, int, [8]PDQ) {
 		}
 	}
 	var out [8]PDQ
+	var medians [4]float32 // by the flips applied: a transpose keeps the values, so their median
+	var have [4]bool
 	for k, op := range dihedralOps {
 		// Each rotation or flip is a transpose and sign changes of the odd
 		// frequencies: rows i and columns j hold frequencies i+1 and j+1,
@@ -154,7 +156,23 @@ func (s *pdqState) pdq(grid []float32) (PDQ, int, [8]PDQ) {
 				s.v[i*16+j] = v
 			}
 		}
-		out[k] = s.threshold()
+		// The values are the original's with the odd frequencies of
+		// flipped axes negated, and a transpose swaps the axes.
+		fx, fy := op.flipX, op.flipY
+		if op.transpose {
+			fx, fy = fy, fx
+		}
+		key := 0
+		if fx {
+			key |= 1
+		}
+		if fy {
+			key |= 2
+		}
+		if !have[key] {
+			medians[key], have[key] = s.median(), true
+		}
+		out[k] = s.thresholdAt(medians[key])
 	}
 	return out[0], pdqQuality(grid), out
 }
@@ -172,11 +190,15 @@ var dihedralOps = [8]struct{ transpose, flipX, flipY bool }{
 	{true, true, true},    // transverse: mirror about the other diagonal
 }
 
-// threshold sets bit k where coefficient k of s.v is above the median.
-func (s *pdqState) threshold() PDQ {
+// median is the median of s.v: Meta's Torben median of an even count is
+// the lower middle value.
+func (s *pdqState) median() float32 {
 	s.sorted = s.v
-	// Meta's Torben median of an even count is the lower middle value.
-	median := selectK(s.sorted[:], 127)
+	return selectK(s.sorted[:], 127)
+}
+
+// thresholdAt sets bit k where coefficient k of s.v is above median.
+func (s *pdqState) thresholdAt(median float32) PDQ {
 	var p PDQ
 	for k, v := range s.v {
 		if v > median {

@@ -314,3 +314,37 @@ func flatImage() *image.NRGBA {
 	}
 	return img
 }
+
+// The PDQ of each rotation and flip, thresholded at a median shared
+// between variants whose coefficients are the same values, is the PDQ
+// thresholded at that variant's own median.
+func TestPDQDihedralMedians(t *testing.T) {
+	var s pdqState
+	grid := make([]float32, 64*64)
+	for trial := range 20 {
+		for i := range grid {
+			grid[i] = float32((i*7919+trial*104729)%251) + float32(i%64)*float32(trial%3)
+		}
+		_, _, got := s.pdq(grid)
+		for k, op := range dihedralOps {
+			for i := 0; i < 16; i++ {
+				for j := 0; j < 16; j++ {
+					v := s.b[i][j]
+					if op.transpose {
+						v = s.b[j][i]
+					}
+					if op.flipX && j%2 == 0 {
+						v = -v
+					}
+					if op.flipY && i%2 == 0 {
+						v = -v
+					}
+					s.v[i*16+j] = v
+				}
+			}
+			if want := s.thresholdAt(s.median()); got[k] != want {
+				t.Fatalf("trial %d, %s: %d bits from its own median's hash", trial, Dihedral[k], PDQDistance(got[k], want))
+			}
+		}
+	}
+}
