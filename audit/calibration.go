@@ -268,6 +268,9 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 				d, turn := 1<<30, 0
 				if a == hash.PDQAlg {
 					for t := range hash.Dihedral {
+						if t > 0 && e.isTurn() {
+							break // a turned variant: compared as it is
+						}
 						if x := hash.PDQDistance(q.PDQVariant(t), e.pdq); x < d {
 							d, turn = x, t
 						}

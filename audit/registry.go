@@ -44,8 +44,10 @@ type Entry struct {
 	Status Status    `json:"status,omitempty"`
 	Note   string    `json:"note,omitempty"`
 	// Variant names the version of the image a perceptual entry was
-	// computed from, when it was not the whole image: a crop (hash.Crops)
-	// or the image without its border (hash.VariantTrimmed). The entries
+	// computed from, when it was not the whole image: a crop (hash.Crops),
+	// the image without its border (hash.VariantTrimmed), or the image
+	// turned a way of hash.Dihedral (PDQ only, as Meta's reference reads
+	// a turned copy). The entries
 	// of one image share its ID, and any variant matching is a match of
 	// that objection.
 	Variant string `json:"variant,omitempty"`
@@ -64,6 +66,10 @@ type Entry struct {
 	md5    [16]byte
 	pdq    hash.PDQ
 }
+
+// isTurn reports whether the entry is the PDQ of its image turned a way
+// of hash.Dihedral: compared with a copy as it is, never turned again.
+func (e *Entry) isTurn() bool { return e.Variant != "" && hash.IsTurn(e.Variant) }
 
 // Hash returns the entry's value in the registry text form "algo:hex".
 func (e *Entry) Hash() string { return string(e.Algo) + ":" + e.Value }
@@ -643,13 +649,20 @@ func setVariant(e *Entry, v string) error {
 	if !e.Algo.Perceptual() {
 		return fmt.Errorf("variant %q on a %s entry: only perceptual hashes have variants", v, e.Algo)
 	}
+	if hash.IsTurn(v) {
+		if e.Algo != hash.PDQAlg {
+			return fmt.Errorf("variant %q on a %s entry: turned variants are PDQ only", v, e.Algo)
+		}
+		e.Variant = v
+		return nil
+	}
 	base, trimmed := strings.CutSuffix(v, "+"+hash.VariantTrimmed)
 	known := base == hash.VariantTrimmed && !trimmed
 	for _, c := range hash.Crops {
 		known = known || base == c.Name
 	}
 	if !known {
-		return fmt.Errorf("variant %q is not %s or a crop (%s)", v, hash.VariantTrimmed, cropNames())
+		return fmt.Errorf("variant %q is not %s, a crop (%s) or a turn (%s)", v, hash.VariantTrimmed, cropNames(), strings.Join(hash.Dihedral[1:], ", "))
 	}
 	e.Variant = v
 	return nil
@@ -853,6 +866,11 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 				}
 				entries := r.near[a]
 				found := func(e, d, k int) {
+					if k > 0 && entries[e].isTurn() {
+						// A turned variant is the turned copy's own PDQ:
+						// compared with the copy as it is.
+						return
+					}
 					m := newMatch(entries[e], d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {

@@ -63,8 +63,11 @@ func VariantEntries(vs []hash.Variant, algos []hash.Algo, id, source, date strin
 		status = Active
 	}
 	var out []*Entry
-	add := func(p *hash.Perceptual, variant string) {
+	add := func(p *hash.Perceptual, variant string, pdqOnly bool) {
 		for _, a := range algos {
+			if pdqOnly && a != hash.PDQAlg {
+				continue
+			}
 			var v string
 			switch {
 			case a == hash.PDQAlg:
@@ -87,13 +90,13 @@ func VariantEntries(vs []hash.Variant, algos []hash.Algo, id, source, date strin
 		}
 	}
 	for _, v := range vs {
-		add(&v.Perceptual, v.Name)
+		add(&v.Perceptual, v.Name, v.PDQOnly)
 		if v.Trimmed != nil {
 			name := hash.VariantTrimmed
 			if v.Name != "" {
 				name = v.Name + "+" + hash.VariantTrimmed
 			}
-			add(v.Trimmed, name)
+			add(v.Trimmed, name, v.PDQOnly)
 		}
 	}
 	return out

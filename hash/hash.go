@@ -271,7 +271,7 @@ type Hasher struct {
 	// reference's way: the JPEG's bytes, or the decoded image.
 	lastJPEG  []byte
 	lastImage image.Image
-	partSamps [8]pdqSampler
+	partSamps [16]pdqSampler
 }
 
 // NewHasher returns a Hasher.
@@ -479,33 +479,46 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 		}
 	}
 	// Each crop's PDQ from the reference's pixels of the crop, as a
-	// cropped copy's own PDQ is computed: for a JPEG, in one more pass
-	// over the file for all crops.
+	// cropped copy's own PDQ is computed; and the PDQ of the image turned
+	// each way of Dihedral, as the reference reads a turned copy (the
+	// whole image's dihedral PDQs are of its DCT, and the reference's
+	// sampling of a turned copy differs by a median 16 bits): for a JPEG,
+	// in one more pass over the file for all of them.
 	var grids [][]float32
-	if !o.SkipPDQ && len(rects) > 0 && len(rects) <= len(h.partSamps) {
-		samps := make([]*pdqSampler, len(rects))
-		parts := make([]image.Rectangle, len(rects))
+	nturn := 0
+	if !o.SkipPDQ {
+		nturn = len(Dihedral) - 1
+	}
+	if !o.SkipPDQ && len(rects)+nturn <= len(h.partSamps) {
+		samps := make([]*pdqSampler, len(rects)+nturn)
 		// The crops at pixel precision (the plane's are whole samples).
 		pe := extent{w: e.imgW, h: e.imgH, stride: e.imgW, fw: float64(e.imgW), fh: float64(e.imgH), imgW: e.imgW, imgH: e.imgH}
-		for i, r := range rects {
-			samps[i], parts[i] = &h.partSamps[i], e.pixels(r)
+		whole := image.Rect(0, 0, e.imgW, e.imgH)
+		for i := range samps {
+			samps[i] = &h.partSamps[i]
+			if i >= len(rects) {
+				samps[i].resetTurn(e.imgW, e.imgH, whole, turnFor[h.lastOrient][i-len(rects)+1])
+				continue
+			}
+			part := e.pixels(rects[i])
 			for _, c := range Crops {
 				if pr, ok := cropRect(pe, h.lastOrient, c); ok && c.Name == names[i] {
-					parts[i] = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
+					part = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
 				}
 			}
+			samps[i].resetRect(e.imgW, e.imgH, part)
 		}
 		ok := true
 		if h.lastJPEG != nil {
-			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, parts)
+			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, nil)
 			ok = err == nil
 		} else {
-			for i, s := range samps {
-				s.sampleImage(h.lastImage, parts[i])
+			for _, s := range samps {
+				s.sampleImagePrepared(h.lastImage)
 			}
 		}
 		if ok {
-			grids = make([][]float32, len(rects))
+			grids = make([][]float32, len(samps))
 			for i, s := range samps {
 				grids[i] = make([]float32, 64*64)
 				s.grid(grids[i])
@@ -519,6 +532,18 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 			grid = grids[i]
 		}
 		out = append(out, Variant{Name: names[i], Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ, grid)})
+	}
+	if grids != nil {
+		for k := 1; k < len(Dihedral); k++ {
+			g := grids[len(rects)+k-1]
+			if turnFor[h.lastOrient][k].transpose {
+				g, _, _ = turnGrid(g, 64, 64, pdqTurn{transpose: true})
+			}
+			var v Variant
+			v.Name, v.PDQOnly = Dihedral[k], true
+			v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(g)
+			out = append(out, v)
+		}
 	}
 	h.lastJPEG, h.lastImage = nil, nil
 	return out, info, nil

@@ -533,7 +533,8 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 }
 
 // decodeParts is decodePlane with any number of samplers, sampler i of
-// part parts[i] (the whole image when it is empty).
+// part parts[i] (the whole image when it is empty), or, when parts is nil,
+// as the caller prepared them for this image.
 func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle) (planeW, planeH int, err error) {
 	ydc, plane, coef, nzm, sb, pb := d.ydc, d.plane, d.coef, d.nzm, d.sampBuf, d.partBuf
 	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, sampBuf: sb, partBuf: pb}
@@ -558,6 +559,12 @@ func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*
 	}
 	d.samps = samps
 	for i, samp := range samps {
+		if parts == nil {
+			if samp.w != d.width || samp.h != d.height {
+				return 0, 0, fmt.Errorf("jpeg: a sampler prepared for %d×%d, not %d×%d", samp.w, samp.h, d.width, d.height)
+			}
+			continue
+		}
 		if parts[i].Empty() {
 			samp.reset(d.width, d.height)
 		} else {

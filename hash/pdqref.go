@@ -53,8 +53,9 @@ func boxRange(o, n, win int) (lo, hi int) {
 }
 
 // build computes the taps of the part off…off+l−1 of an image axis of
-// length full, resized to pdqResizeSide when resize is set.
-func (a *pdqTaps) build(full, off, l int, resize bool) {
+// length full, resized to pdqResizeSide when resize is set; reflect reads
+// the part mirrored, as the reference reads a mirrored copy.
+func (a *pdqTaps) build(full, off, l int, resize, reflect bool) {
 	n := l
 	if resize {
 		n = pdqResizeSide
@@ -85,6 +86,9 @@ func (a *pdqTaps) build(full, off, l int, resize bool) {
 			t := s
 			if resize {
 				t = s * l / n
+			}
+			if reflect {
+				t = l - 1 - t
 			}
 			list = append(list, tap{int32(off + t), int8(k), acc[s-lo2]})
 		}
@@ -175,11 +179,20 @@ func (s *pdqSampler) reset(w, h int) { s.resetRect(w, h, image.Rect(0, 0, w, h))
 
 // resetRect prepares the sampler for part r of a w×h image: the PDQ of r
 // as an image of its own.
-func (s *pdqSampler) resetRect(w, h int, r image.Rectangle) {
+func (s *pdqSampler) resetRect(w, h int, r image.Rectangle) { s.resetTurn(w, h, r, pdqTurn{}) }
+
+// pdqTurn is a rotation or flip of an image as stored: its columns
+// mirrored, then its rows, then transposed.
+type pdqTurn struct{ mirrorX, mirrorY, transpose bool }
+
+// resetTurn prepares the sampler for part r of a w×h image turned by t:
+// grid then gives the reference's input for the turned part, as stored
+// before the transpose (turnGrid applies it).
+func (s *pdqSampler) resetTurn(w, h int, r image.Rectangle, t pdqTurn) {
 	resize := r.Dx() > pdqResizeSide || r.Dy() > pdqResizeSide
 	s.w, s.h = w, h
-	s.rows.build(h, r.Min.Y, r.Dy(), resize)
-	s.cols.build(w, r.Min.X, r.Dx(), resize)
+	s.rows.build(h, r.Min.Y, r.Dy(), resize, t.mirrorY)
+	s.cols.build(w, r.Min.X, r.Dx(), resize, t.mirrorX)
 	if cap(s.slot) < h {
 		s.slot = make([]int32, h)
 	}
@@ -278,6 +291,13 @@ func (s *pdqSampler) grid(dst []float32) {
 func (s *pdqSampler) sampleImage(img image.Image, r image.Rectangle) {
 	b := img.Bounds()
 	s.resetRect(b.Dx(), b.Dy(), r)
+	s.sampleImagePrepared(img)
+}
+
+// sampleImagePrepared fills a sampler prepared by reset, resetRect or
+// resetTurn from a decoded image of its size.
+func (s *pdqSampler) sampleImagePrepared(img image.Image) {
+	b := img.Bounds()
 	var cols []int
 	for x := 0; x < s.w; x++ {
 		if s.cols.used(x) {

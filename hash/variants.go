@@ -3,6 +3,7 @@ package hash
 import (
 	"image"
 	"math"
+	"slices"
 )
 
 // A Crop is a centred part of an image that a registry entry also records,
@@ -30,6 +31,18 @@ var Crops = []Crop{
 	{Name: "crop-80%", Keep: 0.8},
 }
 
+// IsTurn reports whether a variant name is one of Dihedral's turns (not
+// "original"): a PDQ-only variant of the image turned that way, to be
+// compared with a copy as it is, not turned again.
+func IsTurn(name string) bool {
+	for _, d := range Dihedral[1:] {
+		if name == d {
+			return true
+		}
+	}
+	return false
+}
+
 // VariantTrimmed names the hashes of an image with its uniform border cut
 // off (see Perceptual.Trimmed).
 const VariantTrimmed = "trimmed"
@@ -39,6 +52,9 @@ const VariantTrimmed = "trimmed"
 // trimmed (VariantTrimmed).
 type Variant struct {
 	Name string
+	// PDQOnly marks a variant whose only hash is PDQ: the image turned a
+	// way of Dihedral (Name), as Meta's reference reads a turned copy.
+	PDQOnly bool
 	Perceptual
 }
 
@@ -176,4 +192,68 @@ func pick(level, v float32) float32 {
 		return v
 	}
 	return level
+}
+
+// turnFor[o][k] is the turn of the image as stored that shows it, under
+// EXIF orientation o, turned by Dihedral[k]: found once by trying every
+// turn on a small grid of distinct values.
+var turnFor [9][8]pdqTurn
+
+func init() {
+	const sw, sh = 3, 2
+	var src [sw * sh]float32
+	for i := range src {
+		src[i] = float32(i)
+	}
+	for o := 1; o <= 8; o++ {
+		shown := make([]float32, sw*sh)
+		orientGrid(src[:], sw, sh, o, shown)
+		w, h := sw, sh
+		if o >= 5 {
+			w, h = sh, sw
+		}
+		for k, op := range dihedralOps {
+			want, ww, wh := turnGrid(shown, w, h, pdqTurn{transpose: op.transpose})              // the transpose first,
+			want, ww, wh = turnGrid(want, ww, wh, pdqTurn{mirrorX: op.flipX, mirrorY: op.flipY}) // then the mirrors
+			found := false
+			for m := 0; m < 8 && !found; m++ {
+				t := pdqTurn{mirrorX: m&1 != 0, mirrorY: m&2 != 0, transpose: m&4 != 0}
+				got, gw, gh := turnGrid(src[:], sw, sh, t)
+				if gw == ww && gh == wh && slices.Equal(got, want) {
+					turnFor[o][k], found = t, true
+				}
+			}
+			if !found {
+				panic("hash: no turn for an orientation and a dihedral variant")
+			}
+		}
+	}
+}
+
+// turnGrid returns the w×h grid g turned by t (mirrors, then the
+// transpose), and its new size.
+func turnGrid(g []float32, w, h int, t pdqTurn) ([]float32, int, int) {
+	out := make([]float32, w*h)
+	ow, oh := w, h
+	if t.transpose {
+		ow, oh = h, w
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := x, y
+			if t.mirrorX {
+				sx = w - 1 - x
+			}
+			if t.mirrorY {
+				sy = h - 1 - y
+			}
+			v := g[sy*w+sx]
+			if t.transpose {
+				out[x*ow+y] = v
+			} else {
+				out[y*ow+x] = v
+			}
+		}
+	}
+	return out, ow, oh
 }

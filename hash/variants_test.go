@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -81,6 +82,7 @@ func testVariants(t *testing.T, enc string) {
 	for _, c := range Crops {
 		names = append(names, c.Name)
 	}
+	names = append(names, Dihedral[1:]...) // the turned copies' PDQ
 	if len(vs) != len(names) {
 		t.Fatalf("%d variants, want %d", len(vs), len(names))
 	}
@@ -100,6 +102,9 @@ func testVariants(t *testing.T, enc string) {
 	for i, v := range vs[1:] {
 		if v.Name != names[i+1] {
 			t.Errorf("variant %d is %q, want %q", i+1, v.Name, names[i+1])
+		}
+		if v.PDQOnly {
+			continue // TestTurnedVariants
 		}
 		cut, _, err := Compute(sample.JPEG(cuts[v.Name], 85), nil)
 		if err != nil {
@@ -163,6 +168,73 @@ func TestTrimmedPDQ(t *testing.T) {
 			if d > 16 {
 				t.Errorf("%s %s: trimmed PDQ %d bits from the photo's", tc.name, enc, d)
 			}
+		}
+	}
+}
+
+// The turned variants are the PDQ the reference gives a turned copy, for
+// an upright photo and for one stored sideways under an EXIF orientation,
+// JPEG and PNG: within a few bits, where the whole image's dihedral PDQs
+// (of its DCT) are a median 16 bits away.
+func TestTurnedVariants(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
+	if err != nil {
+		t.Skip("no pdq/large fixtures")
+	}
+	photo, err := imaging.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo = imaging.Resize(photo, 900, 0, imaging.Lanczos)
+	turned := map[string]image.Image{
+		"rotate-90-ccw": imaging.Rotate90(photo), "rotate-180": imaging.Rotate180(photo), "rotate-90-cw": imaging.Rotate270(photo),
+		"mirror-x": imaging.FlipH(photo), "mirror-y": imaging.FlipV(photo), "transpose": imaging.Transpose(photo), "transverse": imaging.Transverse(photo),
+	}
+	for _, tc := range []struct {
+		name   string
+		stored image.Image
+		orient int
+		png    bool
+	}{
+		{"upright JPEG", photo, 1, false},
+		{"upright PNG", photo, 1, true},
+		{"stored turned, orientation 6", imaging.Rotate90(photo), 6, false},
+		{"stored mirrored, orientation 2", imaging.FlipH(photo), 2, false},
+	} {
+		file := sample.JPEG(tc.stored, 95)
+		if tc.png {
+			file = sample.PNG(tc.stored)
+		}
+		vs, _, err := NewHasher().Variants(file, &Options{Orientation: tc.orient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		var worst, worstDCT int
+		for _, v := range vs {
+			want, ok := turned[v.Name]
+			if !ok {
+				continue
+			}
+			seen++
+			if !v.PDQOnly || v.PHash != 0 {
+				t.Errorf("%s: %s is not PDQ only", tc.name, v.Name)
+			}
+			cp, _, err := Compute(sample.PNG(want), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := PDQDistance(v.PDQ, cp.PDQ)
+			k := slices.Index(Dihedral[:], v.Name)
+			worstDCT = max(worstDCT, PDQDistance(vs[0].PDQVariant(k), cp.PDQ))
+			worst = max(worst, d)
+			if d > 8 {
+				t.Errorf("%s: %s variant %d bits from the turned copy's PDQ", tc.name, v.Name, d)
+			}
+		}
+		t.Logf("%s: %d turned variants up to %d bits from the turned copies' PDQ; the whole image's dihedral PDQs up to %d", tc.name, seen, worst, worstDCT)
+		if seen != 7 {
+			t.Errorf("%s: %d turned variants, want 7", tc.name, seen)
 		}
 	}
 }

@@ -297,6 +297,15 @@ func closeness(q *hash.Perceptual, vs []hash.Variant) near {
 		queries = append(queries, q.Trimmed)
 	}
 	for _, v := range vs {
+		if v.PDQOnly {
+			// A turned variant: its PDQ against the copy as it is.
+			for _, qq := range queries {
+				if d := hash.PDQDistance(qq.PDQ, v.PDQ); d < n.d[3] {
+					n.d[3], n.variant = d, v.Name
+				}
+			}
+			continue
+		}
 		entries := []*hash.Perceptual{&v.Perceptual}
 		if v.Trimmed != nil {
 			entries = append(entries, v.Trimmed)
