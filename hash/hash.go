@@ -315,7 +315,7 @@ func (h *Hasher) Compute(data []byte, opts *Options) (Perceptual, Image, error) 
 	}
 	p, info, err := h.standard(data, opts)
 	info.Fallback = fallback
-	if err != nil && fastErr != nil && !errors.Is(fastErr, errDeferred) {
+	if err != nil && fastErr != nil {
 		// Both decoders failed: say what each found.
 		err = fmt.Errorf("%w (the fast path said: %s)", err, fallback)
 	}

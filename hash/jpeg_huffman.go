@@ -1,0 +1,171 @@
+package hash
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+const (
+	fastBits = 9 // Huffman lookahead bits resolved by one table lookup
+	maxComps = 4
+)
+
+// huffTable is a Huffman table: one lookup for codes up to fastBits long
+// (and, for AC tables, the coefficient's extra bits too when they fit),
+// canonical decoding above.
+type huffTable struct {
+	present bool
+	// fast[next 9 bits]: code length (0: longer code), symbol, and total
+	// bits of code plus extra bits when that is ≤ 9 (0 otherwise).
+	fast    [1 << fastBits]struct{ len, sym, total uint8 }
+	maxcode [18]int32 // largest code of each length, -1 when none
+	valptr  [17]int32 // index into vals of the first code of each length, minus that code
+	vals    [256]uint8
+}
+
+func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
+	total := 0
+	for _, c := range counts {
+		total += int(c)
+	}
+	if total > 256 || total != len(vals) {
+		return jpegError("bad Huffman table")
+	}
+	*t = huffTable{present: true}
+	copy(t.vals[:], vals)
+	code, k := int32(0), int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		t.valptr[l] = k - code
+		for i := int32(0); i < n; i++ {
+			if code >= 1<<l {
+				return jpegError("Huffman table overflows its code space")
+			}
+			if l <= fastBits {
+				sym := vals[k]
+				shift := fastBits - l
+				s := int(sym & 15)
+				for suffix := int32(0); suffix < 1<<shift; suffix++ {
+					e := &t.fast[code<<shift|suffix]
+					e.len, e.sym = uint8(l), sym
+					if l+s <= fastBits {
+						e.total = uint8(l + s)
+					}
+				}
+			}
+			code++
+			k++
+		}
+		if code > 1<<l {
+			return jpegError("Huffman table overflows its code space")
+		}
+		t.maxcode[l] = code - 1
+		if n == 0 {
+			t.maxcode[l] = -1
+		}
+		code <<= 1
+	}
+	t.maxcode[17] = math.MaxInt32
+	return nil
+}
+
+// bitReader reads the entropy-coded segment MSB first, removing byte
+// stuffing. At a marker (or the end of data) it feeds zero bytes and counts
+// them, so running past the data is detected, not read out of bounds.
+type bitReader struct {
+	data   []byte
+	pos    int
+	acc    uint64 // valid bits left-aligned
+	n      uint   // number of valid bits in acc
+	marker bool   // a marker (or the end) was reached; pos is at it
+	fake   uint   // zero bytes fed after the marker
+}
+
+func (b *bitReader) reset(data []byte, pos int) {
+	*b = bitReader{data: data, pos: pos}
+}
+
+// fill tops the accumulator up to at least 57 bits.
+func (b *bitReader) fill() {
+	// Fast path: 8 bytes with no 0xFF among them.
+	if !b.marker && b.pos+8 <= len(b.data) {
+		v := binary.BigEndian.Uint64(b.data[b.pos:])
+		x := ^v // a 0xFF byte becomes 0x00
+		if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (63 - b.n) >> 3 // whole bytes that fit
+			b.acc |= v >> b.n
+			b.pos += int(k)
+			b.n += k << 3
+			return
+		}
+	}
+	for b.n <= 56 {
+		var c byte
+		switch {
+		case b.marker || b.pos >= len(b.data):
+			b.marker = true
+			b.fake++
+		case b.data[b.pos] != 0xFF:
+			c = b.data[b.pos]
+			b.pos++
+		case b.pos+1 < len(b.data) && b.data[b.pos+1] == 0x00:
+			c = 0xFF
+			b.pos += 2
+		default:
+			b.marker = true // a marker: pos stays at its 0xFF
+			b.fake++
+		}
+		b.acc |= uint64(c) << (56 - b.n)
+		b.n += 8
+	}
+}
+
+// overrun reports whether bits past the end of the data were consumed.
+func (b *bitReader) overrun() bool { return b.fake*8 > b.n+8 }
+
+func (b *bitReader) consume(n uint) {
+	b.acc <<= n
+	b.n -= n
+}
+
+// bits returns the next n (1–16) bits.
+func (b *bitReader) bits(n uint) uint32 {
+	if b.n < n {
+		b.fill()
+	}
+	v := uint32(b.acc >> (64 - n))
+	b.consume(n)
+	return v
+}
+
+// decode reads one Huffman symbol.
+func (b *bitReader) decode(t *huffTable) (uint8, error) {
+	if b.n < 16 {
+		b.fill()
+	}
+	e := t.fast[b.acc>>(64-fastBits)]
+	if e.len != 0 {
+		b.consume(uint(e.len))
+		return e.sym, nil
+	}
+	code := int32(b.acc >> (64 - 16))
+	for l := fastBits + 1; l <= 16; l++ {
+		c := code >> (16 - l)
+		if c <= t.maxcode[l] {
+			b.consume(uint(l))
+			return t.vals[(t.valptr[l]+c)&255], nil
+		}
+	}
+	return 0, jpegError("bad Huffman code")
+}
+
+// extend turns s received bits v into a signed coefficient (JPEG F.2.2.1).
+func extend(v uint32, s uint8) int32 {
+	if s == 0 {
+		return 0
+	}
+	if v < 1<<(s-1) {
+		return int32(v) - (1 << s) + 1
+	}
+	return int32(v)
+}

@@ -1,0 +1,211 @@
+package hash
+
+import (
+	"math/bits"
+)
+
+// dcFirst decodes a block's DC in a progressive first DC scan.
+func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
+	if err := d.addDC(c); err != nil {
+		return err
+	}
+	if c.isY && bx < d.yBW && by < d.yBH {
+		d.ydc[by*d.yBW+bx] = c.pred << al
+	}
+	return nil
+}
+
+// dcRefine reads one more bit of a block's DC.
+func (d *jpegDecoder) dcRefine(c *jpegComp, bx, by int, al uint) {
+	bit := d.br.bits(1)
+	if bit != 0 && c.isY && bx < d.yBW && by < d.yBH {
+		d.ydc[by*d.yBW+bx] |= 1 << al
+	}
+}
+
+// lumaCoef returns the stored coefficients of luma block (bx, by) and its
+// mask of nonzero ones, or nil for a block outside the stored grid.
+func (d *jpegDecoder) lumaCoef(bx, by int) ([]int16, *uint64) {
+	if bx >= d.yBW || by >= d.yBH {
+		return nil, nil
+	}
+	i := by*d.yBW + bx
+	return d.coef[i*64 : i*64+64 : i*64+64], &d.nzm[i]
+}
+
+// acFirst decodes a block's coefficients ss…se in a progressive first AC
+// scan (always of one component), with end-of-band runs.
+func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br, ac := &d.br, &d.ac[c.ta]
+	b, m := d.lumaCoef(bx, by)
+	for k := ss; k <= se; {
+		if br.n < 32 {
+			br.fill()
+		}
+		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
+			// A coefficient whose code and value bits fit one lookup.
+			sz := uint(e.sym & 15)
+			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz)) << al
+			br.consume(uint(e.total))
+			k += int(e.sym >> 4)
+			if k > se {
+				return jpegError("AC coefficient index past the band")
+			}
+			if b != nil {
+				b[k] = int16(v)
+				*m |= 1 << k
+			}
+			k++
+			continue
+		}
+		sym, err := br.decode(ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(sym>>4), uint8(sym&15)
+		if sz == 0 {
+			if r == 15 {
+				k += 16
+				continue
+			}
+			// EOBr: this block and 2^r − 1 + (r bits) more end here.
+			d.eobrun = 1<<r - 1
+			if r > 0 {
+				d.eobrun += int(br.bits(uint(r)))
+			}
+			break
+		}
+		k += r
+		if k > se {
+			return jpegError("AC coefficient index past the band")
+		}
+		v := extend(br.bits(uint(sz)), sz) << al
+		if b != nil {
+			b[k] = int16(v)
+			*m |= 1 << k
+		}
+		k++
+	}
+	return nil
+}
+
+// acRefine reads one more bit of a block's coefficients ss…se in a
+// progressive refinement AC scan: a correction bit for each coefficient
+// already nonzero, and the new coefficients of magnitude 1 << al.
+func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
+	br, ac := &d.br, &d.ac[c.ta]
+	var scratch [64]int16
+	var scratchMask uint64
+	b, m := d.lumaCoef(bx, by)
+	if b == nil {
+		b, m = scratch[:], &scratchMask // outside the stored grid: read and drop
+	}
+	delta := int16(1) << al
+	k := ss
+	if d.eobrun == 0 {
+		for ; k <= se; k++ {
+			sym, err := br.decode(ac)
+			if err != nil {
+				return err
+			}
+			r, sz := int(sym>>4), sym&15
+			var v int16
+			switch sz {
+			case 0:
+				if r != 15 {
+					// EOBr: the rest of this block and of the run's blocks
+					// only refine what is already nonzero.
+					d.eobrun = 1 << r
+					if r > 0 {
+						d.eobrun += int(br.bits(uint(r)))
+					}
+					goto run
+				}
+				// ZRL: 16 zero coefficients (refining the nonzero ones met).
+			case 1:
+				v = delta
+				if br.bits(1) == 0 {
+					v = -v
+				}
+			default:
+				return jpegError("bad refinement coefficient size")
+			}
+			// Pass r zero coefficients, refining the nonzero ones met, and
+			// place v at the next zero one.
+			k = d.refineSkip(b, *m, k, se, r, delta)
+			if k > se {
+				if v != 0 {
+					return jpegError("refinement coefficient past the band")
+				}
+				break
+			}
+			if v != 0 {
+				b[k] = v
+				*m |= 1 << k
+			}
+		}
+		return nil
+	}
+run:
+	if d.eobrun > 0 {
+		d.eobrun--
+		d.refineSkip(b, *m, k, se, -1, delta)
+	}
+	return nil
+}
+
+// refineSkip goes from coefficient k towards se, reading a correction bit
+// for each nonzero coefficient, until it has passed zeros zero
+// coefficients and met one more (zeros < 0: to the end of the band). It
+// returns that coefficient's index, or se+1.
+func (d *jpegDecoder) refineSkip(b []int16, m uint64, k, se, zeros int, delta int16) int {
+	for ; k <= se; k++ {
+		if m&(1<<k) == 0 {
+			if zeros == 0 {
+				return k
+			}
+			zeros--
+			continue
+		}
+		if d.br.bits(1) != 0 && b[k]&delta == 0 {
+			if b[k] > 0 {
+				b[k] += delta
+			} else {
+				b[k] -= delta
+			}
+		}
+	}
+	return k
+}
+
+// finishProgressive turns the stored coefficients into the plane and the
+// sampler's blocks once every scan is read.
+func (d *jpegDecoder) finishProgressive() {
+	q := &d.quant[d.comps[0].tq]
+	var zs [64]uint8
+	var fs [64]float32
+	for by := 0; by < d.yBH; by++ {
+		for bx := 0; bx < d.yBW; bx++ {
+			i := by*d.yBW + bx
+			zs[0], fs[0] = 0, float32(d.ydc[i])*float32(q[0])
+			nz := 1
+			if d.n > 1 || d.sampled(bx, by) {
+				b := d.coef[i*64 : i*64+64 : i*64+64]
+				for m := d.nzm[i] &^ 1; m != 0; m &= m - 1 {
+					k := bits.TrailingZeros64(m)
+					f := float32(b[k]) * float32(q[k])
+					if f > maxCoef || f < -maxCoef {
+						d.nonconforming = true
+					}
+					zs[nz], fs[nz] = zigzag[k], f
+					nz++
+				}
+			}
+			d.finishBlock(bx, by, zs[:nz], fs[:nz])
+		}
+	}
+}

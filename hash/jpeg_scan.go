@@ -1,0 +1,561 @@
+package hash
+
+import (
+	"bytes"
+)
+
+// maxCoef bounds a dequantized DCT coefficient of 8-bit samples (the DC
+// of a block of 255s is 1016; no AC reaches 1024), with room for an
+// encoder's rounding. Past it image/jpeg's integer IDCT can wrap around.
+const maxCoef = 2048
+
+// clampDC clamps a block's mean taken from its DC, noting a mean no
+// conforming stream gives (a DC of 8-bit samples is within ±1024: the mean
+// within 0–255, give or take the encoder's rounding).
+func (d *jpegDecoder) clampDC(v float32) float32 {
+	if v < 0 || v > 255 {
+		if v < -1 || v > 256 {
+			d.nonconforming = true
+		}
+		return clamp255(v)
+	}
+	return v
+}
+
+func clamp255(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
+
+// scan decodes one scan whose header is seg and whose entropy-coded data
+// starts at pos; it returns the offset of the marker after the scan.
+func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
+	if len(seg) < 1 {
+		return 0, jpegError("short SOS segment")
+	}
+	ns := int(seg[0])
+	if ns < 1 || ns > d.ncomp || len(seg) < 1+2*ns+3 {
+		return 0, jpegError("bad SOS segment")
+	}
+	var sc [maxComps]*jpegComp
+	hasY := false
+	for i := 0; i < ns; i++ {
+		id := seg[1+2*i]
+		var c *jpegComp
+		for j := 0; j < d.ncomp; j++ {
+			if d.comps[j].id == id {
+				c = &d.comps[j]
+			}
+		}
+		if c == nil {
+			return 0, jpegError("scan names an unknown component")
+		}
+		c.td, c.ta = int(seg[2+2*i]>>4), int(seg[2+2*i]&15)
+		if c.td > 3 || c.ta > 3 {
+			return 0, jpegError("bad Huffman table selector")
+		}
+		sc[i] = c
+		hasY = hasY || c.isY
+	}
+	ss, se := int(seg[1+2*ns]), int(seg[2+2*ns])
+	ah, al := uint(seg[3+2*ns]>>4), uint(seg[3+2*ns]&15)
+	if d.progressive {
+		if ss == 0 && se != 0 || ss > se || se > 63 || ss > 0 && ns != 1 {
+			return 0, jpegError("bad progressive scan parameters")
+		}
+		if ss > 0 && (!hasY || d.coef == nil) || ss == 0 && !hasY {
+			// Chroma, and luma AC when only the DCs are needed.
+			return skipScan(d.data, pos), nil
+		}
+		if ss > 0 && !d.ac[sc[0].ta].present {
+			return 0, jpegError("scan uses a missing AC Huffman table")
+		}
+	} else if ss != 0 || se != 63 || ah != 0 || al != 0 {
+		return 0, jpegError("bad sequential scan parameters")
+	}
+	d.seenY = d.seenY || hasY
+	for i := 0; i < ns; i++ {
+		c := sc[i]
+		if !d.dc[c.td].present && !(d.progressive && ah > 0) {
+			return 0, jpegError("scan uses a missing DC Huffman table")
+		}
+		if !d.progressive && !d.ac[c.ta].present {
+			return 0, jpegError("scan uses a missing AC Huffman table")
+		}
+		c.pred = 0
+	}
+	d.br.reset(d.data, pos)
+	if !d.progressive && d.n == 1 {
+		if err := d.baselineDC(sc[:ns]); err != nil {
+			return 0, err
+		}
+		return d.afterScan(), nil
+	}
+
+	// Block order: an interleaved scan goes MCU by MCU, each component's
+	// h×v blocks in turn; a single-component scan goes block by block over
+	// that component's own grid.
+	mcusX, mcusY := d.mcusX, d.mcusY
+	if ns == 1 {
+		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
+	}
+	total := mcusX * mcusY
+	restartsLeft := d.restart
+	for mcu := 0; mcu < total; mcu++ {
+		if d.restart > 0 && mcu > 0 && restartsLeft == 0 {
+			if err := d.nextRestart(); err != nil {
+				return 0, err
+			}
+			for i := 0; i < ns; i++ {
+				sc[i].pred = 0
+			}
+			restartsLeft = d.restart
+		}
+		restartsLeft--
+		mx, my := mcu%mcusX, mcu/mcusX
+		for i := 0; i < ns; i++ {
+			c := sc[i]
+			bh, bv := c.h, c.v
+			if ns == 1 {
+				bh, bv = 1, 1
+			}
+			for v := 0; v < bv; v++ {
+				for h := 0; h < bh; h++ {
+					bx, by := mx*bh+h, my*bv+v
+					var err error
+					switch {
+					case d.progressive && ss > 0 && ah == 0:
+						err = d.acFirst(c, bx, by, ss, se, al)
+					case d.progressive && ss > 0:
+						err = d.acRefine(c, bx, by, ss, se, al)
+					case d.progressive && ah == 0:
+						err = d.dcFirst(c, bx, by, al)
+					case d.progressive:
+						d.dcRefine(c, bx, by, al)
+					default:
+						err = d.block(c, bx, by)
+					}
+					if err != nil {
+						return 0, err
+					}
+				}
+			}
+		}
+		if d.br.overrun() {
+			return 0, jpegError("scan data ends early (truncated file?)")
+		}
+	}
+	return d.afterScan(), nil
+}
+
+// afterScan returns where the markers continue after a scan: at the marker
+// the reader stopped at, or the next one.
+func (d *jpegDecoder) afterScan() int {
+	if d.br.marker {
+		return d.br.pos
+	}
+	return skipScan(d.data, d.br.pos)
+}
+
+// baselineDC decodes a sequential scan at 1/8 scale: each block's DC goes
+// into the plane (for luma), every AC coefficient is skipped by its code and
+// size alone. It is the hot loop of the whole package, so the bit
+// accumulator lives in locals and goes back to d.br only to refill.
+func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
+	br := &d.br
+	acc, nb := br.acc, br.n
+	mcusX, mcusY := d.mcusX, d.mcusY
+	single := len(sc) == 1
+	if single {
+		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
+	}
+	plane, stride := d.plane, d.yBW
+	restartsLeft := d.restart
+	for my := 0; my < mcusY; my++ {
+		for mx := 0; mx < mcusX; mx++ {
+			if d.restart > 0 {
+				if restartsLeft == 0 {
+					br.acc, br.n = acc, nb
+					if err := d.nextRestart(); err != nil {
+						return err
+					}
+					acc, nb = br.acc, br.n
+					for _, c := range sc {
+						c.pred = 0
+					}
+					restartsLeft = d.restart
+				}
+				restartsLeft--
+			}
+			for _, c := range sc {
+				dct, act := &d.dc[c.td], &d.ac[c.ta]
+				bh, bv := c.h, c.v
+				if single {
+					bh, bv = 1, 1
+				}
+				for v := 0; v < bv; v++ {
+					for h := 0; h < bh; h++ {
+						// DC: code and magnitude bits in one lookup when they fit.
+						if nb < 32 {
+							br.acc, br.n = acc, nb
+							br.fill()
+							acc, nb = br.acc, br.n
+						}
+						var diff int32
+						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 {
+							if s := e.sym; s > 0 {
+								diff = extend(uint32(acc<<e.len>>(64-uint(s))), s)
+							}
+							acc <<= e.total
+							nb -= uint(e.total)
+						} else {
+							br.acc, br.n = acc, nb
+							s, err := br.decode(dct)
+							if err != nil {
+								return err
+							}
+							if s > 16 {
+								return jpegError("bad DC magnitude")
+							}
+							if s > 0 {
+								diff = extend(br.bits(uint(s)), s)
+							}
+							acc, nb = br.acc, br.n
+						}
+						c.pred += diff
+						k := 1
+						if c.isY && d.samps != nil && d.sampled(mx*bh+h, my*bv+v) {
+							// The reference reads pixels of this block: its AC
+							// coefficients are needed.
+							br.acc, br.n = acc, nb
+							var err error
+							if k, err = d.sampleAC(c, mx*bh+h, my*bv+v); err != nil {
+								return err
+							}
+							acc, nb = br.acc, br.n
+						}
+						// AC: skipped.
+						for k < 64 {
+							if nb < 32 {
+								br.acc, br.n = acc, nb
+								br.fill()
+								acc, nb = br.acc, br.n
+							}
+							e := act.fast[acc>>(64-fastBits)]
+							sym := e.sym
+							if e.total != 0 {
+								acc <<= e.total
+								nb -= uint(e.total)
+							} else {
+								br.acc, br.n = acc, nb
+								var err error
+								sym, err = br.decode(act)
+								if err != nil {
+									return err
+								}
+								acc, nb = br.acc, br.n
+								sz := uint(sym & 15)
+								acc <<= sz
+								nb -= sz
+							}
+							if sym&15 == 0 {
+								if sym != 0xF0 {
+									if sym != 0 { // EOBn, a progressive run: not in a sequential scan
+										d.nonconforming = true
+									}
+									break // end of block
+								}
+								k += 16
+								continue
+							}
+							k += int(sym>>4) + 1
+						}
+						if k > 64 {
+							d.nonconforming = true
+						}
+						if c.isY {
+							bx, by := mx*bh+h, my*bv+v
+							plane[by*stride+bx] = d.clampDC(float32(c.pred)*float32(d.quant[c.tq][0])/8 + 128)
+						}
+					}
+				}
+			}
+			if br.fake*8 > nb+8 {
+				br.acc, br.n = acc, nb
+				return jpegError("scan data ends early (truncated file?)")
+			}
+		}
+	}
+	br.acc, br.n = acc, nb
+	return nil
+}
+
+// skipScan returns the offset of the first marker at or after pos that is
+// not a restart marker or a stuffed 0xFF.
+func skipScan(data []byte, pos int) int {
+	for {
+		i := bytes.IndexByte(data[pos:], 0xFF)
+		if i < 0 || pos+i+1 >= len(data) {
+			return len(data)
+		}
+		pos += i
+		m := data[pos+1]
+		if m != 0x00 && m != 0xFF && (m < 0xD0 || m > 0xD7) {
+			return pos
+		}
+		pos++
+	}
+}
+
+// nextRestart finds the restart marker that ends the current interval
+// (the reader may have stopped before it or at it), and resets the reader
+// after it.
+func (d *jpegDecoder) nextRestart() error {
+	data, p := d.data, d.br.pos
+	for {
+		i := bytes.IndexByte(data[p:], 0xFF)
+		if i < 0 || p+i+1 >= len(data) {
+			return jpegError("missing restart marker")
+		}
+		p += i
+		switch m := data[p+1]; {
+		case m >= 0xD0 && m <= 0xD7:
+			d.br.reset(data, p+2)
+			d.eobrun = 0
+			return nil
+		case m == 0x00 || m == 0xFF:
+			p++
+		default:
+			return jpegError("missing restart marker")
+		}
+	}
+}
+
+// block decodes one baseline block at 1/4 or 1/2 scale (baselineDC does
+// 1/8). For luma it writes the block's n×n samples into the plane; chroma
+// is decoded and dropped.
+func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
+	br := &d.br
+	if err := d.addDC(c); err != nil {
+		return err
+	}
+	ac := &d.ac[c.ta]
+	if !c.isY {
+		// Chroma: skip the AC coefficients; only their bit lengths matter.
+		k := 1
+		for k < 64 {
+			if br.n < 32 {
+				br.fill()
+			}
+			e := ac.fast[br.acc>>(64-fastBits)]
+			var sym uint8
+			if e.total != 0 {
+				br.consume(uint(e.total))
+				sym = e.sym
+				if sym&15 == 0 {
+					if sym != 0xF0 {
+						if sym != 0 { // EOBn, a progressive run: not in a sequential scan
+							d.nonconforming = true
+						}
+						break // EOB
+					}
+					k += 16
+					continue
+				}
+				k += int(sym>>4) + 1
+				continue
+			}
+			sym, err := br.decode(ac)
+			if err != nil {
+				return err
+			}
+			r, sz := int(sym>>4), uint(sym&15)
+			if sz == 0 {
+				if r != 15 {
+					if r != 0 { // EOBn, a progressive run: not in a sequential scan
+						d.nonconforming = true
+					}
+					break
+				}
+				k += 16
+				continue
+			}
+			br.consume(sz)
+			k += r + 1
+		}
+		if k > 64 {
+			d.nonconforming = true
+		}
+		return nil
+	}
+	// Luma at 1/4, 1/2 or full scale: the nonzero coefficients, then the
+	// block's n×n region means (at full scale its pixels).
+	q := &d.quant[c.tq]
+	var zs [64]uint8
+	var fs [64]float32
+	nz := 0
+	add := func(k int, f float32) {
+		if f > maxCoef || f < -maxCoef {
+			d.nonconforming = true
+		}
+		zs[nz], fs[nz] = zigzag[k], f
+		nz++
+	}
+	add(0, float32(c.pred)*float32(q[0]))
+	for k := 1; k < 64; {
+		if br.n < 32 {
+			br.fill()
+		}
+		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
+			// A coefficient whose code and value bits fit one lookup.
+			sz := uint(e.sym & 15)
+			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz))
+			br.consume(uint(e.total))
+			k += int(e.sym >> 4)
+			if k > 63 {
+				return jpegError("AC coefficient index past 63")
+			}
+			add(k, float32(v)*float32(q[k]))
+			k++
+			continue
+		}
+		sym, err := br.decode(ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(sym>>4), uint8(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				if r != 0 { // EOBn, a progressive run: not in a sequential scan
+					d.nonconforming = true
+				}
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		if k > 63 {
+			return jpegError("AC coefficient index past 63")
+		}
+		add(k, float32(extend(br.bits(uint(sz)), sz))*float32(q[k]))
+		k++
+	}
+	if bx < d.yBW && by < d.yBH {
+		d.finishBlock(bx, by, zs[:nz], fs[:nz])
+	}
+	return nil
+}
+
+// addDC decodes a block's DC difference and adds it to the component's
+// prediction.
+func (d *jpegDecoder) addDC(c *jpegComp) error {
+	s, err := d.br.decode(&d.dc[c.td])
+	if err != nil {
+		return err
+	}
+	if s > 16 {
+		return jpegError("bad DC magnitude")
+	}
+	if s > 0 {
+		c.pred += extend(d.br.bits(uint(s)), s)
+	}
+	return nil
+}
+
+// sampleAC decodes the AC coefficients of a luma block of a sequential scan
+// (its DC already in c.pred) and gives the block to the sampler. It reads
+// the stream as baselineDC's skipping does, so that a block decodes the
+// same way sampled or not, and returns the index past the last
+// coefficient (64 or more).
+func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
+	br, ac, q := &d.br, &d.ac[c.ta], &d.quant[c.tq]
+	var zs [64]uint8
+	var fs [64]float32
+	zs[0], fs[0] = 0, float32(c.pred)*float32(q[0])
+	nz := 1
+	k := 1
+	acc, nb := br.acc, br.n
+	for k < 64 {
+		if nb < 32 {
+			br.acc, br.n = acc, nb
+			br.fill()
+			acc, nb = br.acc, br.n
+		}
+		e := ac.fast[acc>>(64-fastBits)]
+		sym := e.sym
+		if e.total != 0 {
+			// Code and value bits in one lookup.
+			sz := uint(sym & 15)
+			if sz == 0 {
+				acc <<= e.total
+				nb -= uint(e.total)
+				if sym != 0xF0 {
+					if sym != 0 {
+						d.nonconforming = true
+					}
+					break
+				}
+				k += 16
+				continue
+			}
+			v := extend(uint32(acc<<e.len>>(64-sz)), uint8(sz))
+			acc <<= e.total
+			nb -= uint(e.total)
+			k += int(sym >> 4)
+			if k < 64 {
+				f := float32(v) * float32(q[k])
+				if f > maxCoef || f < -maxCoef {
+					d.nonconforming = true
+				}
+				zs[nz], fs[nz] = zigzag[k], f
+				nz++
+			}
+			k++
+			continue
+		}
+		if e.len != 0 {
+			acc <<= e.len
+			nb -= uint(e.len)
+		} else {
+			br.acc, br.n = acc, nb
+			var err error
+			if sym, err = br.decode(ac); err != nil {
+				return k, err
+			}
+			acc, nb = br.acc, br.n
+		}
+		r, sz := int(sym>>4), uint(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				if r != 0 { // EOBn, a progressive run: not in a sequential scan
+					d.nonconforming = true
+				}
+				break
+			}
+			k += 16
+			continue
+		}
+		v := extend(uint32(acc>>(64-sz)), uint8(sz))
+		acc <<= sz
+		nb -= sz
+		k += r
+		if k < 64 {
+			f := float32(v) * float32(q[k])
+			if f > maxCoef || f < -maxCoef {
+				d.nonconforming = true
+			}
+			zs[nz], fs[nz] = zigzag[k], f
+			nz++
+		}
+		k++
+	}
+	br.acc, br.n = acc, nb
+	d.sample(bx, by, zs[:nz], fs[:nz])
+	return max(k, 64), nil
+}
