@@ -555,10 +555,11 @@ func BenchmarkRegistryAdd(b *testing.B) {
 // in its 8 rotations and flips, at the radii the default policy uses at
 // the registry's size) against a registry of
 // registrySize()/8 images, by their whole-image entries only
-// (impl=whole, the baseline) and with their seven crop variants
-// (impl=variants: eight times the entries, 10 M with the default size). A
-// variant's hashes lie near its image's, as real crops' do. Half the
-// queries are near a registered image.
+// (impl=whole, the baseline) and with their seven crop variants and the
+// PDQ of their seven turned copies (impl=variants: 10 M pHash entries and
+// 18.75 M PDQ entries with the default size). A variant's hashes lie near
+// its image's, as real crops' do. Half the queries are near a registered
+// image.
 //
 //	go test -bench MatchVariants -count 5 > m.txt && benchstat -col /impl m.txt
 func BenchmarkMatchVariants(b *testing.B) {
@@ -606,6 +607,22 @@ func BenchmarkMatchVariants(b *testing.B) {
 						b.Fatal(err)
 					}
 					e.Variant = name
+					reg.Add(e)
+				}
+			}
+			if variants > 1 {
+				// The image turned each of 7 ways: PDQ only, searched
+				// upright in an index of their own.
+				for _, turn := range hash.Dihedral[1:] {
+					pdq := m.pdq
+					for k := range pdq {
+						pdq[k] = flip(pdq[k], 10)
+					}
+					e, err := audit.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					e.Variant = turn
 					reg.Add(e)
 				}
 			}

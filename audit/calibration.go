@@ -263,7 +263,11 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 		}
 		inside, bound := op.Radii.Of(a), NearMissRadii.Of(a)
 		best := map[string]Match{} // per objection, its nearest entry
-		for _, e := range r.near[a] {
+		candidates := r.near[a]
+		if a == hash.PDQAlg {
+			candidates = append(candidates[:len(candidates):len(candidates)], r.near[pdqTurned]...)
+		}
+		for _, e := range candidates {
 			for qi, q := range queries {
 				d, turn := 1<<30, 0
 				if a == hash.PDQAlg {

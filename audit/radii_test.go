@@ -16,7 +16,7 @@ import (
 // contrast, saturation, shrink, squash to a square) must all match the
 // original within the default radius of every algorithm, and no two
 // distinct photos among the fixtures may come that close. The distances are
-// logged; the README quotes them.
+// logged; docs/registries.md quotes them.
 func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 	root := filepath.Join("..", "..", "shared", "fixtures")
 	if _, err := os.Stat(filepath.Join(root, "pdq", "bridge-mods")); err != nil {

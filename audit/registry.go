@@ -304,12 +304,22 @@ func (r *Registry) Add(e *Entry) {
 	case DomainAlgo:
 		r.domains[e.Value] = append(r.domains[e.Value], e)
 	default:
-		r.near[e.Algo] = append(r.near[e.Algo], e)
+		key := e.Algo
+		if key == hash.PDQAlg && e.isTurn() {
+			key = pdqTurned // searched upright only, in an index of its own
+		}
+		r.near[key] = append(r.near[key], e)
 		if e.Variant == "" {
 			r.wholes[e.Algo]++
 		}
 	}
 }
+
+// pdqTurned keys, in Registry.near and Registry.index, the PDQ entries of
+// turned variants: a turned variant is the turned copy's own PDQ, so it
+// is searched with the query as it is, not in its 8 rotations and flips,
+// and an index of its own keeps the other 7 searches from visiting it.
+const pdqTurned hash.Algo = "pdq-turned"
 
 // images counts the registered images that have an active entry of
 // perceptual algorithm a: its entries of whole images, their crop variants
@@ -866,11 +876,6 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 				}
 				entries := r.near[a]
 				found := func(e, d, k int) {
-					if k > 0 && entries[e].isTurn() {
-						// A turned variant is the turned copy's own PDQ:
-						// compared with the copy as it is.
-						return
-					}
 					m := newMatch(entries[e], d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {
@@ -883,6 +888,16 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 					for k := range hash.Dihedral {
 						w := pdqWords(q.PDQVariant(k))
 						idx.Search(w[:], rad, func(e, d int) { found(e, d, k) })
+					}
+					// The registered turned copies, as the query is.
+					if tidx := r.index[pdqTurned]; tidx != nil {
+						tentries := r.near[pdqTurned]
+						w := pdqWords(q.PDQ)
+						tidx.Search(w[:], rad, func(e, d int) {
+							m := newMatch(tentries[e], d, rad)
+							m.Trimmed = qi > 0
+							keep(m)
+						})
 					}
 					continue
 				}
@@ -963,13 +978,16 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 // match, by a scan of the entries.
 func (r *Registry) buildIndexes(radii Radii) {
 	r.index = map[hash.Algo]*Index{}
-	for _, a := range hash.Algos {
+	for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], pdqTurned) {
 		entries := r.near[a]
-		if !a.Perceptual() || len(entries) == 0 {
+		if a != pdqTurned && !a.Perceptual() || len(entries) == 0 {
 			continue
 		}
 		rad := max(radii.Of(a), 0)
-		if a == hash.PDQAlg {
+		if a == pdqTurned {
+			rad = max(radii.Of(hash.PDQAlg), 0)
+		}
+		if a == hash.PDQAlg || a == pdqTurned {
 			codes := make([]uint64, 0, 4*len(entries))
 			for _, e := range entries {
 				w := pdqWords(e.pdq)

@@ -3,13 +3,17 @@ package audit_test
 import (
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 func TestSavedIndex(t *testing.T) {
@@ -73,5 +77,61 @@ func TestSavedIndex(t *testing.T) {
 	}
 	if r, _, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg); err != nil || r.Len() != again.Len() {
 		t.Errorf("garbled index: %v", err)
+	}
+}
+
+// A registered image's turned variants catch its mirrored and rotated
+// copies by the copy's own PDQ, searched upright in an index of their
+// own, from the registry and from its saved index alike.
+func TestTurnedVariantsMatch(t *testing.T) {
+	dir := t.TempDir()
+	photo := sample.Photo(31, 900, 600)
+	orig := filepath.Join(dir, "orig.jpg")
+	os.WriteFile(orig, sample.JPEG(photo, 92), 0o644)
+	rec, vs := audit.ProcessVariants(audit.FileItem(orig), nil)
+	if rec.Error != "" {
+		t.Fatal(rec.Error)
+	}
+	rows := []string{"hash,id,variant"}
+	turned := 0
+	for _, e := range audit.EntriesFor(&rec, vs, []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}, "owner-1", "", "", audit.Active, "") {
+		rows = append(rows, e.Hash()+",owner-1,"+e.Variant)
+		if hash.IsTurn(e.Variant) {
+			turned++
+		}
+	}
+	if turned != 7 {
+		t.Fatalf("%d turned entries, want 7", turned)
+	}
+	reg := filepath.Join(dir, "reg.csv")
+	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
+	fresh, err := audit.LoadRegistry(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.SaveIndex(reg+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := audit.LoadIndex(reg+audit.IndexSuffix, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, img := range map[string]image.Image{"mirror-x": imaging.FlipH(photo), "rotate-180": imaging.Rotate180(photo), "rotate-90-ccw": imaging.Rotate90(photo)} {
+		p := filepath.Join(dir, name+".jpg")
+		os.WriteFile(p, sample.JPEG(img, 85), 0o644)
+		copyRec := audit.Process(audit.FileItem(p), nil)
+		for which, r := range map[string]*audit.Registry{"registry": fresh, "saved index": saved} {
+			var best *audit.Match
+			for _, m := range r.Match(nil, copyRec.Perceptual, audit.DefaultRadii) {
+				if m.Algo == hash.PDQAlg && (best == nil || m.Distance < best.Distance) {
+					best = &m
+				}
+			}
+			if best == nil || best.EntryVariant != name || best.Distance > 8 || best.Variant != "" {
+				t.Errorf("%s copy, %s: nearest PDQ match %+v, want the %s variant within 8 bits, unturned", name, which, best, name)
+				continue
+			}
+			t.Logf("%s copy, %s: %d bits from the %s variant", name, which, best.Distance, best.EntryVariant)
+		}
 	}
 }

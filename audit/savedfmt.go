@@ -24,7 +24,8 @@ var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 // (value, id, source, date, note, degenerate, variant) in the blob.
 const entryWords = 4 + 14
 
-var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo}
+var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo,
+	pdqTurned} // only ever an index key: appended, so older files read as before
 
 type errWriter struct {
 	w   *bufio.Writer

@@ -54,7 +54,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
 	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq")
-	variants := fs.Bool("variants", true, "also record the perceptual hashes of centred crops (square, 4:5, 16:9, 95 %, 90 %, 85 %, 80 %) and of the image without its border, so cropped and framed copies match")
+	variants := fs.Bool("variants", true, "also record the perceptual hashes of centred crops (square, 4:5, 16:9, 95 %, 90 %, 85 %, 80 %), of the image without its border, and the PDQ of the image turned each of 7 ways, so cropped, framed and turned copies match")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
