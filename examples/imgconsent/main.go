@@ -7,6 +7,7 @@
 //	imgconsent inspect FILE
 //	imgconsent registry add IMAGES... --out registry.csv
 //	imgconsent registry check FILE...
+//	imgconsent registry build FILE...
 //	imgconsent rematch report.jsonl --registry NEW --out new.jsonl
 //	imgconsent demo
 package main
@@ -29,6 +30,7 @@ Usage:
   imgconsent registry add IMAGES... --out FILE
                                         hash images whose owners objected into a registry
   imgconsent registry check FILE...     read registries and report bad lines
+  imgconsent registry build FILE...     save a registry's multi-index beside it (FILE.idx)
   imgconsent rematch REPORT --registry NEW --out FILE
                                         judge an earlier report again against a new registry
   imgconsent demo [flags]               build a sample corpus and registry, audit it

@@ -248,8 +248,17 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d with %q\n%s%s", tc.args, code, tc.code, tc.msg, out, errOut)
 		}
 	}
-	if code, _, _ := runCLI(t, "scan", "-h"); code != 0 {
-		t.Errorf("scan -h: exit %d", code)
+	// Every command and subcommand answers -h and --help, exit 0.
+	for _, cmd := range [][]string{{}, {"scan"}, {"inspect"}, {"rematch"}, {"demo"}, {"registry"}, {"registry", "add"}, {"registry", "check"}, {"registry", "build"}} {
+		for _, h := range []string{"-h", "--help"} {
+			code, out, errOut := runCLI(t, append(slices.Clone(cmd), h)...)
+			if code != 0 || !strings.Contains(out+errOut, "sage") {
+				t.Errorf("%v %s: exit %d\n%s%s", cmd, h, code, out, errOut)
+			}
+		}
+	}
+	if _, out, _ := runCLI(t, "--help"); !strings.Contains(out, "registry build") {
+		t.Errorf("the usage text leaves out registry build:\n%s", out)
 	}
 }
 

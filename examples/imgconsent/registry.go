@@ -18,11 +18,22 @@ import (
 	"github.com/imgconsent/imgconsent/hash"
 )
 
+const registryUsage = `Usage:
+  imgconsent registry add IMAGES... --out FILE   hash images whose owners objected into a registry
+  imgconsent registry check FILE...              read registries: counts, bad lines, degenerate entries
+  imgconsent registry build FILE...              save a registry's multi-index beside it (FILE.idx)
+
+Run "imgconsent registry SUBCOMMAND -h" for a subcommand's flags.
+`
+
 func cmdRegistry(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: want a subcommand: add, check or build", errUsage)
 	}
 	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, registryUsage)
+		return nil
 	case "add":
 		return cmdRegistryAdd(args[1:], stdout, stderr)
 	case "build":
