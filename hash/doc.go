@@ -86,8 +86,14 @@
 // part (for a JPEG, a second pass over the file): a framed copy of an
 // image matches its original by these. Hasher.Variants also hashes the
 // centred crops of Crops (square, 4:5, 16:9, and 95 % to 80 % of each side)
-// from the same plane; a registry entry records them, so that a copy cut
-// to another shape still matches.
+// from the same plane, and the PDQ of the image turned each of the seven
+// ways of Dihedral as the reference reads a turned copy (its pixels fall
+// elsewhere, so the whole image's own dihedral PDQs, of its DCT, are a
+// median 16 bits from a turned copy's; these are 0 bits away). Every
+// variant's PDQ is read from the reference's pixels of that crop or turn,
+// for a JPEG in one more pass over the file. A registry entry records
+// them, so that a copy cut to another shape, framed or turned still
+// matches.
 //
 // # Limits
 //
