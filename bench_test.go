@@ -164,6 +164,35 @@ func BenchmarkMetadata(b *testing.B) {
 	}
 }
 
+// benchRegistry is the registry the pipeline benchmarks match against:
+// 1000 pHash entries spread over the hash space.
+func benchRegistry(b *testing.B) *audit.Registry {
+	reg := &audit.Registry{}
+	for i := range 1000 {
+		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		reg.Add(e)
+	}
+	return reg
+}
+
+// scanAll scans the folder dir with opts and checks it gave n records,
+// none in error.
+func scanAll(b *testing.B, dir string, opts *audit.Options, n int) {
+	count := 0
+	for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
+		if err != nil || rec.Error != "" {
+			b.Fatal(err, rec.Error)
+		}
+		count++
+	}
+	if count != n {
+		b.Fatalf("%d records", count)
+	}
+}
+
 // BenchmarkScan: the whole pipeline (read, SHA-256, metadata, decode,
 // hashes, registry match, verdict) over a folder of 48 web-size JPEGs,
 // against a registry of 1000 entries, with 1 worker and with 2.
@@ -176,29 +205,13 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reg := &audit.Registry{}
-	for i := range 1000 {
-		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		reg.Add(e)
-	}
+	reg := benchRegistry(b)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			b.ReportAllocs()
 			opts := &audit.Options{Workers: workers, Registry: reg}
 			for b.Loop() {
-				count := 0
-				for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
-					if err != nil || rec.Error != "" {
-						b.Fatal(err, rec.Error)
-					}
-					count++
-				}
-				if count != n {
-					b.Fatalf("%d records", count)
-				}
+				scanAll(b, dir, opts, n)
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
 		})
@@ -239,14 +252,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	if err != nil || len(files) != n {
 		b.Fatal(err, len(files))
 	}
-	reg := &audit.Registry{}
-	for i := range 1000 {
-		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		reg.Add(e)
-	}
+	reg := benchRegistry(b)
 	for _, impl := range []string{"baseline", "scan"} {
 		b.Run("impl="+impl, func(b *testing.B) {
 			b.ReportAllocs()
@@ -263,16 +269,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 					}
 					continue
 				}
-				count := 0
-				for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
-					if err != nil || rec.Error != "" {
-						b.Fatal(err, rec.Error)
-					}
-					count++
-				}
-				if count != n {
-					b.Fatalf("%d records", count)
-				}
+				scanAll(b, dir, opts, n)
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
 		})
