@@ -68,8 +68,9 @@ type Entry struct {
 }
 
 // isTurn reports whether the entry is the PDQ of its image turned a way
-// of hash.Dihedral: compared with a copy as it is, never turned again.
-func (e *Entry) isTurn() bool { return e.Variant != "" && hash.IsTurn(e.Variant) }
+// of hash.Dihedral, or of a shifted crop (hash.UprightOnly): compared with
+// a copy as it is, never turned again.
+func (e *Entry) isTurn() bool { return e.Variant != "" && hash.UprightOnly(e.Variant) }
 
 // Hash returns the entry's value in the registry text form "algo:hex".
 func (e *Entry) Hash() string { return string(e.Algo) + ":" + e.Value }
@@ -316,9 +317,10 @@ func (r *Registry) Add(e *Entry) {
 }
 
 // pdqTurned keys, in Registry.near and Registry.index, the PDQ entries of
-// turned variants: a turned variant is the turned copy's own PDQ, so it
-// is searched with the query as it is, not in its 8 rotations and flips,
-// and an index of its own keeps the other 7 searches from visiting it.
+// turned variants and shifted crops (hash.UprightOnly): each is the PDQ a
+// turned or cut copy has, so it is searched with the query as it is, not
+// in its 8 rotations and flips, and an index of its own keeps the other 7
+// searches from visiting it.
 const pdqTurned hash.Algo = "pdq-turned"
 
 // images counts the registered images that have an active entry of
@@ -659,9 +661,9 @@ func setVariant(e *Entry, v string) error {
 	if !e.Algo.Perceptual() {
 		return fmt.Errorf("variant %q on a %s entry: only perceptual hashes have variants", v, e.Algo)
 	}
-	if hash.IsTurn(v) {
+	if hash.UprightOnly(v) {
 		if e.Algo != hash.PDQAlg {
-			return fmt.Errorf("variant %q on a %s entry: turned variants are PDQ only", v, e.Algo)
+			return fmt.Errorf("variant %q on a %s entry: turned and shifted variants are PDQ only", v, e.Algo)
 		}
 		e.Variant = v
 		return nil
@@ -672,7 +674,7 @@ func setVariant(e *Entry, v string) error {
 		known = known || base == c.Name
 	}
 	if !known {
-		return fmt.Errorf("variant %q is not %s, a crop (%s) or a turn (%s)", v, hash.VariantTrimmed, cropNames(), strings.Join(hash.Dihedral[1:], ", "))
+		return fmt.Errorf("variant %q is not %s, a crop (%s), a shifted crop (crop-95%%@X-Y) or a turn (%s)", v, hash.VariantTrimmed, cropNames(), strings.Join(hash.Dihedral[1:], ", "))
 	}
 	e.Variant = v
 	return nil

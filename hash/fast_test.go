@@ -101,7 +101,7 @@ func TestPlaneMatchesImageJPEG(t *testing.T) {
 		for _, n := range []int{1, 2, 4, 8} {
 			t.Run(fmt.Sprintf("%s 1/%d", layoutName(lo), 8/n), func(t *testing.T) {
 				var d jpegDecoder
-				pw, ph, err := d.decodePlane(data, n, DefaultMaxPixels, nil, image.Rectangle{})
+				pw, ph, err := d.decodePlane(data, n, DefaultMaxPixels, nil, image.Rectangle{}, pdqTurn{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -161,7 +161,7 @@ func TestFullPlaneRealPhotos(t *testing.T) {
 			continue // CMYK, left to image/jpeg; the largest, for time
 		}
 		var d jpegDecoder
-		if _, _, err := d.decodePlane(data, 8, DefaultMaxPixels, nil, image.Rectangle{}); err != nil {
+		if _, _, err := d.decodePlane(data, 8, DefaultMaxPixels, nil, image.Rectangle{}, pdqTurn{}); err != nil {
 			t.Fatalf("%s: %v", filepath.Base(f), err)
 		}
 		b := yc.Bounds()
@@ -423,7 +423,7 @@ func FuzzDecodePlane(f *testing.F) {
 		var d jpegDecoder
 		conforming := false
 		for _, n := range []int{4, 2, 1} {
-			pw, ph, err := d.decodePlane(data, n, 1<<20, nil, image.Rectangle{})
+			pw, ph, err := d.decodePlane(data, n, 1<<20, nil, image.Rectangle{}, pdqTurn{})
 			if n == 4 {
 				// 1/4 decodes every luma coefficient of a baseline
 				// stream, so it can tell one that stays in 8-bit ranges.

@@ -271,7 +271,7 @@ type Hasher struct {
 	// reference's way: the JPEG's bytes, or the decoded image.
 	lastJPEG  []byte
 	lastImage image.Image
-	partSamps [16]pdqSampler
+	partSamps [40]pdqSampler
 }
 
 // NewHasher returns a Hasher.
@@ -344,7 +344,11 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 		samp = &h.samp
 	}
 	h.lastJPEG, h.lastImage = data, nil
-	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp, image.Rectangle{})
+	// PDQ of the image as displayed: read as the reference reads the
+	// displayed image (the orientation's mirrors in the sampler's taps, its
+	// transpose on the grid).
+	shown := turnFor[opts.orientation()][0]
+	pw, ph, err := h.jpeg.decodePlane(data, n, opts.maxPixels(), samp, image.Rectangle{}, shown)
 	info = Image{Width: h.jpeg.width, Height: h.jpeg.height, Format: "jpeg"}
 	if err != nil {
 		return p, info, err
@@ -357,8 +361,8 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 		// A second pass over the file, for the reference's pixels of part
 		// r (a trimmed border: rare), by a second decoder at 1/8 scale, the
 		// cheapest plane, so that the first decoder's plane stays intact.
-		if _, _, err := h.jpeg2.decodePlane(data, 1, opts.maxPixels(), &h.samp, r); err == nil {
-			h.samp.grid(dst)
+		if _, _, err := h.jpeg2.decodePlane(data, 1, opts.maxPixels(), &h.samp, r, shown); err == nil {
+			h.samp.shownGrid(dst, shown)
 		}
 	}
 	return h.planeHashes(h.jpeg.plane, e, opts, samp, rectGrid), info, nil
@@ -406,15 +410,19 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
 	h.lastJPEG, h.lastImage = nil, img
+	shown := turnFor[opts.orientation()][0]
 	var samp *pdqSampler
 	if opts == nil || !opts.SkipPDQ {
-		// PDQ from the very pixels the reference reads.
+		// PDQ from the very pixels the reference reads of the image as
+		// displayed.
 		samp = &h.samp
-		samp.sampleImage(img, image.Rect(0, 0, b.Dx(), b.Dy()))
+		samp.resetTurn(b.Dx(), b.Dy(), image.Rect(0, 0, b.Dx(), b.Dy()), shown)
+		samp.sampleImagePrepared(img)
 	}
 	rectGrid := func(r image.Rectangle, dst []float32) {
-		h.samp.sampleImage(img, r)
-		h.samp.grid(dst)
+		h.samp.resetTurn(b.Dx(), b.Dy(), r, shown)
+		h.samp.sampleImagePrepared(img)
+		h.samp.shownGrid(dst, shown)
 	}
 	return h.planeHashes(h.plane, e, opts, samp, rectGrid), info, nil
 }
@@ -429,7 +437,7 @@ func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSamp
 	var grid []float32
 	if samp != nil && withPDQ {
 		grid = h.grids.pdq.input[:]
-		samp.grid(grid)
+		samp.shownGrid(grid, turnFor[o][0])
 	}
 	out := h.grids.hashes(p, e, o, withPDQ, grid)
 	if r, ok := trimRect(p, e); ok {
@@ -485,17 +493,24 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 	// sampling of a turned copy differs by a median 16 bits): for a JPEG,
 	// in one more pass over the file for all of them.
 	var grids [][]float32
-	nturn := 0
+	nturn, nshift := 0, 0
+	var shifted []image.Rectangle
 	if !o.SkipPDQ {
 		nturn = len(Dihedral) - 1
+		shifted = shiftedRects(e.imgW, e.imgH, h.lastOrient)
+		nshift = len(shifted)
 	}
-	if !o.SkipPDQ && len(rects)+nturn <= len(h.partSamps) {
-		samps := make([]*pdqSampler, len(rects)+nturn)
+	if !o.SkipPDQ && len(rects)+nturn+nshift <= len(h.partSamps) {
+		samps := make([]*pdqSampler, len(rects)+nturn+nshift)
 		// The crops at pixel precision (the plane's are whole samples).
 		pe := extent{w: e.imgW, h: e.imgH, stride: e.imgW, fw: float64(e.imgW), fh: float64(e.imgH), imgW: e.imgW, imgH: e.imgH}
 		whole := image.Rect(0, 0, e.imgW, e.imgH)
 		for i := range samps {
 			samps[i] = &h.partSamps[i]
+			if i >= len(rects)+nturn {
+				samps[i].resetTurn(e.imgW, e.imgH, shifted[i-len(rects)-nturn], turnFor[h.lastOrient][0])
+				continue
+			}
 			if i >= len(rects) {
 				samps[i].resetTurn(e.imgW, e.imgH, whole, turnFor[h.lastOrient][i-len(rects)+1])
 				continue
@@ -506,11 +521,11 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 					part = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
 				}
 			}
-			samps[i].resetRect(e.imgW, e.imgH, part)
+			samps[i].resetTurn(e.imgW, e.imgH, part, turnFor[h.lastOrient][0])
 		}
 		ok := true
 		if h.lastJPEG != nil {
-			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, nil)
+			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, nil, nil)
 			ok = err == nil
 		} else {
 			for _, s := range samps {
@@ -518,10 +533,16 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 			}
 		}
 		if ok {
+			// Every grid as the reference reads that crop, turn or shift
+			// of the image (the turns transposed below, by their own turn).
 			grids = make([][]float32, len(samps))
 			for i, s := range samps {
 				grids[i] = make([]float32, 64*64)
-				s.grid(grids[i])
+				if i >= len(rects) && i < len(rects)+nturn {
+					s.grid(grids[i])
+					continue
+				}
+				s.shownGrid(grids[i], turnFor[h.lastOrient][0])
 			}
 		}
 	}
@@ -541,6 +562,13 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 			}
 			var v Variant
 			v.Name, v.PDQOnly = Dihedral[k], true
+			v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(g)
+			out = append(out, v)
+		}
+		for i := range shifted {
+			g := grids[len(rects)+nturn+i]
+			var v Variant
+			v.Name, v.PDQOnly = ShiftedCrops[i], true
 			v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(g)
 			out = append(out, v)
 		}

@@ -79,6 +79,7 @@ type jpegDecoder struct {
 	// passing them costs no allocation; they survive the reset.
 	sampBuf [1]*pdqSampler
 	partBuf [1]image.Rectangle
+	turnBuf [1]pdqTurn
 
 	// coef holds the luma blocks' coefficients of a progressive file
 	// (64 per block, zigzag order, before dequantization) when more than
@@ -325,20 +326,20 @@ func (d *jpegDecoder) quantTables(seg []byte) error {
 // not nil it also receives the blocks that hold the pixels PDQ's
 // reference reads, of the whole image or, when part is not empty, of
 // that part of it.
-func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler, part image.Rectangle) (planeW, planeH int, err error) {
+func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdqSampler, part image.Rectangle, turn pdqTurn) (planeW, planeH int, err error) {
 	if samp == nil {
-		return d.decodeParts(data, n, maxPixels, nil, nil)
+		return d.decodeParts(data, n, maxPixels, nil, nil, nil)
 	}
-	d.sampBuf[0], d.partBuf[0] = samp, part
-	return d.decodeParts(data, n, maxPixels, d.sampBuf[:], d.partBuf[:])
+	d.sampBuf[0], d.partBuf[0], d.turnBuf[0] = samp, part, turn
+	return d.decodeParts(data, n, maxPixels, d.sampBuf[:], d.partBuf[:], d.turnBuf[:])
 }
 
 // decodeParts is decodePlane with any number of samplers, sampler i of
-// part parts[i] (the whole image when it is empty), or, when parts is nil,
-// as the caller prepared them for this image.
-func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle) (planeW, planeH int, err error) {
-	ydc, plane, coef, nzm, sb, pb := d.ydc, d.plane, d.coef, d.nzm, d.sampBuf, d.partBuf
-	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, sampBuf: sb, partBuf: pb}
+// part parts[i] (the whole image when it is empty) turned by turns[i], or,
+// when parts is nil, as the caller prepared them for this image.
+func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle, turns []pdqTurn) (planeW, planeH int, err error) {
+	ydc, plane, coef, nzm, sb, pb, tb := d.ydc, d.plane, d.coef, d.nzm, d.sampBuf, d.partBuf, d.turnBuf
+	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, sampBuf: sb, partBuf: pb, turnBuf: tb}
 	pos, err := d.header()
 	if err != nil {
 		return 0, 0, err
@@ -366,11 +367,11 @@ func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*
 			}
 			continue
 		}
-		if parts[i].Empty() {
-			samp.reset(d.width, d.height)
-		} else {
-			samp.resetRect(d.width, d.height, parts[i])
+		part := parts[i]
+		if part.Empty() {
+			part = image.Rect(0, 0, d.width, d.height)
 		}
+		samp.resetTurn(d.width, d.height, part, turns[i])
 	}
 	size := d.yBW * d.yBH * n * n
 	if cap(d.plane) < size {

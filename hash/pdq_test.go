@@ -257,7 +257,8 @@ func TestPDQExifRotation(t *testing.T) {
 		}
 		d := PDQDistance(p.PDQ, upright.PDQ)
 		t.Logf("orientation %d: %d bits from the upright photo", o, d)
-		if d > 31 {
+		// Read as the reference reads the displayed image: the same hash.
+		if d > 8 {
 			t.Errorf("orientation %d: %d bits", o, d)
 		}
 	}

@@ -260,6 +260,19 @@ func (s *pdqSampler) add(x, y int, v float32) {
 	}
 }
 
+// shownGrid writes the grid of the part as turned by t: grid, transposed
+// when t transposes (its mirrors are in the taps).
+func (s *pdqSampler) shownGrid(dst []float32, t pdqTurn) {
+	s.grid(dst)
+	if t.transpose {
+		for i := 0; i < 64; i++ {
+			for j := i + 1; j < 64; j++ {
+				dst[i*64+j], dst[j*64+i] = dst[j*64+i], dst[i*64+j]
+			}
+		}
+	}
+}
+
 // grid writes the 64×64 grid (row major) into dst.
 func (s *pdqSampler) grid(dst []float32) {
 	copy(dst[:64*64], s.g[:])

@@ -239,7 +239,7 @@ func (g *hashGrids) tentGrid(p []float32, e extent, o, dw, dh int) []float32 {
 // hashes computes aHash, dHash and pHash as goimagehash defines them
 // (tent-filtered 8×8, 9×8 and 64×64 grids) from a luma plane, as displayed
 // under EXIF orientation o, and PDQ from pdqGrid, PDQ's 64×64 input as
-// stored, or when it is nil from the plane.
+// displayed, or when it is nil from the plane.
 func (g *hashGrids) hashes(p []float32, e extent, o int, withPDQ bool, pdqGrid []float32) Perceptual {
 	var out Perceptual
 	a := g.tentGrid(p, e, o, ahashGrid, ahashGrid)
@@ -288,12 +288,12 @@ func (g *hashGrids) hashes(p []float32, e extent, o int, withPDQ bool, pdqGrid [
 		}
 	}
 	if withPDQ {
-		in := pdqGrid
+		in := pdqGrid // read as displayed already
 		if in == nil {
 			in = g.pdq.input[:]
 			g.pdq.pdqInput(p, e, e.imgW, e.imgH, in)
 		}
-		if o >= 2 && o <= 8 {
+		if pdqGrid == nil && o >= 2 && o <= 8 {
 			orientGrid(in, 64, 64, o, g.pdq.orient[:])
 			in = g.pdq.orient[:]
 		}

@@ -1,6 +1,7 @@
 package hash
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"slices"
@@ -31,6 +32,90 @@ var Crops = []Crop{
 	{Name: "crop-80%", Keep: 0.8},
 }
 
+// ShiftedKeep is the share of each side the shifted crops keep.
+const ShiftedKeep = 0.95
+
+// shiftedAnchors place a shifted crop's free margin: the share of it left
+// of (above) the crop, on a 5×5 grid, the centre left out (crop-95%).
+var shiftedAnchors = [5]int{0, 25, 50, 75, 100}
+
+// ShiftedCrops names the crops of ShiftedKeep of each side at the 24 other
+// points of a 5×5 grid of positions: "crop-95%@X-Y", X and Y the percent
+// of the margin left of and above it, as displayed. PDQ moves by a median
+// of 56 bits when a copy is cut 5 % off-centre, so a registry entry records
+// the PDQ of these too: a copy cut anywhere is then within 14 bits of one
+// (median on real photos), where the centred crop alone leaves most over
+// 31. PDQ only, compared with a copy as it is.
+var ShiftedCrops = func() []string {
+	var out []string
+	for _, y := range shiftedAnchors {
+		for _, x := range shiftedAnchors {
+			if x == 50 && y == 50 {
+				continue
+			}
+			out = append(out, fmt.Sprintf("crop-95%%@%d-%d", x, y))
+		}
+	}
+	return out
+}()
+
+// shiftedRects returns the shifted crops of a w×h image stored under
+// orientation o, in the order of ShiftedCrops, in stored pixels: each is
+// placed on the image as displayed.
+func shiftedRects(w, h, o int) []image.Rectangle {
+	dw, dh := w, h
+	if o >= 5 {
+		dw, dh = h, w
+	}
+	cw, ch := int(float64(dw)*ShiftedKeep+0.5), int(float64(dh)*ShiftedKeep+0.5)
+	if cw < 16 || ch < 16 || cw >= dw || ch >= dh {
+		return nil
+	}
+	var out []image.Rectangle
+	for _, ay := range shiftedAnchors {
+		for _, ax := range shiftedAnchors {
+			if ax == 50 && ay == 50 {
+				continue
+			}
+			x0, y0 := (dw-cw)*ax/100, (dh-ch)*ay/100
+			// The displayed rectangle's corners, as stored.
+			sx0, sy0 := storedPoint(x0, y0, w, h, o)
+			sx1, sy1 := storedPoint(x0+cw-1, y0+ch-1, w, h, o)
+			out = append(out, image.Rect(min(sx0, sx1), min(sy0, sy1), max(sx0, sx1)+1, max(sy0, sy1)+1))
+		}
+	}
+	return out
+}
+
+// storedPoint maps pixel (x, y) of the image as displayed under
+// orientation o to the stored w×h image, as orientGrid does.
+func storedPoint(x, y, sw, sh, o int) (int, int) {
+	switch o {
+	case 2:
+		return sw - 1 - x, y
+	case 3:
+		return sw - 1 - x, sh - 1 - y
+	case 4:
+		return x, sh - 1 - y
+	case 5:
+		return y, x
+	case 6:
+		return y, sh - 1 - x
+	case 7:
+		return sw - 1 - y, sh - 1 - x
+	case 8:
+		return sw - 1 - y, x
+	}
+	return x, y
+}
+
+// IsShifted reports whether a variant name is one of ShiftedCrops.
+func IsShifted(name string) bool { return slices.Contains(ShiftedCrops, name) }
+
+// UprightOnly reports whether a variant is PDQ only and compared with a
+// copy as it is, never turned: a turn (IsTurn) or a shifted crop.
+func UprightOnly(name string) bool { return IsTurn(name) || IsShifted(name) }
+
 // IsTurn reports whether a variant name is one of Dihedral's turns (not
 // "original"): a PDQ-only variant of the image turned that way, to be
 // compared with a copy as it is, not turned again.
@@ -52,8 +137,9 @@ const VariantTrimmed = "trimmed"
 // trimmed (VariantTrimmed).
 type Variant struct {
 	Name string
-	// PDQOnly marks a variant whose only hash is PDQ: the image turned a
-	// way of Dihedral (Name), as Meta's reference reads a turned copy.
+	// PDQOnly marks a variant whose only hash is PDQ, compared with a copy
+	// as it is: the image turned a way of Dihedral (Name), as Meta's
+	// reference reads a turned copy, or a shifted crop (ShiftedCrops).
 	PDQOnly bool
 	Perceptual
 }

@@ -2,6 +2,7 @@ package hash
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -83,6 +84,7 @@ func testVariants(t *testing.T, enc string) {
 		names = append(names, c.Name)
 	}
 	names = append(names, Dihedral[1:]...) // the turned copies' PDQ
+	names = append(names, ShiftedCrops...) // off-centre crops' PDQ
 	if len(vs) != len(names) {
 		t.Fatalf("%d variants, want %d", len(vs), len(names))
 	}
@@ -235,6 +237,57 @@ func TestTurnedVariants(t *testing.T) {
 		t.Logf("%s: %d turned variants up to %d bits from the turned copies' PDQ; the whole image's dihedral PDQs up to %d", tc.name, seen, worst, worstDCT)
 		if seen != 7 {
 			t.Errorf("%s: %d turned variants, want 7", tc.name, seen)
+		}
+	}
+}
+
+// A shifted crop variant is the PDQ the reference gives a copy cut at that
+// place of the image as displayed, for an upright photo and for one stored
+// sideways under an EXIF orientation.
+func TestShiftedCrops(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
+	if err != nil {
+		t.Skip("no pdq/large fixtures")
+	}
+	photo, err := imaging.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo = imaging.Resize(photo, 900, 0, imaging.Lanczos)
+	b := photo.Bounds()
+	cw, ch := int(float64(b.Dx())*ShiftedKeep+0.5), int(float64(b.Dy())*ShiftedKeep+0.5)
+	for _, tc := range []struct {
+		name   string
+		stored image.Image
+		orient int
+	}{
+		{"upright", photo, 1},
+		{"stored turned, orientation 6", imaging.Rotate90(photo), 6},
+	} {
+		vs, _, err := NewHasher().Variants(sample.JPEG(tc.stored, 95), &Options{Orientation: tc.orient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]Variant{}
+		for _, v := range vs {
+			byName[v.Name] = v
+		}
+		for _, at := range [][2]int{{0, 0}, {100, 25}, {25, 100}, {75, 75}} {
+			name := fmt.Sprintf("crop-95%%@%d-%d", at[0], at[1])
+			v, ok := byName[name]
+			if !ok || !v.PDQOnly {
+				t.Fatalf("%s: no PDQ-only variant %s", tc.name, name)
+			}
+			x0, y0 := (b.Dx()-cw)*at[0]/100, (b.Dy()-ch)*at[1]/100
+			cut, _, err := Compute(sample.PNG(imaging.Crop(photo, image.Rect(x0, y0, x0+cw, y0+ch))), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, dc := PDQDistance(v.PDQ, cut.PDQ), PDQDistance(byName["crop-95%"].PDQ, cut.PDQ)
+			t.Logf("%s, %s: %d bits from the copy cut there (the centred crop: %d)", tc.name, name, d, dc)
+			if d > 8 {
+				t.Errorf("%s, %s: %d bits from the copy cut there", tc.name, name, d)
+			}
 		}
 	}
 }
