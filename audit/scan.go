@@ -75,6 +75,9 @@ type Options struct {
 	// full decode (hash.Options.Reference): bit for bit what goimagehash
 	// gives, to match a registry it made, at 10 to 100 times the cost.
 	ReferenceHashes bool
+	// ShiftedCrops makes ProcessVariants also record the shifted crops
+	// (hash.Options.ShiftedCrops).
+	ShiftedCrops bool
 	// Metadata limits; nil means the exif package's defaults.
 	Metadata *exif.Options
 	budget   *byteBudget     // shared by the workers of one Scan
@@ -315,7 +318,7 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	if o.IgnoreOrientation {
 		orient = 1
 	}
-	hopts := &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient, Reference: o.ReferenceHashes}
+	hopts := &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient, Reference: o.ReferenceHashes, ShiftedCrops: o.ShiftedCrops}
 	var p hash.Perceptual
 	var info hash.Image
 	switch {

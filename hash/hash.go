@@ -218,6 +218,11 @@ type Options struct {
 	// only the 64-bit hashes: it saves the Jarosz filter and the 16×16 DCT.
 	SkipPDQ bool
 
+	// ShiftedCrops makes Variants also hash ShiftedCrops (24 more PDQ
+	// entries per registered image: off-centre crops then match, at the
+	// memory a registry's entries take).
+	ShiftedCrops bool
+
 	// Reference computes goimagehash's hashes from a full decode instead:
 	// bit for bit what goimagehash gives, to match registries it made, at
 	// 10 to 100 times the cost.
@@ -497,7 +502,9 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 	var shifted []image.Rectangle
 	if !o.SkipPDQ {
 		nturn = len(Dihedral) - 1
-		shifted = shiftedRects(e.imgW, e.imgH, h.lastOrient)
+		if o.ShiftedCrops {
+			shifted = shiftedRects(e.imgW, e.imgH, h.lastOrient)
+		}
 		nshift = len(shifted)
 	}
 	if !o.SkipPDQ && len(rects)+nturn+nshift <= len(h.partSamps) {

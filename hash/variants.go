@@ -45,7 +45,8 @@ var shiftedAnchors = [5]int{0, 25, 50, 75, 100}
 // of 56 bits when a copy is cut 5 % off-centre, so a registry entry records
 // the PDQ of these too: a copy cut anywhere is then within 14 bits of one
 // (median on real photos), where the centred crop alone leaves most over
-// 31. PDQ only, compared with a copy as it is.
+// 31. PDQ only, compared with a copy as it is; Variants hashes them when
+// Options.ShiftedCrops is set.
 var ShiftedCrops = func() []string {
 	var out []string
 	for _, y := range shiftedAnchors {

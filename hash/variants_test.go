@@ -83,8 +83,7 @@ func testVariants(t *testing.T, enc string) {
 	for _, c := range Crops {
 		names = append(names, c.Name)
 	}
-	names = append(names, Dihedral[1:]...) // the turned copies' PDQ
-	names = append(names, ShiftedCrops...) // off-centre crops' PDQ
+	names = append(names, Dihedral[1:]...) // the turned copies' PDQ (shifted crops: TestShiftedCrops)
 	if len(vs) != len(names) {
 		t.Fatalf("%d variants, want %d", len(vs), len(names))
 	}
@@ -264,9 +263,12 @@ func TestShiftedCrops(t *testing.T) {
 		{"upright", photo, 1},
 		{"stored turned, orientation 6", imaging.Rotate90(photo), 6},
 	} {
-		vs, _, err := NewHasher().Variants(sample.JPEG(tc.stored, 95), &Options{Orientation: tc.orient})
+		vs, _, err := NewHasher().Variants(sample.JPEG(tc.stored, 95), &Options{Orientation: tc.orient, ShiftedCrops: true})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(vs) != 1+len(Crops)+len(Dihedral)-1+len(ShiftedCrops) {
+			t.Fatalf("%s: %d variants with the shifted crops", tc.name, len(vs))
 		}
 		byName := map[string]Variant{}
 		for _, v := range vs {

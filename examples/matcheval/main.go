@@ -64,6 +64,7 @@ type config struct {
 	seed                     uint64
 	workers                  int
 	noVariants               bool
+	shifted                  bool
 }
 
 func run(args []string) error {
@@ -78,6 +79,7 @@ func run(args []string) error {
 	fl.Uint64Var(&c.seed, "seed", 1, "seed of the sample and of the edits")
 	fl.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "images processed at once")
 	fl.BoolVar(&c.noVariants, "no-variants", false, "register the whole image only, as before crop variants (for comparison)")
+	fl.BoolVar(&c.shifted, "shifted-crops", true, "register the shifted crops too (registry add --shifted-crops); the calibration is measured with them, the higher rate, so it is conservative for registries without")
 	crops := fl.String("crops", "", "the crops to register instead of hash.Crops, for comparison: comma-separated aspects (w:h) and shares kept (90%)")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -234,7 +236,7 @@ func pkgOf(corpus, p string) string {
 func hashAll(c config, paths []string) []*img {
 	out := make([]*img, len(paths))
 	parallel(len(paths), c.workers, func(i int) {
-		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), nil)
+		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), &audit.Options{ShiftedCrops: c.shifted})
 		if rec.Perceptual == nil {
 			return
 		}

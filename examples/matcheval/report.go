@@ -61,9 +61,14 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 	for _, k := range names {
 		parts = append(parts, fmt.Sprintf("%s %d", k, pk[k]))
 	}
-	variants := "every crop variant registered (registry add's default)"
-	if c.noVariants {
+	variants := "every variant registered as registry add records it: centred crops, border trimmed, turns"
+	switch {
+	case c.noVariants:
 		variants = "the whole image only registered (-no-variants)"
+	case c.shifted:
+		variants += ", and the 24 shifted crops (--shifted-crops)"
+	default:
+		variants += " (no shifted crops)"
 	}
 	fmt.Fprintf(w, "Corpus: %d images from Debian packages (%s); seed %d; %s.\n\n", len(imgs), strings.Join(parts, ", "), c.seed, variants)
 	fmt.Fprintf(w, "## False matches between unrelated images\n\n")
