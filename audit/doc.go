@@ -1,29 +1,56 @@
 // Package audit runs imgconsent's consent audit over a corpus of images.
 //
-// A Source lists the items of a corpus (Dir walks a directory tree). Scan
-// runs a bounded pool of workers over them; each worker reads an item's
-// bytes once and derives everything from them: the SHA-256 of the bytes, the
-// metadata and the consent and privacy signals in it (package exif), the
-// perceptual hashes of the pixels (package hash), the registry entries that
-// match, and the verdict with its reasons. Records stream out as they
-// finish, as an iter.Seq2[Record, error] whose error is final; a problem with
-// one item is that item's Record.Error and the scan goes on.
+// # Sources
+//
+// A Source lists the items of a corpus: Dir walks a directory tree, Files
+// is a slice of paths, List reads a file of paths and http(s) URLs,
+// WebDataset reads tar shards as img2dataset writes them, ParquetSource
+// reads img2dataset's Parquet files (image bytes or a column of paths),
+// Shards reads several shards of any of these kinds (ShardSource picks the
+// reader by extension; an Opener in ShardOptions reads them from another
+// file system), and Split(src, i, n) keeps part i of n. Any type with an
+// Items method is a Source.
+//
+// # The scan
+//
+// Scan runs a bounded pool of workers over the items; each worker reads an
+// item's bytes once and derives everything from them: the SHA-256 and MD5
+// of the bytes, the metadata and the consent and privacy signals in it
+// (package exif), the perceptual hashes of the pixels (package hash), the
+// registry entries that match, what its URL says (Options.URLs, package
+// urlcheck), and the verdict with its reasons. Records stream out as they
+// finish, as an iter.Seq2[Record, error] whose error is final; a problem
+// with one item is that item's Record.Error and the scan goes on. Process
+// audits one item; ProcessVariants also returns the variants a registry
+// entry records (crops, border trimmed, turns).
+//
+// # Registries and matching
 //
 // A Registry holds opt-out entries, each naming an image by a hash
-// ("phash:c3a1…", "sha256:…") with an id, source, date, status and note; it
-// is read from CSV or JSON Lines by LoadRegistry, which names the file and
-// line of every entry it cannot read. SHA-256 entries match exactly,
-// perceptual entries within a Hamming radius (Radii); withdrawn entries never
-// match.
+// ("phash:c3a1…", "pdq:…", "sha256:…", "md5:…") or a URL or domain, with an
+// id, source, date, status, note and, for an entry made by registry add,
+// the variant of the image it was computed from. It is read from CSV, JSON
+// Lines, plain hash lists and HMA/ThreatExchange exports by LoadRegistry,
+// which names the file and line of every entry it cannot read;
+// Registry.SaveIndex and LoadIndexed keep its multi-index on disk. Exact
+// entries match exactly; perceptual entries within a Hamming radius that
+// Registry.Operating narrows as the registry grows, from a calibration on
+// real images (FalseMatchRate), so that false matches stay within the
+// Policy's budgets. Only exact and PDQ matches exclude; a match says how
+// often unrelated images come that close. Withdrawn entries never match.
+//
+// # Verdicts and reports
 //
 // Judge turns a record's findings into a Verdict: Exclude when a registry
-// entry matches or the file itself objects, Review when the image could not
-// be read in full or carries a rights notice or personal data (each can be
-// allowed by the Policy), Keep otherwise. Judge needs only the record, so a
-// report read back with ReadJSONL can be judged again against a newer
-// registry without decoding any image.
+// entry matches within the exclusion radius or the file or its URL
+// objects, Review when a near match needs a person, the image could not be
+// read in full, or it carries a rights notice or personal data (each can
+// be allowed by the Policy), Keep otherwise. Judge needs only the record,
+// so a report read back with ReadJSONL can be judged again against a newer
+// registry without decoding any image (Rematch).
 //
 // Reports are written by JSONLWriter (everything, one record per line),
-// CSVWriter (one row per record) and ListWriter (the keep-list: one path per
-// line of the images safe to train on); Summary counts them.
+// CSVWriter (one row per record), ParquetWriter, HTMLReport, and
+// ListWriter (the keep-list: one path per line of the images safe to train
+// on); Summary counts them.
 package audit
