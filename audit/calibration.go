@@ -265,14 +265,14 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 		best := map[string]Match{} // per objection, its nearest entry
 		candidates := r.near[a]
 		if a == hash.PDQAlg {
-			candidates = append(candidates[:len(candidates):len(candidates)], r.near[pdqTurned]...)
+			candidates = append(candidates[:len(candidates):len(candidates)], r.near[pdqUpright]...)
 		}
 		for _, e := range candidates {
 			for qi, q := range queries {
 				d, turn := 1<<30, 0
 				if a == hash.PDQAlg {
 					for t := range hash.Dihedral {
-						if t > 0 && e.isTurn() {
+						if t > 0 && e.uprightOnly() {
 							break // a turned variant: compared as it is
 						}
 						if x := hash.PDQDistance(q.PDQVariant(t), e.pdq); x < d {

@@ -67,10 +67,10 @@ type Entry struct {
 	pdq    hash.PDQ
 }
 
-// isTurn reports whether the entry is the PDQ of its image turned a way
+// uprightOnly reports whether the entry is the PDQ of its image turned a way
 // of hash.Dihedral, or of a shifted crop (hash.UprightOnly): compared with
 // a copy as it is, never turned again.
-func (e *Entry) isTurn() bool { return e.Variant != "" && hash.UprightOnly(e.Variant) }
+func (e *Entry) uprightOnly() bool { return e.Variant != "" && hash.UprightOnly(e.Variant) }
 
 // Hash returns the entry's value in the registry text form "algo:hex".
 func (e *Entry) Hash() string { return string(e.Algo) + ":" + e.Value }
@@ -306,8 +306,8 @@ func (r *Registry) Add(e *Entry) {
 		r.domains[e.Value] = append(r.domains[e.Value], e)
 	default:
 		key := e.Algo
-		if key == hash.PDQAlg && e.isTurn() {
-			key = pdqTurned // searched upright only, in an index of its own
+		if key == hash.PDQAlg && e.uprightOnly() {
+			key = pdqUpright // searched upright only, in an index of its own
 		}
 		r.near[key] = append(r.near[key], e)
 		if e.Variant == "" {
@@ -316,12 +316,12 @@ func (r *Registry) Add(e *Entry) {
 	}
 }
 
-// pdqTurned keys, in Registry.near and Registry.index, the PDQ entries of
+// pdqUpright keys, in Registry.near and Registry.index, the PDQ entries of
 // turned variants and shifted crops (hash.UprightOnly): each is the PDQ a
 // turned or cut copy has, so it is searched with the query as it is, not
 // in its 8 rotations and flips, and an index of its own keeps the other 7
 // searches from visiting it.
-const pdqTurned hash.Algo = "pdq-turned"
+const pdqUpright hash.Algo = "pdq-upright"
 
 // images counts the registered images that have an active entry of
 // perceptual algorithm a: its entries of whole images, their crop variants
@@ -876,8 +876,7 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 				if rad < 0 || idx == nil {
 					continue
 				}
-				entries := r.near[a]
-				found := func(e, d, k int) {
+				found := func(entries []*Entry, e, d, k int) {
 					m := newMatch(entries[e], d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {
@@ -889,22 +888,17 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 					// Every rotation and flip.
 					for k := range hash.Dihedral {
 						w := pdqWords(q.PDQVariant(k))
-						idx.Search(w[:], rad, func(e, d int) { found(e, d, k) })
+						idx.Search(w[:], rad, func(e, d int) { found(r.near[a], e, d, k) })
 					}
-					// The registered turned copies, as the query is.
-					if tidx := r.index[pdqTurned]; tidx != nil {
-						tentries := r.near[pdqTurned]
+					// The registered turned and shifted copies, as the query is.
+					if uidx := r.index[pdqUpright]; uidx != nil {
 						w := pdqWords(q.PDQ)
-						tidx.Search(w[:], rad, func(e, d int) {
-							m := newMatch(tentries[e], d, rad)
-							m.Trimmed = qi > 0
-							keep(m)
-						})
+						uidx.Search(w[:], rad, func(e, d int) { found(r.near[pdqUpright], e, d, 0) })
 					}
 					continue
 				}
 				v, _ := q.Get(a)
-				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(e, d, 0) })
+				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(r.near[a], e, d, 0) })
 			}
 		}
 	}
@@ -980,16 +974,16 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 // match, by a scan of the entries.
 func (r *Registry) buildIndexes(radii Radii) {
 	r.index = map[hash.Algo]*Index{}
-	for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], pdqTurned) {
+	for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], pdqUpright) {
 		entries := r.near[a]
-		if a != pdqTurned && !a.Perceptual() || len(entries) == 0 {
+		if a != pdqUpright && !a.Perceptual() || len(entries) == 0 {
 			continue
 		}
 		rad := max(radii.Of(a), 0)
-		if a == pdqTurned {
+		if a == pdqUpright {
 			rad = max(radii.Of(hash.PDQAlg), 0)
 		}
-		if a == hash.PDQAlg || a == pdqTurned {
+		if a == hash.PDQAlg || a == pdqUpright {
 			codes := make([]uint64, 0, 4*len(entries))
 			for _, e := range entries {
 				w := pdqWords(e.pdq)

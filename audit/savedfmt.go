@@ -25,7 +25,7 @@ var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 const entryWords = 4 + 14
 
 var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo,
-	pdqTurned} // only ever an index key: appended, so older files read as before
+	pdqUpright} // only ever an index key: appended, so older files read as before
 
 type errWriter struct {
 	w   *bufio.Writer

@@ -272,9 +272,10 @@ type Hasher struct {
 	last       []float32
 	lastExtent extent
 	lastOrient int
-	// What the last image was read from, to hash parts of it the
-	// reference's way: the JPEG's bytes, or the decoded image.
-	lastJPEG  []byte
+	// For Variants, which hashes parts of an image the reference's way:
+	// the image a standard decoder gave (a fast-path JPEG is read again
+	// from its bytes), kept only while keepImage is set.
+	keepImage bool
 	lastImage image.Image
 	partSamps [40]pdqSampler
 }
@@ -348,7 +349,6 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	if opts == nil || !opts.SkipPDQ {
 		samp = &h.samp
 	}
-	h.lastJPEG, h.lastImage = data, nil
 	// PDQ of the image as displayed: read as the reference reads the
 	// displayed image (the orientation's mirrors in the sampler's taps, its
 	// transpose on the grid).
@@ -414,7 +414,9 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 	h.plane, w, hgt = lumaPlane(img, cell, h.plane)
 	e := extent{w: w, h: hgt, stride: w, fw: float64(b.Dx()) / float64(cell), fh: float64(b.Dy()) / float64(cell),
 		imgW: b.Dx(), imgH: b.Dy()}
-	h.lastJPEG, h.lastImage = nil, img
+	if h.keepImage {
+		h.lastImage = img
+	}
 	shown := turnFor[opts.orientation()][0]
 	var samp *pdqSampler
 	if opts == nil || !opts.SkipPDQ {
@@ -422,11 +424,11 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 		// displayed.
 		samp = &h.samp
 		samp.resetTurn(b.Dx(), b.Dy(), image.Rect(0, 0, b.Dx(), b.Dy()), shown)
-		samp.sampleImagePrepared(img)
+		samp.sampleImage(img)
 	}
 	rectGrid := func(r image.Rectangle, dst []float32) {
 		h.samp.resetTurn(b.Dx(), b.Dy(), r, shown)
-		h.samp.sampleImagePrepared(img)
+		h.samp.sampleImage(img)
 		h.samp.shownGrid(dst, shown)
 	}
 	return h.planeHashes(h.plane, e, opts, samp, rectGrid), info, nil
@@ -478,109 +480,94 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 		o = *opts
 	}
 	o.Reference = false // crops come from this package's plane
+	// A standard decoder's image is kept for the variants' PDQ (not by
+	// Compute alone: it can be large).
+	h.keepImage, h.lastImage = true, nil
+	defer func() { h.keepImage, h.lastImage = false, nil }()
 	p, info, err := h.Compute(data, &o)
 	if err != nil {
 		return nil, info, err
 	}
 	out := []Variant{{Perceptual: p}}
-	plane, e := h.last, h.lastExtent
-	var rects []rect
-	var names []string
+	plane, e, orient := h.last, h.lastExtent, h.lastOrient
+	shown := turnFor[orient][0]
+	// Every variant's PDQ is read as the reference reads that part of the
+	// image, turned so: a crop as a cropped copy's own PDQ is computed, a
+	// turn as a turned copy's (the whole image's dihedral PDQs are of its
+	// DCT, a median 16 bits from a turned copy's), a shifted crop likewise;
+	// for a JPEG, in one more pass over the file for all of them.
+	type part struct {
+		name    string
+		crop    rect // in the plane, for the other hashes; PDQ-only parts have none
+		pdqOnly bool
+		px      image.Rectangle // in stored pixels
+		turn    pdqTurn
+	}
+	var parts []part
+	pe := extent{w: e.imgW, h: e.imgH, stride: e.imgW, fw: float64(e.imgW), fh: float64(e.imgH), imgW: e.imgW, imgH: e.imgH}
 	for _, c := range Crops {
-		if r, ok := cropRect(e, h.lastOrient, c); ok {
-			rects, names = append(rects, r), append(names, c.Name)
+		r, ok := cropRect(e, orient, c)
+		if !ok {
+			continue
 		}
+		px := e.pixels(r)
+		if pr, ok := cropRect(pe, orient, c); ok { // at pixel precision: the plane's are whole samples
+			px = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
+		}
+		parts = append(parts, part{name: c.Name, crop: r, px: px, turn: shown})
 	}
-	// Each crop's PDQ from the reference's pixels of the crop, as a
-	// cropped copy's own PDQ is computed; and the PDQ of the image turned
-	// each way of Dihedral, as the reference reads a turned copy (the
-	// whole image's dihedral PDQs are of its DCT, and the reference's
-	// sampling of a turned copy differs by a median 16 bits): for a JPEG,
-	// in one more pass over the file for all of them.
-	var grids [][]float32
-	nturn, nshift := 0, 0
-	var shifted []image.Rectangle
 	if !o.SkipPDQ {
-		nturn = len(Dihedral) - 1
-		if o.ShiftedCrops {
-			shifted = shiftedRects(e.imgW, e.imgH, h.lastOrient)
-		}
-		nshift = len(shifted)
-	}
-	if !o.SkipPDQ && len(rects)+nturn+nshift <= len(h.partSamps) {
-		samps := make([]*pdqSampler, len(rects)+nturn+nshift)
-		// The crops at pixel precision (the plane's are whole samples).
-		pe := extent{w: e.imgW, h: e.imgH, stride: e.imgW, fw: float64(e.imgW), fh: float64(e.imgH), imgW: e.imgW, imgH: e.imgH}
 		whole := image.Rect(0, 0, e.imgW, e.imgH)
-		for i := range samps {
+		for k := 1; k < len(Dihedral); k++ {
+			parts = append(parts, part{name: Dihedral[k], pdqOnly: true, px: whole, turn: turnFor[orient][k]})
+		}
+		if o.ShiftedCrops {
+			for i, r := range shiftedRects(e.imgW, e.imgH, orient) {
+				parts = append(parts, part{name: ShiftedCrops[i], pdqOnly: true, px: r, turn: shown})
+			}
+		}
+	}
+	var grids [][]float32
+	if !o.SkipPDQ && len(parts) <= len(h.partSamps) {
+		samps := make([]*pdqSampler, len(parts))
+		for i, pt := range parts {
 			samps[i] = &h.partSamps[i]
-			if i >= len(rects)+nturn {
-				samps[i].resetTurn(e.imgW, e.imgH, shifted[i-len(rects)-nturn], turnFor[h.lastOrient][0])
-				continue
-			}
-			if i >= len(rects) {
-				samps[i].resetTurn(e.imgW, e.imgH, whole, turnFor[h.lastOrient][i-len(rects)+1])
-				continue
-			}
-			part := e.pixels(rects[i])
-			for _, c := range Crops {
-				if pr, ok := cropRect(pe, h.lastOrient, c); ok && c.Name == names[i] {
-					part = image.Rect(pr.x0, pr.y0, pr.x0+pr.w, pr.y0+pr.h)
-				}
-			}
-			samps[i].resetTurn(e.imgW, e.imgH, part, turnFor[h.lastOrient][0])
+			samps[i].resetTurn(e.imgW, e.imgH, pt.px, pt.turn)
 		}
 		ok := true
-		if h.lastJPEG != nil {
-			_, _, err := h.jpeg2.decodeParts(h.lastJPEG, 1, o.maxPixels(), samps, nil, nil)
+		if h.lastImage == nil { // the fast JPEG path ran: read the file again
+			_, _, err := h.jpeg2.decodeParts(data, 1, o.maxPixels(), samps, nil, nil)
 			ok = err == nil
 		} else {
 			for _, s := range samps {
-				s.sampleImagePrepared(h.lastImage)
+				s.sampleImage(h.lastImage)
 			}
 		}
 		if ok {
-			// Every grid as the reference reads that crop, turn or shift
-			// of the image (the turns transposed below, by their own turn).
 			grids = make([][]float32, len(samps))
 			for i, s := range samps {
 				grids[i] = make([]float32, 64*64)
-				if i >= len(rects) && i < len(rects)+nturn {
-					s.grid(grids[i])
-					continue
-				}
-				s.shownGrid(grids[i], turnFor[h.lastOrient][0])
+				s.shownGrid(grids[i], parts[i].turn)
 			}
 		}
 	}
-	for i, r := range rects {
-		se, off := e.sub(r)
+	for i, pt := range parts {
 		var grid []float32
 		if grids != nil {
 			grid = grids[i]
 		}
-		out = append(out, Variant{Name: names[i], Perceptual: h.grids.hashes(plane[off:], se, h.lastOrient, !o.SkipPDQ, grid)})
-	}
-	if grids != nil {
-		for k := 1; k < len(Dihedral); k++ {
-			g := grids[len(rects)+k-1]
-			if turnFor[h.lastOrient][k].transpose {
-				g, _, _ = turnGrid(g, 64, 64, pdqTurn{transpose: true})
-			}
-			var v Variant
-			v.Name, v.PDQOnly = Dihedral[k], true
-			v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(g)
-			out = append(out, v)
+		if !pt.pdqOnly {
+			se, off := e.sub(pt.crop)
+			out = append(out, Variant{Name: pt.name, Perceptual: h.grids.hashes(plane[off:], se, orient, !o.SkipPDQ, grid)})
+			continue
 		}
-		for i := range shifted {
-			g := grids[len(rects)+nturn+i]
-			var v Variant
-			v.Name, v.PDQOnly = ShiftedCrops[i], true
-			v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(g)
-			out = append(out, v)
+		if grid == nil {
+			continue // a PDQ-only variant needs the reference's pixels
 		}
+		v := Variant{Name: pt.name, PDQOnly: true}
+		v.PDQ, v.PDQQuality, _ = h.grids.pdq.pdq(grid)
+		out = append(out, v)
 	}
-	h.lastJPEG, h.lastImage = nil, nil
 	return out, info, nil
 }
 

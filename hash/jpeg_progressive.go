@@ -43,15 +43,9 @@ func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
 	br, ac := &d.br, &d.ac[c.ta]
 	b, m := d.lumaCoef(bx, by)
 	for k := ss; k <= se; {
-		if br.n < 32 {
-			br.fill()
-		}
-		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
-			// A coefficient whose code and value bits fit one lookup.
-			sz := uint(e.sym & 15)
-			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz)) << al
-			br.consume(uint(e.total))
-			k += int(e.sym >> 4)
+		if run, v, ok := br.shortCoef(ac); ok {
+			k += run
+			v <<= al
 			if k > se {
 				return jpegError("AC coefficient index past the band")
 			}

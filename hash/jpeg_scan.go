@@ -408,15 +408,8 @@ func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
 	}
 	add(0, float32(c.pred)*float32(q[0]))
 	for k := 1; k < 64; {
-		if br.n < 32 {
-			br.fill()
-		}
-		if e := ac.fast[br.acc>>(64-fastBits)]; e.total != 0 && e.sym&15 != 0 {
-			// A coefficient whose code and value bits fit one lookup.
-			sz := uint(e.sym & 15)
-			v := extend(uint32(br.acc<<e.len>>(64-sz)), uint8(sz))
-			br.consume(uint(e.total))
-			k += int(e.sym >> 4)
+		if run, v, ok := br.shortCoef(ac); ok {
+			k += run
 			if k > 63 {
 				return jpegError("AC coefficient index past 63")
 			}

@@ -174,13 +174,6 @@ type pdqSampler struct {
 	w, h         int
 }
 
-// reset prepares the sampler for a w×h image.
-func (s *pdqSampler) reset(w, h int) { s.resetRect(w, h, image.Rect(0, 0, w, h)) }
-
-// resetRect prepares the sampler for part r of a w×h image: the PDQ of r
-// as an image of its own.
-func (s *pdqSampler) resetRect(w, h int, r image.Rectangle) { s.resetTurn(w, h, r, pdqTurn{}) }
-
 // pdqTurn is a rotation or flip of an image as stored: its columns
 // mirrored, then its rows, then transposed.
 type pdqTurn struct{ mirrorX, mirrorY, transpose bool }
@@ -297,19 +290,10 @@ func (s *pdqSampler) grid(dst []float32) {
 	}
 }
 
-// sampleImage fills the sampler from part r (in image coordinates from 0)
-// of a decoded image, reading only the pixels the reference reads. Luma is
-// taken from 8-bit RGB as the reference does (through RGB for Y′CbCr
-// images).
-func (s *pdqSampler) sampleImage(img image.Image, r image.Rectangle) {
-	b := img.Bounds()
-	s.resetRect(b.Dx(), b.Dy(), r)
-	s.sampleImagePrepared(img)
-}
-
-// sampleImagePrepared fills a sampler prepared by reset, resetRect or
-// resetTurn from a decoded image of its size.
-func (s *pdqSampler) sampleImagePrepared(img image.Image) {
+// sampleImage fills a sampler prepared by resetTurn from a decoded image
+// of its size, reading only the pixels the reference reads. Luma is taken
+// from 8-bit RGB as the reference does (through RGB for Y′CbCr images).
+func (s *pdqSampler) sampleImage(img image.Image) {
 	b := img.Bounds()
 	var cols []int
 	for x := 0; x < s.w; x++ {

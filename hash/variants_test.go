@@ -133,15 +133,7 @@ func testVariants(t *testing.T, enc string) {
 // photo's own PDQ is, and lands within a few bits of it.
 func TestTrimmedPDQ(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
-	if err != nil {
-		t.Skip("no pdq/large fixtures")
-	}
-	photo, err := imaging.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo = imaging.Resize(photo, 1000, 0, imaging.Lanczos)
+	photo := realPhoto(t, 1000)
 	whole, _, err := Compute(sample.JPEG(photo, 95), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -180,15 +172,7 @@ func TestTrimmedPDQ(t *testing.T) {
 // (of its DCT) are a median 16 bits away.
 func TestTurnedVariants(t *testing.T) {
 	t.Parallel() // long under the race detector: let it overlap the others
-	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
-	if err != nil {
-		t.Skip("no pdq/large fixtures")
-	}
-	photo, err := imaging.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo = imaging.Resize(photo, 640, 0, imaging.Lanczos)
+	photo := realPhoto(t, 640)
 	turned := map[string]image.Image{
 		"rotate-90-ccw": imaging.Rotate90(photo), "rotate-180": imaging.Rotate180(photo), "rotate-90-cw": imaging.Rotate270(photo),
 		"mirror-x": imaging.FlipH(photo), "mirror-y": imaging.FlipV(photo), "transpose": imaging.Transpose(photo), "transverse": imaging.Transverse(photo),
@@ -250,15 +234,7 @@ func TestTurnedVariants(t *testing.T) {
 // sideways under an EXIF orientation.
 func TestShiftedCrops(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
-	if err != nil {
-		t.Skip("no pdq/large fixtures")
-	}
-	photo, err := imaging.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo = imaging.Resize(photo, 900, 0, imaging.Lanczos)
+	photo := realPhoto(t, 900)
 	b := photo.Bounds()
 	cw, ch := int(float64(b.Dx())*ShiftedKeep+0.5), int(float64(b.Dy())*ShiftedKeep+0.5)
 	for _, tc := range []struct {
@@ -298,4 +274,19 @@ func TestShiftedCrops(t *testing.T) {
 			}
 		}
 	}
+}
+
+// realPhoto is a real photo from the shared fixtures (pdq/large/L08.jpg),
+// resized to width w; the test is skipped without the fixtures.
+func realPhoto(t *testing.T, w int) image.Image {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(pdqFixtures(t), "large", "L08.jpg"))
+	if err != nil {
+		t.Skip("no pdq/large fixtures")
+	}
+	photo, err := imaging.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imaging.Resize(photo, w, 0, imaging.Lanczos)
 }
