@@ -9,6 +9,7 @@
 package imgconsent_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -371,6 +372,113 @@ func BenchmarkRegistry(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
+	}
+}
+
+// registryFiles caches, per algorithm, a generated registry CSV and its
+// saved index: writing and parsing 10 M lines once per process is enough.
+var registryFiles sync.Map
+
+// registryFile writes a CSV registry of n entries of algo (registryCodes,
+// each line with an id of its own, a source and a date, as a public
+// opt-out list has) and its saved index, once per process.
+func registryFile(b *testing.B, algo string, words, n int) string {
+	key := fmt.Sprintf("%s/%d", algo, n)
+	if p, ok := registryFiles.Load(key); ok {
+		return p.(string)
+	}
+	dir, err := os.MkdirTemp("", "imgconsent-registry-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, algo+".csv")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "hash,id,source,date")
+	codes := registryCodes(n, words)
+	for e := range n {
+		fmt.Fprintf(w, "%s:", algo)
+		for _, c := range codes[e*words : (e+1)*words] {
+			fmt.Fprintf(w, "%016x", c)
+		}
+		fmt.Fprintf(w, ",obj-%08d,optout-list-%d,2026-%02d-%02d\n", e, e%7, 1+e%12, 1+e%28)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	reg, err := audit.LoadRegistry(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := reg.SaveIndex(path+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+		b.Fatal(err)
+	}
+	registryFiles.Store(key, path)
+	return path
+}
+
+// BenchmarkRegistryLoad loads a registry of 10 M entries (1 M with
+// -short), 64-bit pHash or PDQ: from its saved index (impl=saved, the file
+// mapped) and, as the baseline, by parsing its CSV and building its indexes
+// (impl=parse). It reports, per entry, the Go heap the loaded registry
+// holds, the heap allocated while loading (what the load's peak can reach
+// before a collection), and the saved file (mapped, read once by the
+// checksum, so resident until the kernel needs the pages back); and load
+// seconds. Run it on its own:
+//
+//	go test -run '^$' -bench 'RegistryLoad/algo=phash' -benchtime 1x -count 5
+func BenchmarkRegistryLoad(b *testing.B) {
+	n := registrySize()
+	for _, tc := range []struct {
+		algo  string
+		words int
+	}{{"phash", 1}, {"pdq", 4}} {
+		for _, impl := range []string{"parse", "saved"} {
+			b.Run("algo="+tc.algo+"/impl="+impl, func(b *testing.B) {
+				path := registryFile(b, tc.algo, tc.words, n)
+				info, err := os.Stat(path + audit.IndexSuffix)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var heap, alloc float64
+				for b.Loop() {
+					runtime.GC()
+					var before runtime.MemStats
+					runtime.ReadMemStats(&before)
+					var reg *audit.Registry
+					if impl == "saved" {
+						reg, err = audit.LoadIndex(path+audit.IndexSuffix, path)
+					} else {
+						reg, err = audit.LoadRegistry(path)
+						if err == nil {
+							reg.Match(nil, &hash.Perceptual{}, reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii) // builds the indexes
+						}
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					runtime.GC()
+					var after runtime.MemStats
+					runtime.ReadMemStats(&after)
+					heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+					alloc = float64(after.TotalAlloc - before.TotalAlloc)
+					if reg.Len() != n {
+						b.Fatalf("%d entries, want %d", reg.Len(), n)
+					}
+					runtime.KeepAlive(reg)
+				}
+				b.ReportMetric(heap/float64(n), "heap-B/entry")
+				if impl == "saved" {
+					b.ReportMetric(float64(info.Size())/float64(n), "file-B/entry")
+				}
+				b.ReportMetric(alloc/float64(n), "alloc-B/entry")
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 
 	"github.com/imgconsent/imgconsent/hash"
@@ -249,12 +250,18 @@ var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
 // It compares p with every entry (a linear scan: meant for one image at a
 // time, as inspect does).
 func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
-	if r == nil || p == nil {
+	if r == nil || p == nil || r.st == nil {
 		return nil
 	}
 	queries := []*hash.Perceptual{p}
 	if p.Trimmed != nil {
 		queries = append(queries, p.Trimmed)
+	}
+	turned := make([][8][4]uint64, len(queries)) // each query's PDQ, every way turned
+	for qi, q := range queries {
+		for t := range hash.Dihedral {
+			turned[qi][t] = pdqWords(q.PDQVariant(t))
+		}
 	}
 	var out []Match
 	for _, a := range hash.Algos {
@@ -263,41 +270,52 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 		}
 		inside, bound := op.Radii.Of(a), NearMissRadii.Of(a)
 		best := map[string]Match{} // per objection, its nearest entry
-		candidates := r.near[a]
+		cols := []int{activeColumn(a)}
 		if a == hash.PDQAlg {
-			candidates = append(candidates[:len(candidates):len(candidates)], r.near[pdqUpright]...)
+			cols = append(cols, activeColumn(pdqUpright))
 		}
-		for _, e := range candidates {
-			for qi, q := range queries {
-				d, turn := 1<<30, 0
-				if a == hash.PDQAlg {
-					for t := range hash.Dihedral {
-						if t > 0 && e.uprightOnly() {
-							break // a turned variant: compared as it is
+		for _, col := range cols {
+			c := &r.st.cols[col]
+			upright := col == activeColumn(pdqUpright)
+			for i := range c.len() {
+				for qi, q := range queries {
+					d, turn := 1<<30, 0
+					if a == hash.PDQAlg {
+						code := c.code(i)
+						for t := range hash.Dihedral {
+							if t > 0 && upright {
+								break // a turned variant: compared as it is
+							}
+							w := turned[qi][t]
+							x := 0
+							for j := range w {
+								x += bits.OnesCount64(w[j] ^ code[j])
+							}
+							if x < d {
+								d, turn = x, t
+							}
 						}
-						if x := hash.PDQDistance(q.PDQVariant(t), e.pdq); x < d {
-							d, turn = x, t
-						}
+					} else {
+						v, _ := q.Get(a)
+						d = bits.OnesCount64(uint64(v) ^ c.codes[i])
 					}
-				} else {
-					v, _ := q.Get(a)
-					d = hash.Distance(v, e.h64)
+					if d <= inside || d > bound {
+						continue
+					}
+					e := r.st.entry(col, i)
+					if m, ok := best[e.Label()]; ok && m.Distance <= d {
+						continue
+					}
+					m := newMatch(e, d, inside)
+					m.Trimmed = qi > 0
+					if turn > 0 {
+						m.Variant = hash.Dihedral[turn]
+					}
+					rate := FalseMatchRate(a, d)
+					m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
+					m.ExpectedFalse = rate.PerPair * float64(op.Images[a])
+					best[e.Label()] = m
 				}
-				if d <= inside || d > bound {
-					continue
-				}
-				if m, ok := best[e.Label()]; ok && m.Distance <= d {
-					continue
-				}
-				m := newMatch(e, d, inside)
-				m.Trimmed = qi > 0
-				if turn > 0 {
-					m.Variant = hash.Dihedral[turn]
-				}
-				rate := FalseMatchRate(a, d)
-				m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
-				m.ExpectedFalse = rate.PerPair * float64(op.Images[a])
-				best[e.Label()] = m
 			}
 		}
 		var ms []Match

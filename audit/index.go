@@ -1,22 +1,25 @@
 package audit
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"slices"
 )
 
 // Index finds every code within a Hamming radius of a query by
-// multi-index hashing (Norouzi, Punjani, Fleet): the codes are split into m
-// substrings, each indexed in its own table; by the pigeonhole principle a
-// code within radius r of the query is within ⌊r/m⌋ of it on at least one
-// substring, so only the buckets that close to the query's substrings are
-// looked at, and each candidate is checked in full. The results are exactly
-// a linear scan's.
+// multi-index hashing (Norouzi, Punjani, Fleet): m disjoint substrings of
+// the codes are each indexed in their own table; by the pigeonhole
+// principle a code within radius r of the query is within ⌊r/m⌋ of it on at
+// least one of them, so only the buckets that close to the query's
+// substrings are looked at, and each candidate is checked in full. The
+// substrings need not cover the code (a radius of 0 needs one table). The
+// results are exactly a linear scan's.
 //
 // Codes are words of 64 bits: one word for the 64-bit hashes, four for PDQ.
 // Each table is a counting-sorted list of entry numbers with an offset per
-// substring value.
+// substring value. A registry's index holds its codes sorted by the first
+// substring, which spares that table its entry numbers.
 type Index struct {
 	words  int      // 64-bit words per code
 	codes  []uint64 // n codes, words each
@@ -28,9 +31,13 @@ type Index struct {
 type substring struct {
 	start, width uint     // bit range within the code, counted from the top
 	offsets      []uint32 // 2^width + 1
-	items        []uint32 // entry numbers, grouped by substring value
-	// For one-word codes, the codes themselves in items' order, so that a
-	// bucket is checked by a sequential read instead of a miss per entry.
+	// items are entry numbers, grouped by substring value. The first table
+	// of an index built in order (newIndex) has none: its codes are sorted
+	// by that substring, so bucket v is entries offsets[v] to offsets[v+1].
+	items []uint32
+	// inline, in the other tables of such an index of one-word codes,
+	// replaces items: the codes themselves in bucket order, read
+	// sequentially; the few that match are found again in the first table.
 	inline []uint64
 }
 
@@ -40,33 +47,56 @@ const maxSubstringBits = 22
 // NewIndex indexes the codes, words 64-bit words each (code i is
 // codes[i*words:(i+1)*words]; 1 word for a 64-bit hash, 4 for PDQ), for
 // queries of radius up to r; a larger radius falls back to a linear scan.
-// It chooses the number of substrings by the expected cost of a query
-// (buckets visited times entries per bucket), with at most 2^22 buckets a
-// substring. The index keeps codes; it is safe for concurrent searches.
+// It chooses the number and width of substrings by the expected cost of a
+// query (buckets visited times entries per bucket), with at most 2^22
+// buckets a substring, and the fewest tables within a quarter of the
+// cheapest. The index keeps codes; it is safe for concurrent searches.
 func NewIndex(codes []uint64, words, r int) *Index {
+	idx, _ := newIndex(codes, words, r, false)
+	return idx
+}
+
+// newIndex is NewIndex; with sorted, it first orders the codes by their
+// first substring (in a new slice) and returns the order, perm[i] being the
+// code now at i, so that the first table needs no entry numbers.
+func newIndex(codes []uint64, words, r int, sorted bool) (*Index, []int) {
 	n := len(codes) / words
 	idx := &Index{words: words, codes: codes, n: n, radius: r}
 	total := 64 * words
-	maxBits := min(maxSubstringBits, max(8, bits.Len(uint(n))+1))
-	best, bestM := math.Inf(1), total
-	for m := (total + maxBits - 1) / maxBits; m <= total && m <= 64; m++ {
-		width := float64(total) / float64(m)
+	// About one bucket per entry: a table's offsets cost about what its
+	// entry numbers do.
+	maxBits := min(maxSubstringBits, max(8, bits.Len(uint(n))))
+	// m tables of width w, at most the code's bits: a code within r of the
+	// query is within ⌊r/m⌋ on one of any m disjoint substrings, whether or
+	// not they cover the code (the check in full sees every bit), so a small
+	// radius needs few tables (radius 0: one). The cost of a query is the
+	// buckets visited times the entries in each; the fewest tables within
+	// a quarter of the cheapest keep memory down.
+	type plan struct {
+		m, w int
+		cost float64
+	}
+	var plans []plan
+	for m := 1; m <= min(total, 64); m++ {
+		w := min(maxBits, total/m)
 		k := r / m
 		probes := 0.0
 		for i := 0; i <= k; i++ {
-			probes += binom(int(width), i)
+			probes += binom(w, i)
 		}
-		cost := float64(m) * probes * (1 + float64(n)/math.Exp2(width))
-		if cost < best {
-			best, bestM = cost, m
+		plans = append(plans, plan{m, w, float64(m) * probes * (1 + float64(n)/math.Exp2(float64(w)))})
+	}
+	best := slices.MinFunc(plans, func(a, b plan) int { return cmp.Compare(a.cost, b.cost) })
+	for _, p := range plans {
+		if p.cost <= 1.25*best.cost {
+			best = p
+			break
 		}
 	}
-	m := bestM
-	for i := 0; i < m; i++ {
-		start := uint(i * total / m)
-		end := uint((i + 1) * total / m)
-		idx.subs = append(idx.subs, substring{start: start, width: end - start})
+	for i := range best.m {
+		idx.subs = append(idx.subs, substring{start: uint(i * best.w), width: uint(best.w)})
 	}
+	var perm []int
 	for s := range idx.subs {
 		sub := &idx.subs[s]
 		counts := make([]uint32, (1<<sub.width)+1)
@@ -77,21 +107,38 @@ func NewIndex(codes []uint64, words, r int) *Index {
 			counts[v] += counts[v-1]
 		}
 		sub.offsets = counts
-		sub.items = make([]uint32, n)
 		fill := slices.Clone(counts[:len(counts)-1])
-		if words == 1 {
-			sub.inline = make([]uint64, n)
+		if s == 0 && sorted {
+			perm = make([]int, n)
+			for e := 0; e < n; e++ {
+				k := idx.key(e, sub)
+				perm[fill[k]] = e
+				fill[k]++
+			}
+			out := make([]uint64, len(codes))
+			for i, e := range perm {
+				copy(out[i*words:(i+1)*words], codes[e*words:(e+1)*words])
+			}
+			idx.codes = out
+			continue
 		}
+		if sorted && words == 1 {
+			sub.inline = make([]uint64, n)
+			for _, c := range idx.codes {
+				k := bitsAt([]uint64{c}, sub.start, sub.width)
+				sub.inline[fill[k]] = c
+				fill[k]++
+			}
+			continue
+		}
+		sub.items = make([]uint32, n)
 		for e := 0; e < n; e++ {
 			k := idx.key(e, sub)
 			sub.items[fill[k]] = uint32(e)
-			if sub.inline != nil {
-				sub.inline[fill[k]] = codes[e]
-			}
 			fill[k]++
 		}
 	}
-	return idx
+	return idx, perm
 }
 
 func binom(n, k int) float64 {
@@ -142,26 +189,48 @@ func (idx *Index) Search(q []uint64, r int, hit func(e, d int)) {
 	}
 	k := r / len(idx.subs)
 	var found []int32 // entries reported, to report each once
+	report := func(e, d int) {
+		if !slices.Contains(found, int32(e)) {
+			found = append(found, int32(e))
+			hit(e, d)
+		}
+	}
+	first := &idx.subs[0]
 	for s := range idx.subs {
 		sub := &idx.subs[s]
 		qk := bitsAt(q, sub.start, sub.width)
 		enumerate(qk, sub.width, k, func(v uint64) {
 			lo, hi := sub.offsets[v], sub.offsets[v+1]
-			if sub.inline != nil {
-				for j, c := range sub.inline[lo:hi] {
+			switch {
+			case sub.inline != nil:
+				for _, c := range sub.inline[lo:hi] {
 					if d := bits.OnesCount64(c ^ q[0]); d <= r {
-						if e := int32(sub.items[int(lo)+j]); !slices.Contains(found, e) {
-							found = append(found, e)
-							hit(int(e), d)
+						// Every entry of this code, from the first table.
+						v0 := bitsAt([]uint64{c}, first.start, first.width)
+						for e := int(first.offsets[v0]); e < int(first.offsets[v0+1]); e++ {
+							if idx.codes[e] == c {
+								report(e, d)
+							}
 						}
 					}
 				}
-				return
-			}
-			for _, e := range sub.items[lo:hi] {
-				if d := idx.distance(int(e), q); d <= r && !slices.Contains(found, int32(e)) {
-					found = append(found, int32(e))
-					hit(int(e), d)
+			case sub.items == nil && idx.words == 1:
+				for e, c := range idx.codes[lo:hi] {
+					if d := bits.OnesCount64(c ^ q[0]); d <= r {
+						report(int(lo)+e, d)
+					}
+				}
+			case sub.items == nil:
+				for e := int(lo); e < int(hi); e++ {
+					if d := idx.distance(e, q); d <= r {
+						report(e, d)
+					}
+				}
+			default:
+				for _, e := range sub.items[lo:hi] {
+					if d := idx.distance(int(e), q); d <= r {
+						report(int(e), d)
+					}
 				}
 			}
 		})
@@ -194,7 +263,8 @@ func (idx *Index) Len() int { return idx.n }
 func (idx *Index) Substrings() int { return len(idx.subs) }
 
 // BytesPerEntry is the index's memory per code: the code itself, its
-// number in each table, and the tables' offsets shared out.
+// number (or its code) in each table but a sorted first, and the tables'
+// offsets shared out.
 func (idx *Index) BytesPerEntry() float64 {
 	if idx.n == 0 {
 		return 0

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
@@ -62,48 +63,64 @@ func TestMIHEqualsLinearScan(t *testing.T) {
 		{"256-bit random", 4, 3000, 31, false},
 		{"256-bit clustered", 4, 3000, 31, true},
 		{"64-bit radius 0", 1, 2000, 0, true},
+		{"64-bit duplicates", 1, 4000, 6, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var codes []uint64
-			if tc.clusteredSet {
-				codes = clustered(rng, tc.n, tc.words)
-			} else {
-				codes = make([]uint64, tc.n*tc.words)
-				for i := range codes {
-					codes[i] = rng.Uint64()
-				}
-			}
-			idx := NewIndex(codes, tc.words, tc.r)
-			for qn := 0; qn < 300; qn++ {
-				q := make([]uint64, tc.words)
-				if tc.n > 0 && qn%2 == 0 { // near an entry
-					e := rng.IntN(tc.n)
-					copy(q, codes[e*tc.words:])
-					for range rng.IntN(tc.r + 4) {
-						q[rng.IntN(tc.words)] ^= 1 << rng.IntN(64)
-					}
+		for _, sorted := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/sorted=%v", tc.name, sorted), func(t *testing.T) {
+				var codes []uint64
+				if tc.clusteredSet {
+					codes = clustered(rng, tc.n, tc.words)
 				} else {
-					for i := range q {
-						q[i] = rng.Uint64()
+					codes = make([]uint64, tc.n*tc.words)
+					for i := range codes {
+						codes[i] = rng.Uint64()
 					}
 				}
-				for _, r := range []int{tc.r, tc.r / 2, tc.r + 3} {
-					want := linear(codes, tc.words, q, r)
-					var got []int
-					idx.Search(q, r, func(e, d int) {
-						if d != distanceOf(codes[e*tc.words:(e+1)*tc.words], q) {
-							t.Fatalf("entry %d: distance %d is wrong", e, d)
+				if tc.name == "64-bit duplicates" {
+					for i := 1; i < len(codes); i += 3 {
+						codes[i] = codes[i-1] // the same hash filed twice
+					}
+				}
+				idx, perm := newIndex(codes, tc.words, tc.r, sorted)
+				if sorted {
+					// Entry numbers are positions in the sorted codes: the
+					// linear scan reads the same.
+					codes = idx.codes
+					if len(perm) != tc.n {
+						t.Fatalf("order of %d codes for %d", len(perm), tc.n)
+					}
+				}
+				for qn := 0; qn < 300; qn++ {
+					q := make([]uint64, tc.words)
+					if tc.n > 0 && qn%2 == 0 { // near an entry
+						e := rng.IntN(tc.n)
+						copy(q, codes[e*tc.words:])
+						for range rng.IntN(tc.r + 4) {
+							q[rng.IntN(tc.words)] ^= 1 << rng.IntN(64)
 						}
-						got = append(got, e)
-					})
-					slices.Sort(got)
-					if !slices.Equal(got, want) {
-						t.Fatalf("query %d radius %d: index %v, linear %v", qn, r, got, want)
+					} else {
+						for i := range q {
+							q[i] = rng.Uint64()
+						}
+					}
+					for _, r := range []int{tc.r, tc.r / 2, tc.r + 3} {
+						want := linear(codes, tc.words, q, r)
+						var got []int
+						idx.Search(q, r, func(e, d int) {
+							if d != distanceOf(codes[e*tc.words:(e+1)*tc.words], q) {
+								t.Fatalf("entry %d: distance %d is wrong", e, d)
+							}
+							got = append(got, e)
+						})
+						slices.Sort(got)
+						if !slices.Equal(got, want) {
+							t.Fatalf("query %d radius %d: index %v, linear %v", qn, r, got, want)
+						}
 					}
 				}
-			}
-			t.Logf("%d substrings, %.1f bytes per entry", idx.Substrings(), idx.BytesPerEntry())
-		})
+				t.Logf("%d substrings, %.1f bytes per entry", idx.Substrings(), idx.BytesPerEntry())
+			})
+		}
 	}
 }
 

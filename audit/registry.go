@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/bits"
 	"net/url"
 	"os"
@@ -95,31 +96,40 @@ type Registry struct {
 	// Skipped lists the lines left out under SkipBadLines.
 	Skipped []*LineError
 
-	entries []*Entry
-	active  int // entries that can match, counted as they are added
-	exact   map[hash.Digest][]*Entry
-	md5     map[[16]byte][]*Entry
-	urls    map[string][]*Entry
-	domains map[string][]*Entry
-	near    map[hash.Algo][]*Entry // perceptual entries, active only
-	wholes  map[hash.Algo]int      // active perceptual entries of whole images, per algorithm
-	files   []string
-	ops     sync.Map // Operating per operatingKey
+	st     *store            // the entries, in columns (store.go)
+	active int               // entries that can match, counted as they are added
+	wholes map[hash.Algo]int // active perceptual entries of whole images, per algorithm
+	files  []string
+	ops    sync.Map // Operating per operatingKey
 
-	// The multi-index of each perceptual algorithm's entries, built on the
-	// first Match for the radii it asks.
+	// The multi-index of each perceptual algorithm's entries and the order
+	// of the exact ones, built on the first Match for the radii it asks.
 	indexOnce sync.Once
 	index     map[hash.Algo]*Index
+	// mapped is the saved index file the columns are read from, when the
+	// registry was loaded from one (LoadIndex); unmapped when r is freed.
+	mapped *mapping
 }
 
-// Entries returns every entry, withdrawn ones included, in file order.
-func (r *Registry) Entries() []*Entry { return r.entries }
+// Entries returns every entry, withdrawn ones included, in file order. The
+// registry holds its entries in columns: each call makes them again.
+func (r *Registry) Entries() []*Entry {
+	if r.st == nil {
+		return nil
+	}
+	return r.st.all(nil)
+}
 
 // Files returns the files the registry was read from.
 func (r *Registry) Files() []string { return r.files }
 
 // Len counts the entries, withdrawn ones included.
-func (r *Registry) Len() int { return len(r.entries) }
+func (r *Registry) Len() int {
+	if r.st == nil {
+		return 0
+	}
+	return len(r.st.recs)
+}
 
 // Active counts the entries that can match: not withdrawn, and not set
 // aside as degenerate.
@@ -279,41 +289,101 @@ func NormalizeURL(v string) string {
 	return n
 }
 
-// Add puts an entry into the registry. Entries are added before the first
-// Match: the index Match builds does not see later ones.
+// Add puts a copy of an entry into the registry. An entry added after a
+// Match is seen by the next one (the indexes are built again). An entry the
+// registry cannot hold (past 2^32 entries, 4 GiB of text or 255 variant
+// names) is listed in Skipped instead.
 func (r *Registry) Add(e *Entry) {
-	if r.exact == nil {
-		r.exact = map[hash.Digest][]*Entry{}
-		r.md5 = map[[16]byte][]*Entry{}
-		r.urls = map[string][]*Entry{}
-		r.domains = map[string][]*Entry{}
-		r.near = map[hash.Algo][]*Entry{}
+	if err := r.add(e); err != nil {
+		r.Skipped = append(r.Skipped, &LineError{File: e.File, Line: e.Line, Err: err})
+	}
+}
+
+func (r *Registry) add(e *Entry) error {
+	if r.st == nil {
+		r.st = newStore()
 		r.wholes = map[hash.Algo]int{}
 	}
-	r.entries = append(r.entries, e)
-	if e.Status == Withdrawn || e.Degenerate != "" && !r.AllowDegenerate {
-		return
+	if algoCode(e.Algo) < 0 || e.Algo == pdqUpright {
+		return fmt.Errorf("unknown hash algorithm %q", e.Algo)
 	}
-	r.active++
-	switch e.Algo {
-	case hash.SHA256:
-		r.exact[e.digest] = append(r.exact[e.digest], e)
-	case hash.MD5:
-		r.md5[e.md5] = append(r.md5[e.md5], e)
-	case URLAlgo:
-		r.urls[e.Value] = append(r.urls[e.Value], e)
-	case DomainAlgo:
-		r.domains[e.Value] = append(r.domains[e.Value], e)
-	default:
+	col := activeColumn(e.Algo) + 1
+	active := e.Status != Withdrawn && (e.Degenerate == "" || r.AllowDegenerate)
+	if active {
 		key := e.Algo
 		if key == hash.PDQAlg && e.uprightOnly() {
 			key = pdqUpright // searched upright only, in an index of its own
 		}
-		r.near[key] = append(r.near[key], e)
-		if e.Variant == "" {
+		col = activeColumn(key)
+	}
+	if err := r.st.add(e, col); err != nil {
+		return err
+	}
+	if active {
+		r.active++
+		if e.Algo.Perceptual() && e.Variant == "" {
 			r.wholes[e.Algo]++
 		}
 	}
+	if r.index != nil {
+		// Built before this entry: built again on the next Match.
+		r.index = nil
+		r.indexOnce = sync.Once{}
+	}
+	return nil
+}
+
+// registryMark is what a registry held before a file was read into it.
+type registryMark struct {
+	recs, text, variants, files int
+	cols                        []int
+	active                      int
+	wholes                      map[hash.Algo]int
+}
+
+func (r *Registry) mark() registryMark {
+	if r.st == nil {
+		r.st = newStore()
+		r.wholes = map[hash.Algo]int{}
+	}
+	m := registryMark{recs: len(r.st.recs), text: len(r.st.text), variants: len(r.st.variants), files: len(r.st.fileNames),
+		active: r.active, wholes: maps.Clone(r.wholes)}
+	for _, c := range r.st.cols {
+		m.cols = append(m.cols, c.len())
+	}
+	return m
+}
+
+// rollback takes out every entry added since m.
+func (r *Registry) rollback(m registryMark) {
+	st := r.st
+	if len(st.recs) == m.recs {
+		return
+	}
+	st.recs, st.text = st.recs[:m.recs], st.text[:m.text]
+	st.variants, st.fileNames = st.variants[:m.variants], st.fileNames[:m.files]
+	for i, n := range m.cols {
+		c := &st.cols[i]
+		c.codes, c.globals = c.codes[:n*c.words], c.globals[:n]
+	}
+	st.strs, st.varIndex, st.fileIdx, st.lastRef = nil, nil, nil, 0 // made again from what is left
+	r.active, r.wholes = m.active, m.wholes
+	if r.index != nil {
+		r.index = nil
+		r.indexOnce = sync.Once{}
+	}
+}
+
+// freeze builds the indexes for radii and orders the exact columns, once.
+func (r *Registry) freeze(radii Radii) {
+	r.indexOnce.Do(func() {
+		if r.st == nil {
+			return
+		}
+		r.buildIndexes(radii)
+		r.st.sortExact()
+		r.st.strs = nil // an entry added later stores its strings again
+	})
 }
 
 // pdqUpright keys, in Registry.near and Registry.index, the PDQ entries of
@@ -335,13 +405,10 @@ func (r *Registry) images(a hash.Algo) int {
 
 // Degenerate returns the entries flagged Degenerate.
 func (r *Registry) Degenerate() []*Entry {
-	var out []*Entry
-	for _, e := range r.entries {
-		if e.Degenerate != "" {
-			out = append(out, e)
-		}
+	if r.st == nil {
+		return nil
 	}
-	return out
+	return r.st.all(func(rec entryRec) bool { return rec.kind&kindDegenerate != 0 })
 }
 
 // LineError is a registry line that could not be read.
@@ -411,13 +478,14 @@ func (r *Registry) Load(paths ...string) error {
 
 // Read adds the entries of one registry file, read from rd, to r. name is the
 // file's name, used in errors and to detect the format when format is
-// FormatAuto. On error r is left as it was.
+// FormatAuto. When a line cannot be read, r is left as it was.
 func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error {
 	br := bufio.NewReaderSize(rd, 64<<10)
 	if format == FormatAuto {
 		format = detectFormat(name, br)
 	}
-	var entries []*Entry
+	// Entries go into r as they are read, and out again if the file fails.
+	mark := r.mark()
 	var errs []error
 	var skipped []*LineError
 	// An id names one objection: several hashes of one image may share it,
@@ -451,7 +519,12 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 			return len(errs) < maxLineErrors
 		}
 		e.File, e.Line = name, line
-		entries = append(entries, e)
+		if len(errs) == 0 {
+			if err := r.add(e); err != nil {
+				errs = append(errs, &LineError{File: name, Line: line, Err: err})
+				return false
+			}
+		}
 		return true
 	}
 	var err error
@@ -469,10 +542,8 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 		errs = append(errs, fmt.Errorf("audit: registry %s: %w", name, err))
 	}
 	if len(errs) > 0 {
+		r.rollback(mark)
 		return errors.Join(errs...)
-	}
-	for _, e := range entries {
-		r.Add(e)
 	}
 	r.Skipped = append(r.Skipped, skipped...)
 	r.files = append(r.files, name)
@@ -839,14 +910,16 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 	if r == nil {
 		return nil
 	}
+	if r.st == nil {
+		return nil
+	}
+	r.freeze(radii)
 	var out []Match
 	if sha != nil {
-		for _, e := range r.exact[*sha] {
-			out = append(out, newMatch(e, 0, 0))
-		}
+		col := activeColumn(hash.SHA256)
+		r.st.lookup(col, bytesWords(sha[:]), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
 	}
 	if p != nil {
-		r.indexOnce.Do(func() { r.buildIndexes(radii) })
 		// The image, and the image without its border: each objection at
 		// its nearest, by any of its registered variants.
 		type key struct {
@@ -876,29 +949,31 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 				if rad < 0 || idx == nil {
 					continue
 				}
-				found := func(entries []*Entry, e, d, k int) {
-					m := newMatch(entries[e], d, rad)
+				found := func(col, e, d, k int) {
+					m := newMatch(r.st.entry(col, e), d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {
 						m.Variant = hash.Dihedral[k]
 					}
 					keep(m)
 				}
+				col := activeColumn(a)
 				if a == hash.PDQAlg {
 					// Every rotation and flip.
 					for k := range hash.Dihedral {
 						w := pdqWords(q.PDQVariant(k))
-						idx.Search(w[:], rad, func(e, d int) { found(r.near[a], e, d, k) })
+						idx.Search(w[:], rad, func(e, d int) { found(col, e, d, k) })
 					}
 					// The registered turned and shifted copies, as the query is.
 					if uidx := r.index[pdqUpright]; uidx != nil {
 						w := pdqWords(q.PDQ)
-						uidx.Search(w[:], rad, func(e, d int) { found(r.near[pdqUpright], e, d, 0) })
+						ucol := activeColumn(pdqUpright)
+						uidx.Search(w[:], rad, func(e, d int) { found(ucol, e, d, 0) })
 					}
 					continue
 				}
 				v, _ := q.Get(a)
-				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(r.near[a], e, d, 0) })
+				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(col, e, d, 0) })
 			}
 		}
 	}
@@ -919,24 +994,25 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 		return nil
 	}
 	out := r.Match(rec.SHA256, rec.Perceptual, radii)
+	if r.st == nil {
+		return out
+	}
 	if rec.MD5 != "" {
-		var d [16]byte
 		if b, err := hex.DecodeString(rec.MD5); err == nil && len(b) == 16 {
-			copy(d[:], b)
-			for _, e := range r.md5[d] {
-				out = append(out, newMatch(e, 0, 0))
-			}
+			col := activeColumn(hash.MD5)
+			r.st.lookup(col, bytesWords(b), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
 		}
 	}
 	// The record's URL, and where it led when the URL checker followed
 	// redirects elsewhere: an entry for either applies, once.
-	seen := map[*Entry]bool{}
-	add := func(e *Entry) {
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, newMatch(e, 0, 0))
+	seen := map[uint32]bool{}
+	add := func(col, i int) {
+		if g := r.st.cols[col].globals[i]; !seen[g] {
+			seen[g] = true
+			out = append(out, newMatch(r.st.entry(col, i), 0, 0))
 		}
 	}
+	urlCol, domainCol := activeColumn(URLAlgo), activeColumn(DomainAlgo)
 	locations := []string{rec.URL}
 	if rec.URLCheck != nil && rec.URLCheck.Final != "" {
 		locations = append(locations, rec.URLCheck.Final)
@@ -946,15 +1022,11 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 		if u == "" {
 			continue
 		}
-		for _, e := range r.urls[u] {
-			add(e)
-		}
+		r.st.lookup(urlCol, nil, u, func(i int) { add(urlCol, i) })
 		if pu, err := url.Parse(u); err == nil {
 			host := pu.Hostname()
 			for host != "" {
-				for _, e := range r.domains[host] {
-					add(e)
-				}
+				r.st.lookup(domainCol, nil, host, func(i int) { add(domainCol, i) })
 				_, rest, ok := strings.Cut(host, ".")
 				if !ok {
 					break
@@ -975,28 +1047,21 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 func (r *Registry) buildIndexes(radii Radii) {
 	r.index = map[hash.Algo]*Index{}
 	for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], pdqUpright) {
-		entries := r.near[a]
-		if a != pdqUpright && !a.Perceptual() || len(entries) == 0 {
+		col := &r.st.cols[activeColumn(a)]
+		if a != pdqUpright && !a.Perceptual() || col.len() == 0 {
 			continue
 		}
 		rad := max(radii.Of(a), 0)
 		if a == pdqUpright {
 			rad = max(radii.Of(hash.PDQAlg), 0)
 		}
-		if a == hash.PDQAlg || a == pdqUpright {
-			codes := make([]uint64, 0, 4*len(entries))
-			for _, e := range entries {
-				w := pdqWords(e.pdq)
-				codes = append(codes, w[:]...)
-			}
-			r.index[a] = NewIndex(codes, 4, rad)
-			continue
+		idx, perm := newIndex(col.codes, col.words, rad, true)
+		globals := make([]uint32, len(perm))
+		for i, p := range perm {
+			globals[i] = col.globals[p]
 		}
-		codes := make([]uint64, len(entries))
-		for i, e := range entries {
-			codes[i] = uint64(e.h64)
-		}
-		r.index[a] = NewIndex(codes, 1, rad)
+		col.codes, col.globals = idx.codes, globals
+		r.index[a] = idx
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 
 	"github.com/imgconsent/imgconsent/hash"
@@ -18,7 +19,7 @@ import (
 // stale and is built again.
 
 // savedVersion changes whenever the saved layout does.
-const savedVersion = 2
+const savedVersion = 3
 
 // IndexSuffix is added to a registry file's name for its saved index.
 const IndexSuffix = ".idx"
@@ -26,36 +27,6 @@ const IndexSuffix = ".idx"
 type savedSource struct {
 	Path   string
 	SHA256 [32]byte
-}
-
-type savedEntry struct {
-	Algo                          hash.Algo
-	Value, ID, Source, Date, Note string
-	Status                        Status
-	Quality                       int
-	Degenerate, File              string
-	Line                          int
-	Variant                       string
-}
-
-type savedSub struct {
-	Start, Width   uint
-	Offsets, Items []uint32
-	Inline         []uint64
-}
-
-type savedIndex struct {
-	Words, N, Radius int
-	Codes            []uint64
-	Subs             []savedSub
-}
-
-type savedRegistry struct {
-	Version         int
-	Sources         []savedSource
-	AllowDegenerate bool
-	Entries         []savedEntry
-	Indexes         map[hash.Algo]savedIndex
 }
 
 // fileSHA256 hashes a registry file.
@@ -79,32 +50,25 @@ func fileSHA256(path string) ([32]byte, error) {
 // (Operating). r must have been loaded from files (Load, LoadRegistry): the
 // index records their SHA-256 to notice when one changes.
 func (r *Registry) SaveIndex(path string, radii Radii) error {
+	if r.st == nil {
+		r.st = newStore()
+	}
 	// The radii a scan with the default budgets will search within.
-	r.indexOnce.Do(func() { r.buildIndexes(r.Operating(radii, Policy{}).Radii) })
-	s := savedRegistry{Version: savedVersion, AllowDegenerate: r.AllowDegenerate, Indexes: map[hash.Algo]savedIndex{}}
+	r.freeze(r.Operating(radii, Policy{}).Radii)
+	var sources []savedSource
 	for _, p := range r.files {
 		d, err := fileSHA256(p)
 		if err != nil {
 			return fmt.Errorf("audit: save index: %w", err)
 		}
-		s.Sources = append(s.Sources, savedSource{Path: p, SHA256: d})
-	}
-	for _, e := range r.entries {
-		s.Entries = append(s.Entries, savedEntry{e.Algo, e.Value, e.ID, e.Source, e.Date, e.Note, e.Status, e.Quality, e.Degenerate, e.File, e.Line, e.Variant})
-	}
-	for a, idx := range r.index {
-		si := savedIndex{Words: idx.words, N: idx.n, Radius: idx.radius, Codes: idx.codes}
-		for _, sub := range idx.subs {
-			si.Subs = append(si.Subs, savedSub{sub.start, sub.width, sub.offsets, sub.items, sub.inline})
-		}
-		s.Indexes[a] = si
+		sources = append(sources, savedSource{Path: p, SHA256: d})
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("audit: save index: %w", err)
 	}
-	err = writeSaved(f, &s)
+	err = writeSaved(f, r, sources)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -123,7 +87,9 @@ func (r *Registry) SaveIndex(path string, radii Radii) error {
 var ErrStaleIndex = errors.New("audit: the saved index is stale")
 
 // LoadIndex reads a saved index, checking that the registry files it was
-// built from are the ones named in paths (in order) and unchanged.
+// built from are the ones named in paths (in order) and unchanged. The
+// file is mapped, not read: the registry's columns and indexes are used
+// where they lie, and unmapped when the registry is no longer reachable.
 func LoadIndex(path string, paths ...string) (*Registry, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -134,19 +100,25 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := readSaved(f, info.Size())
+	m, err := mapFile(f, info.Size())
 	if err != nil {
 		return nil, fmt.Errorf("audit: saved index %s: %w", path, err)
 	}
-	s := *sp
+	r, sources, err := readSaved(m.data)
+	if err != nil {
+		m.unmap()
+		return nil, fmt.Errorf("audit: saved index %s: %w", path, err)
+	}
+	runtime.AddCleanup(r, func(m *mapping) { m.unmap() }, m)
+	r.mapped = m
 	var names []string
-	for _, src := range s.Sources {
+	for _, src := range sources {
 		names = append(names, src.Path)
 	}
 	if !slices.Equal(names, paths) {
 		return nil, fmt.Errorf("%w: %s was built from %v, not %v", ErrStaleIndex, path, names, paths)
 	}
-	for _, src := range s.Sources {
+	for _, src := range sources {
 		d, err := fileSHA256(src.Path)
 		if err != nil {
 			return nil, err
@@ -155,30 +127,23 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 			return nil, fmt.Errorf("%w: %s changed since %s was built", ErrStaleIndex, src.Path, path)
 		}
 	}
-	r := &Registry{AllowDegenerate: s.AllowDegenerate}
-	entries := make([]Entry, len(s.Entries)) // one allocation for all
-	for i, se := range s.Entries {
-		// Checked when the index was built from the registry's own files,
-		// whose content is unchanged (its SHA-256 was checked above).
-		e := &entries[i]
-		*e = Entry{Algo: se.Algo, Value: se.Value, ID: se.ID, Source: se.Source, Date: se.Date, Status: se.Status,
-			Note: se.Note, Quality: se.Quality, Degenerate: se.Degenerate, File: se.File, Line: se.Line, Variant: se.Variant}
-		e.decodeValue()
-		r.Add(e)
-	}
 	r.files = names
-	r.index = map[hash.Algo]*Index{}
-	for a, si := range s.Indexes {
-		idx := &Index{words: si.Words, n: si.N, radius: si.Radius, codes: si.Codes}
-		for _, sub := range si.Subs {
-			idx.subs = append(idx.subs, substring{start: sub.Start, width: sub.Width, offsets: sub.Offsets, items: sub.Items, inline: sub.Inline})
+	r.wholes = map[hash.Algo]int{}
+	for i := range r.st.cols {
+		if i%2 != 0 {
+			continue // withdrawn and degenerate entries
 		}
-		if idx.n != len(r.near[a]) {
-			return nil, fmt.Errorf("audit: saved index %s: %s index holds %d entries, the registry %d", path, a, idx.n, len(r.near[a]))
+		c := &r.st.cols[i]
+		r.active += c.len()
+		if a := savedAlgos[i/2]; a.Perceptual() {
+			for _, g := range c.globals {
+				if r.st.recs[g].variant == 0 {
+					r.wholes[a]++
+				}
+			}
 		}
-		r.index[a] = idx
 	}
-	r.indexOnce.Do(func() {}) // the indexes are built
+	r.indexOnce.Do(func() {}) // the indexes are built, the exact columns sorted
 	return r, nil
 }
 

@@ -5,248 +5,463 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
-	"slices"
+	"os"
+	"unsafe"
 
 	"github.com/imgconsent/imgconsent/hash"
 )
 
-// The saved index's layout, little-endian: a magic, the sources, every
-// entry's strings in one blob with fixed-size records pointing into it, and
-// each multi-index's arrays as they are in memory. Arrays are read in bulk,
-// strings are slices of one string: loading costs little more than reading
-// the bytes.
+// The saved index's layout is the registry's columns (store.go) and its
+// multi-indexes as they are in memory, little-endian, each array aligned
+// to 8 bytes, and a CRC-32C of everything before it at the end. Loading
+// maps the file and uses the arrays where they lie (on a little-endian
+// machine): nothing is parsed or copied, so a registry of ten million
+// entries is ready once its registry files' SHA-256 are checked, and
+// processes scanning with the same registry share one copy of it in the
+// page cache.
+//
+//	magic "IMGCIDX" version           8 bytes
+//	flags, number of sources           u32, u32
+//	each source: path (u32 length, bytes), SHA-256, padding
+//	text, variants, file names         (u64 length, bytes, padding); string lists as u32 count and u32-length strings
+//	recs                               u64 count, 8-byte records
+//	each column (2 per algorithm)      u64 count, codes (count × words u64), globals (count u32)
+//	number of indexes                  u32
+//	each index: algorithm, words, n, radius, substrings (u32 each);
+//	  each substring: start, width (u32), offsets (u64 count, u32s), items (u64 count, u32s),
+//	  inline codes (u64 count, u64s)
+//	CRC-32C of the above               u32
 
 var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 
-// entryRecord is an entry's fixed-size part: algorithm and status codes,
-// quality, line, source file, and offset/length pairs of its 7 strings
-// (value, id, source, date, note, degenerate, variant) in the blob.
-const entryWords = 4 + 14
-
 var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo,
-	pdqUpright} // only ever an index key: appended, so older files read as before
+	pdqUpright} // only ever a column and index key
 
-type errWriter struct {
+var errNotSaved = fmt.Errorf("%w: not a saved index of this version", ErrStaleIndex)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// littleEndian: the arrays of a mapped index are used in place only on a
+// little-endian machine; elsewhere they are decoded into memory.
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// mapping is a saved index's bytes, mapped (or read, where files cannot be
+// mapped).
+type mapping struct {
+	data  []byte
+	unmap func() error
+}
+
+func readWhole(f *os.File, size int64) (*mapping, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, err
+	}
+	return &mapping{data: b, unmap: func() error { return nil }}, nil
+}
+
+type savedWriter struct {
 	w   *bufio.Writer
+	crc uint32
+	n   int64
 	err error
 }
 
-func (w *errWriter) put(v any) {
-	if w.err == nil {
-		w.err = binary.Write(w.w, binary.LittleEndian, v)
+func (w *savedWriter) raw(b []byte) {
+	if w.err != nil {
+		return
 	}
+	w.crc = crc32.Update(w.crc, castagnoli, b)
+	w.n += int64(len(b))
+	_, w.err = w.w.Write(b)
 }
 
-func (w *errWriter) bytes(b []byte) {
-	w.put(uint64(len(b)))
-	if w.err == nil {
-		_, w.err = w.w.Write(b)
-	}
+func (w *savedWriter) u32(v uint32) { w.raw(binary.LittleEndian.AppendUint32(nil, v)) }
+func (w *savedWriter) u64(v uint64) { w.raw(binary.LittleEndian.AppendUint64(nil, v)) }
+func (w *savedWriter) pad()         { w.raw(make([]byte, (8-w.n%8)%8)) }
+
+func (w *savedWriter) bytes(b []byte) {
+	w.u64(uint64(len(b)))
+	w.raw(b)
+	w.pad()
 }
 
-func writeSaved(out io.Writer, s *savedRegistry) error {
-	w := &errWriter{w: bufio.NewWriterSize(out, 1<<20)}
-	w.put(savedMagic)
+func (w *savedWriter) strs(list []string) {
+	w.u32(uint32(len(list)))
+	for _, s := range list {
+		w.u32(uint32(len(s)))
+		w.raw([]byte(s))
+	}
+	w.pad()
+}
+
+func (w *savedWriter) u32s(v []uint32) {
+	w.u64(uint64(len(v)))
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, x)
+	}
+	w.raw(b)
+	w.pad()
+}
+
+func (w *savedWriter) u64s(v []uint64) {
+	b := make([]byte, 0, 8*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint64(b, x)
+	}
+	w.raw(b)
+}
+
+// writeSaved writes a frozen registry (its indexes built, its exact
+// columns sorted).
+func writeSaved(out io.Writer, r *Registry, sources []savedSource) error {
+	w := &savedWriter{w: bufio.NewWriterSize(out, 1<<20)}
+	st := r.st
+	w.raw(savedMagic[:])
 	flags := uint32(0)
-	if s.AllowDegenerate {
+	if r.AllowDegenerate {
 		flags = 1
 	}
-	w.put(flags)
-	w.put(uint32(len(s.Sources)))
-	files := map[string]uint32{}
-	for i, src := range s.Sources {
-		w.bytes([]byte(src.Path))
-		w.put(src.SHA256)
-		files[src.Path] = uint32(i)
+	w.u32(flags)
+	w.u32(uint32(len(sources)))
+	for _, src := range sources {
+		w.u32(uint32(len(src.Path)))
+		w.raw([]byte(src.Path))
+		w.raw(src.SHA256[:])
 	}
-	var blob []byte
-	records := make([]uint32, 0, entryWords*len(s.Entries))
-	for _, e := range s.Entries {
-		algo := slices.Index(savedAlgos, e.Algo)
-		if algo < 0 {
-			return fmt.Errorf("unknown algorithm %q", e.Algo)
+	w.pad()
+	w.bytes(st.text)
+	w.strs(st.variants)
+	w.strs(st.fileNames)
+	w.u64(uint64(len(st.recs)))
+	for start := 0; start < len(st.recs); start += 1 << 16 {
+		b := make([]byte, 0, 8<<16)
+		for _, rec := range st.recs[start:min(start+1<<16, len(st.recs))] {
+			b = binary.LittleEndian.AppendUint32(b, rec.meta)
+			b = append(b, rec.kind, byte(rec.quality), rec.variant, rec.line)
 		}
-		status := uint32(0)
-		if e.Status == Withdrawn {
-			status = 1
-		}
-		records = append(records, uint32(algo), status, uint32(int32(e.Quality)), uint32(e.Line))
-		for _, str := range []string{e.Value, e.ID, e.Source, e.Date, e.Note, e.Degenerate, e.Variant} {
-			records = append(records, uint32(len(blob)), uint32(len(str)))
-			blob = append(blob, str...)
-		}
+		w.raw(b)
 	}
-	if uint64(len(blob)) > 1<<32-1 {
-		return errors.New("entries' text exceeds 4 GiB")
+	w.pad()
+	for _, c := range st.cols {
+		w.u64(uint64(c.len()))
+		w.u64s(c.codes)
+		w.u32s(c.globals)
 	}
-	fileOf := make([]uint32, len(s.Entries))
-	for i, e := range s.Entries {
-		fileOf[i] = files[e.File]
-	}
-	w.put(uint64(len(s.Entries)))
-	w.bytes(blob)
-	w.put(records)
-	w.put(fileOf)
-	w.put(uint32(len(s.Indexes)))
-	for _, a := range slices.Sorted(func(yield func(hash.Algo) bool) {
-		for a := range s.Indexes {
-			if !yield(a) {
-				return
-			}
+	w.u32(uint32(len(r.index)))
+	for _, a := range savedAlgos {
+		idx := r.index[a]
+		if idx == nil {
+			continue
 		}
-	}) {
-		idx := s.Indexes[a]
-		w.put(uint32(slices.Index(savedAlgos, a)))
-		w.put([]uint32{uint32(idx.Words), uint32(idx.N), uint32(idx.Radius), uint32(len(idx.Subs))})
-		w.put(uint64(len(idx.Codes)))
-		w.put(idx.Codes)
-		for _, sub := range idx.Subs {
-			w.put([]uint32{uint32(sub.Start), uint32(sub.Width), uint32(len(sub.Offsets)), uint32(len(sub.Items)), uint32(len(sub.Inline))})
-			w.put(sub.Offsets)
-			w.put(sub.Items)
-			w.put(sub.Inline)
+		w.u32(uint32(algoCode(a)))
+		w.u32(uint32(idx.words))
+		w.u32(uint32(idx.n))
+		w.u32(uint32(idx.radius))
+		w.u32(uint32(len(idx.subs)))
+		for _, sub := range idx.subs {
+			w.u32(uint32(sub.start))
+			w.u32(uint32(sub.width))
+			w.u32s(sub.offsets)
+			w.u32s(sub.items)
+			w.u64(uint64(len(sub.inline)))
+			w.u64s(sub.inline)
 		}
 	}
+	w.u32(w.crc)
 	if w.err == nil {
 		w.err = w.w.Flush()
 	}
 	return w.err
 }
 
-type errReader struct {
-	r   *bufio.Reader
+// savedReader reads a mapped saved index, checking every length against
+// what is left, so a damaged file fails instead of being read past.
+type savedReader struct {
+	b   []byte
+	off int
 	err error
 }
 
-func (r *errReader) get(v any) {
+func (r *savedReader) fail(format string, args ...any) {
 	if r.err == nil {
-		r.err = binary.Read(r.r, binary.LittleEndian, v)
+		r.err = fmt.Errorf(format, args...)
 	}
 }
 
-// count reads a length and checks it against a sanity bound, so that a
-// garbled file fails instead of allocating without limit.
-func (r *errReader) count(bound uint64) int {
-	var n uint64
-	r.get(&n)
-	if r.err == nil && n > bound {
-		r.err = fmt.Errorf("a length of %d is past %d: not a saved index", n, bound)
-	}
-	if r.err != nil {
-		return 0
-	}
-	return int(n)
-}
-
-func (r *errReader) u32(bound uint32) int {
-	var n uint32
-	r.get(&n)
-	if r.err == nil && n > bound {
-		r.err = fmt.Errorf("a count of %d is past %d: not a saved index", n, bound)
-	}
-	if r.err != nil {
-		return 0
-	}
-	return int(n)
-}
-
-func (r *errReader) blob(bound uint64) []byte {
-	n := r.count(bound)
+func (r *savedReader) take(n uint64) []byte {
 	if r.err != nil {
 		return nil
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.err = err
+	if n > uint64(len(r.b)-r.off) {
+		r.fail("an array of %d bytes runs past the end of the file", n)
+		return nil
 	}
+	b := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
 	return b
 }
 
-func readSaved(in io.Reader, size int64) (*savedRegistry, error) {
-	r := &errReader{r: bufio.NewReaderSize(in, 1<<20)}
-	var magic [8]byte
-	r.get(&magic)
-	if r.err != nil || magic != savedMagic {
-		return nil, fmt.Errorf("%w: not a saved index of this version", ErrStaleIndex)
+func (r *savedReader) u32() uint32 {
+	b := r.take(4)
+	if b == nil {
+		return 0
 	}
-	bound := uint64(size) // nothing in the file is longer than the file
-	s := &savedRegistry{Version: savedVersion, Indexes: map[hash.Algo]savedIndex{}}
-	var flags uint32
-	r.get(&flags)
-	s.AllowDegenerate = flags&1 != 0
-	nsrc := r.u32(1 << 16)
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *savedReader) u64() uint64 {
+	b := r.take(8)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+func (r *savedReader) pad() { r.take(uint64((8 - r.off%8) % 8)) }
+
+func (r *savedReader) bytes() []byte {
+	b := r.take(r.u64())
+	r.pad()
+	return b
+}
+
+func (r *savedReader) strs(bound int) []string {
+	n := r.u32()
+	if int64(n) > int64(bound) {
+		r.fail("a list of %d names is past %d", n, bound)
+		return nil
+	}
+	out := make([]string, 0, n)
+	for range n {
+		out = append(out, string(r.take(uint64(r.u32()))))
+	}
+	r.pad()
+	return out
+}
+
+// count reads an element count of size-byte elements, bounded by what is
+// left of the file.
+func (r *savedReader) count(size int) int {
+	n := r.u64()
+	if r.err == nil && n > uint64(len(r.b)-r.off)/uint64(size) {
+		r.fail("%d elements of %d bytes run past the end of the file", n, size)
+	}
+	if r.err != nil {
+		return 0
+	}
+	return int(n)
+}
+
+// u32s and u64s use the array where it lies when they can, and decode it
+// otherwise.
+func (r *savedReader) u32s(n int) []uint32 {
+	b := r.take(uint64(4 * n))
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return out
+}
+
+func (r *savedReader) u64s(n int) []uint64 {
+	b := r.take(uint64(8 * n))
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
+		return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return out
+}
+
+func (r *savedReader) recs(n int) []entryRec {
+	b := r.take(uint64(8 * n))
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+		return unsafe.Slice((*entryRec)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]entryRec, n)
+	for i := range out {
+		x := b[8*i:]
+		out[i] = entryRec{meta: binary.LittleEndian.Uint32(x), kind: x[4], quality: int8(x[5]), variant: x[6], line: x[7]}
+	}
+	return out
+}
+
+// readSaved reads a mapped saved index into a registry whose arrays lie in
+// the mapping, and checks that every reference in it is in bounds.
+func readSaved(b []byte) (*Registry, []savedSource, error) {
+	if len(b) < 12 || [8]byte(b[:8]) != savedMagic {
+		return nil, nil, errNotSaved
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return nil, nil, errors.New("its checksum does not match: the file is damaged")
+	}
+	r := &savedReader{b: body, off: 8}
+	reg := &Registry{AllowDegenerate: r.u32()&1 != 0}
+	nsrc := r.u32()
+	if nsrc > 1<<16 {
+		return nil, nil, errors.New("impossible number of sources")
+	}
+	var sources []savedSource
 	for range nsrc {
 		var src savedSource
-		src.Path = string(r.blob(1 << 16))
-		r.get(&src.SHA256)
-		s.Sources = append(s.Sources, src)
+		src.Path = string(r.take(uint64(r.u32())))
+		copy(src.SHA256[:], r.take(32))
+		sources = append(sources, src)
 	}
-	n := r.count(bound / 4)
-	blob := string(r.blob(bound))
-	records := make([]uint32, entryWords*n)
-	r.get(records)
-	fileOf := make([]uint32, n)
-	r.get(fileOf)
+	r.pad()
+	st := &store{cols: make([]column, nColumns)}
+	st.text = r.bytes()
+	st.variants = r.strs(256)
+	st.fileNames = r.strs(1 << 24)
+	st.recs = r.recs(r.count(8))
+	r.pad()
+	if r.err == nil && (len(st.text) == 0 || len(st.variants) == 0 || st.variants[0] != "") {
+		r.fail("the text or the variants are malformed")
+	}
+	for i := range st.cols {
+		c := &st.cols[i]
+		c.words = columnWords(savedAlgos[i/2])
+		n := r.count(8*c.words + 4)
+		c.codes = r.u64s(n * c.words)
+		if m := r.count(4); m != n && r.err == nil {
+			r.fail("a column of %d values has %d entry numbers", n, m)
+		}
+		c.globals = r.u32s(n)
+		r.pad()
+	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
-	str := func(off, length uint32) string {
-		if uint64(off)+uint64(length) > uint64(len(blob)) {
-			r.err = errors.New("an entry's text is outside the saved text")
-			return ""
-		}
-		return blob[off : off+length]
+	if err := st.check(); err != nil {
+		return nil, nil, err
 	}
-	s.Entries = make([]savedEntry, n)
-	for i := range s.Entries {
-		rec := records[i*entryWords : (i+1)*entryWords]
-		if int(rec[0]) >= len(savedAlgos) || int(fileOf[i]) >= len(s.Sources) {
-			return nil, errors.New("an entry names an unknown algorithm or file")
-		}
-		e := &s.Entries[i]
-		e.Algo = savedAlgos[rec[0]]
-		e.Status = Active
-		if rec[1] == 1 {
-			e.Status = Withdrawn
-		}
-		e.Quality, e.Line = int(int32(rec[2])), int(rec[3])
-		sp := rec[4:]
-		e.Value, e.ID, e.Source = str(sp[0], sp[1]), str(sp[2], sp[3]), str(sp[4], sp[5])
-		e.Date, e.Note, e.Degenerate = str(sp[6], sp[7]), str(sp[8], sp[9]), str(sp[10], sp[11])
-		e.Variant = str(sp[12], sp[13])
-		e.File = s.Sources[fileOf[i]].Path
+	reg.st = st
+	reg.index = map[hash.Algo]*Index{}
+	nidx := r.u32()
+	if nidx > uint32(len(savedAlgos)) {
+		return nil, nil, errors.New("impossible number of indexes")
 	}
-	nidx := r.u32(uint32(len(savedAlgos)))
 	for range nidx {
-		a := r.u32(uint32(len(savedAlgos) - 1))
-		var head [4]uint32
-		r.get(head[:])
-		idx := savedIndex{Words: int(head[0]), N: int(head[1]), Radius: int(head[2])}
-		if head[0] != 1 && head[0] != 4 || head[3] > 256 || uint64(head[1]) > bound {
-			return nil, errors.New("a saved index has impossible dimensions")
+		head := [5]uint32{r.u32(), r.u32(), r.u32(), r.u32(), r.u32()}
+		if r.err != nil || int(head[0]) >= len(savedAlgos) || !savedAlgos[head[0]].Perceptual() && savedAlgos[head[0]] != pdqUpright {
+			return nil, nil, errors.New("an index of an unknown algorithm")
 		}
-		idx.Codes = make([]uint64, r.count(bound/8))
-		r.get(idx.Codes)
-		for range head[3] {
-			var sh [5]uint32
-			r.get(sh[:])
-			if r.err != nil || uint64(sh[2])+uint64(sh[3])+uint64(sh[4]) > bound || sh[1] > maxSubstringBits {
-				return nil, errors.New("a saved substring table has impossible dimensions")
-			}
-			sub := savedSub{Start: uint(sh[0]), Width: uint(sh[1]), Offsets: make([]uint32, sh[2]), Items: make([]uint32, sh[3]), Inline: make([]uint64, sh[4])}
-			r.get(sub.Offsets)
-			r.get(sub.Items)
-			r.get(sub.Inline)
-			if len(sub.Inline) == 0 {
-				sub.Inline = nil
-			}
-			idx.Subs = append(idx.Subs, sub)
+		a := savedAlgos[head[0]]
+		col := &st.cols[activeColumn(a)]
+		if int(head[1]) != col.words || int(head[2]) != col.len() || head[4] == 0 || head[4] > 64 {
+			return nil, nil, fmt.Errorf("the %s index has impossible dimensions", a)
 		}
-		s.Indexes[savedAlgos[a]] = idx
+		idx := &Index{words: col.words, codes: col.codes, n: col.len(), radius: int(head[3])}
+		for s := range head[4] {
+			sub := substring{start: uint(r.u32()), width: uint(r.u32())}
+			if sub.width == 0 || sub.width > maxSubstringBits || sub.start+sub.width > uint(64*col.words) {
+				r.fail("a substring table has impossible dimensions")
+			}
+			sub.offsets = r.u32s(r.count(4))
+			r.pad()
+			sub.items = r.u32s(r.count(4))
+			r.pad()
+			sub.inline = r.u64s(r.count(8))
+			if r.err != nil {
+				return nil, nil, r.err
+			}
+			if len(sub.inline) > 0 && idx.words != 1 {
+				return nil, nil, fmt.Errorf("the %s index has inline codes of more than one word", a)
+			}
+			if err := sub.check(idx.n, s == 0); err != nil {
+				return nil, nil, fmt.Errorf("the %s index: %w", a, err)
+			}
+			idx.subs = append(idx.subs, sub)
+		}
+		reg.index[a] = idx
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
-	return s, nil
+	if r.off != len(body) {
+		return nil, nil, errors.New("bytes after the last index")
+	}
+	return reg, sources, nil
+}
+
+// check verifies that every reference of a store read from a file is in
+// bounds: an entry's meta, algorithm and variant, a meta's file, a
+// column's entry numbers.
+func (st *store) check() error {
+	prev := uint32(0)
+	for _, rec := range st.recs {
+		if int(rec.meta) >= len(st.text) || int(rec.kind&kindAlgo) >= len(savedAlgos)-1 || int(rec.variant) >= len(st.variants) {
+			return errors.New("an entry refers outside the saved tables")
+		}
+		if rec.meta != prev {
+			if int(st.meta(rec.meta).file) >= len(st.fileNames) {
+				return errors.New("an entry names an unknown file")
+			}
+			prev = rec.meta
+		}
+	}
+	total := 0
+	for _, c := range st.cols {
+		total += c.len()
+		for _, g := range c.globals {
+			if int(g) >= len(st.recs) {
+				return errors.New("a column refers to an entry past the last")
+			}
+		}
+	}
+	if total != len(st.recs) {
+		return fmt.Errorf("the columns hold %d values for %d entries", total, len(st.recs))
+	}
+	return nil
+}
+
+// check verifies a substring table read from a file: 2^width + 1
+// non-decreasing offsets ending at n, and n entry numbers below n (none
+// for a first table, whose codes are sorted).
+func (sub *substring) check(n int, first bool) error {
+	if len(sub.offsets) != 1<<sub.width+1 {
+		return errors.New("a table has the wrong number of offsets")
+	}
+	prev := uint32(0)
+	for _, o := range sub.offsets {
+		if o < prev {
+			return errors.New("a table's offsets decrease")
+		}
+		prev = o
+	}
+	if sub.offsets[0] != 0 || int(prev) != n {
+		return errors.New("a table's offsets do not cover its entries")
+	}
+	if first && len(sub.items) == 0 && len(sub.inline) == 0 ||
+		!first && len(sub.items) == 0 && len(sub.inline) == n {
+		return nil
+	}
+	if len(sub.items) != n || len(sub.inline) != 0 {
+		return errors.New("a table has the wrong number of entries")
+	}
+	for _, e := range sub.items {
+		if int(e) >= n {
+			return errors.New("a table refers to an entry past the last")
+		}
+	}
+	return nil
 }

@@ -1,0 +1,13 @@
+//go:build !unix
+
+package audit
+
+import "os"
+
+// mapFile reads a saved index into memory where files cannot be mapped.
+func mapFile(f *os.File, size int64) (*mapping, error) {
+	if size <= 0 {
+		return nil, errNotSaved
+	}
+	return readWhole(f, size)
+}
