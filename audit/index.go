@@ -26,6 +26,10 @@ type Index struct {
 	n      int
 	radius int // the radius the tables were sized for
 	subs   []substring
+	// order numbers the codes as the caller gave them, for an index
+	// built by NewIndex (its codes are sorted); nil in a registry, whose
+	// columns are sorted with the codes.
+	order []uint32
 }
 
 type substring struct {
@@ -50,9 +54,15 @@ const maxSubstringBits = 22
 // It chooses the number and width of substrings by the expected cost of a
 // query (buckets visited times entries per bucket), with at most 2^22
 // buckets a substring, and the fewest tables within a quarter of the
-// cheapest. The index keeps codes; it is safe for concurrent searches.
+// cheapest. The index keeps a copy of the codes, sorted by the first
+// substring, and reports entries by their place in codes; it is safe for
+// concurrent searches.
 func NewIndex(codes []uint64, words, r int) *Index {
-	idx, _ := newIndex(codes, words, r, false)
+	idx, perm := newIndex(codes, words, r, true)
+	idx.order = make([]uint32, len(perm))
+	for i, p := range perm {
+		idx.order[i] = uint32(p)
+	}
 	return idx
 }
 
@@ -182,7 +192,11 @@ func (idx *Index) Search(q []uint64, r int, hit func(e, d int)) {
 		// Tables sized for a smaller radius would miss codes: scan.
 		for e := 0; e < idx.n; e++ {
 			if d := idx.distance(e, q); d <= r {
-				hit(e, d)
+				if idx.order != nil {
+					hit(int(idx.order[e]), d)
+				} else {
+					hit(e, d)
+				}
 			}
 		}
 		return
@@ -192,6 +206,9 @@ func (idx *Index) Search(q []uint64, r int, hit func(e, d int)) {
 	report := func(e, d int) {
 		if !slices.Contains(found, int32(e)) {
 			found = append(found, int32(e))
+			if idx.order != nil {
+				e = int(idx.order[e])
+			}
 			hit(e, d)
 		}
 	}
@@ -269,7 +286,7 @@ func (idx *Index) BytesPerEntry() float64 {
 	if idx.n == 0 {
 		return 0
 	}
-	total := float64(8 * idx.words * idx.n)
+	total := float64(8*idx.words*idx.n + 4*len(idx.order))
 	for _, s := range idx.subs {
 		total += float64(4*len(s.items) + 4*len(s.offsets) + 8*len(s.inline))
 	}
