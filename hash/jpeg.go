@@ -86,9 +86,11 @@ type jpegDecoder struct {
 	// the DCs is needed: at scales finer than 1/8, or for the sampler.
 	// Bit k of nzm[block] says coefficient k is nonzero; a coefficient
 	// whose bit is clear is zero whatever coef holds, so coef is never
-	// cleared.
-	coef []int16
-	nzm  []uint64
+	// cleared. coefBuf and nzmBuf keep their memory from file to file.
+	coef    []int16
+	nzm     []uint64
+	coefBuf []int16
+	nzmBuf  []uint64
 
 	// adobe is set when an APP14 "Adobe" segment is present, and
 	// transform holds its colour transform (0: none, 1: YCbCr, 2: YCCK);
@@ -338,8 +340,8 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 // part parts[i] (the whole image when it is empty) turned by turns[i], or,
 // when parts is nil, as the caller prepared them for this image.
 func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle, turns []pdqTurn) (planeW, planeH int, err error) {
-	ydc, plane, coef, nzm, sb, pb, tb := d.ydc, d.plane, d.coef, d.nzm, d.sampBuf, d.partBuf, d.turnBuf
-	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, sampBuf: sb, partBuf: pb, turnBuf: tb}
+	ydc, plane, coef, nzm, sb, pb, tb := d.ydc, d.plane, d.coefBuf, d.nzmBuf, d.sampBuf, d.partBuf, d.turnBuf
+	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, coefBuf: coef, nzmBuf: nzm, sampBuf: sb, partBuf: pb, turnBuf: tb}
 	pos, err := d.header()
 	if err != nil {
 		return 0, 0, err
@@ -356,6 +358,7 @@ func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*
 		if cap(nzm) < blocks {
 			nzm = make([]uint64, blocks)
 		}
+		d.coefBuf, d.nzmBuf = coef, nzm
 		d.coef, d.nzm = coef[:blocks*64], nzm[:blocks]
 		clear(d.nzm)
 	}
