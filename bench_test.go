@@ -568,7 +568,7 @@ func BenchmarkURLCheck(b *testing.B) {
 		}
 	}))
 	defer srv.Close()
-	opts := urlcheck.Options{Concurrency: 32, PerHost: 32}
+	opts := urlcheck.Options{AllowPrivateAddresses: true, Concurrency: 32, PerHost: 32}
 	var seq atomic.Int64
 	next := func() string { return fmt.Sprintf("%s/img/%d.jpg", srv.URL, seq.Add(1)) }
 	parallel := func(b *testing.B, next func() string, check func(string)) {

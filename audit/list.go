@@ -26,6 +26,10 @@ type List struct {
 	Client  *http.Client  // for URLs; nil means one with Timeout
 	Timeout time.Duration // per fetch when Client is nil; 0 means 30 s
 	Open    Opener        // for the list and the files it names; nil means os.Open
+	// AllowPrivateAddresses lets the default client fetch from loopback,
+	// link-local, private and other internal addresses, refused otherwise
+	// (urlcheck.PrivateAddress): a list's URLs are untrusted.
+	AllowPrivateAddresses bool
 }
 
 // Items streams the list's entries in order.
@@ -52,7 +56,7 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 			if t <= 0 {
 				t = 30 * time.Second
 			}
-			client = &http.Client{Timeout: t}
+			client = &http.Client{Timeout: t, Transport: urlcheck.NewTransport(l.AllowPrivateAddresses), CheckRedirect: urlcheck.CheckRedirect}
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -24,6 +24,7 @@ const (
 	reasonURLUnknown         = "the source URL could not be checked, an objection may be missed: "
 	reasonURLUnknownExcluded = "the source URL could not be checked, excluded by the policy: "
 	reasonURLUnknownKept     = "the source URL could not be checked, kept by the policy: "
+	reasonURLRefused         = "the source URL leads to an internal address and was not asked: "
 )
 
 // The kinds of reason, as ReasonKind names them: the stable, countable part
@@ -48,6 +49,7 @@ const (
 	ReasonURLAllows       = "url-allows"               // a permission found about the URL (a note)
 	ReasonURLUnknown      = "url-unknown"              // the URL could not be checked (review, or exclude by the policy)
 	ReasonURLUnknownKept  = "url-unknown-allowed"      // the same, kept by the policy (a note)
+	ReasonURLRefused      = "url-refused"              // the URL leads to an internal address, not asked (review)
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
@@ -76,6 +78,7 @@ func ReasonKind(reason string) string {
 		{reasonURLUnknown, ReasonURLUnknown},
 		{reasonURLUnknownExcluded, ReasonURLUnknown},
 		{reasonURLUnknownKept, ReasonURLUnknownKept},
+		{reasonURLRefused, ReasonURLRefused},
 	} {
 		if strings.HasPrefix(reason, k.prefix) {
 			return k.kind

@@ -220,6 +220,11 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	}
 	excl = append(excl, also...)
 	var notes []string // evidence that changes nothing: permissions, allowed findings
+	if r.URLCheck != nil && r.URLCheck.Refused != "" {
+		// Never kept, whatever the policy says of URLs that could not be
+		// checked: a dataset that points inside the network is suspect.
+		rev = append(rev, reasonURLRefused+r.URLCheck.Refused)
+	}
 	for _, sg := range r.Signals {
 		switch sg.Meaning {
 		case exif.OptOut:

@@ -98,6 +98,9 @@ type ShardOptions struct {
 	ParquetColumn     string // image bytes column of Parquet shards; "" means "jpg"
 	ParquetPathColumn string // a column of image paths instead, when set
 	MaxMemberBytes    int64  // per tar member; 0 means DefaultMaxFileBytes
+	// AllowPrivateAddresses lets a list shard's URLs be fetched from
+	// internal addresses (List.AllowPrivateAddresses).
+	AllowPrivateAddresses bool
 }
 
 // ShardSource is the Source for one corpus shard, chosen by ShardKind: a
@@ -111,7 +114,7 @@ func ShardSource(name string, o ShardOptions) Source {
 	case KindParquet:
 		return ParquetSource{Files: []string{name}, Column: o.ParquetColumn, PathColumn: o.ParquetPathColumn, Open: o.Open}
 	}
-	return listShard{List{Path: name, Open: o.Open}}
+	return listShard{List{Path: name, Open: o.Open, AllowPrivateAddresses: o.AllowPrivateAddresses}}
 }
 
 // listShard is a file list read as one shard among others: a list that

@@ -18,6 +18,10 @@ type URLCheck struct {
 	Checked time.Time `json:"checked"`
 	Cached  bool      `json:"cached,omitempty"` // answered by the cache file of an earlier run
 	Error   string    `json:"error,omitempty"`  // why the image URL itself could not be checked
+	// Refused says why the URL was not asked: it, or a redirect from it,
+	// leads to an internal address (urlcheck.ErrPrivateAddress). Such an
+	// image goes to review whatever the policy says of unknown URLs.
+	Refused string `json:"refused,omitempty"`
 }
 
 // checkURL adds what the checker finds about the record's URL to its
@@ -33,7 +37,7 @@ func (o *Options) checkURL(ctx context.Context, rec *Record) {
 	} else {
 		res = o.URLs.Check(ctx, rec.URL)
 	}
-	rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error}
+	rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error, Refused: res.Refused}
 	rec.Signals = append(rec.Signals, res.Signals...)
 	Judge(rec, o.Registry, o.Policy)
 }
@@ -115,7 +119,7 @@ func RecheckURLs(ctx context.Context, records iter.Seq2[Record, error], c *urlch
 					res := c.Check(ctx, rec.URL)
 					rec.Signals = slices.DeleteFunc(rec.Signals, exif.Signal.FromURL)
 					rec.Signals = append(rec.Signals, res.Signals...)
-					rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error}
+					rec.URLCheck = &URLCheck{Status: res.Status, Final: res.Final, Checked: res.Checked, Cached: res.Cached, Error: res.Error, Refused: res.Refused}
 					ch <- result{rec, nil}
 				})
 			}

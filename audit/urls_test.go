@@ -66,14 +66,14 @@ func TestScanChecksURLs(t *testing.T) {
 	defer srv.Close()
 	list := strings.Join([]string{srv.URL + "/noai.jpg", srv.URL + "/allowed.jpg", srv.URL + "/plain.jpg", srv.URL + "/blocked/x.jpg", srv.URL + "/flaky.jpg"}, "\n")
 	checker := func() *urlcheck.Checker {
-		c, err := urlcheck.New(urlcheck.Options{Retries: -1, Timeout: 2 * time.Second})
+		c, err := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Retries: -1, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
 	requests.Store(0)
-	recs := collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: checker()}))
+	recs := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: checker()}))
 	for path, want := range map[string]struct {
 		verdict audit.Verdict
 		kinds   []string
@@ -135,7 +135,7 @@ func TestScanChecksURLs(t *testing.T) {
 
 	// Without a checker nothing is asked beyond the images themselves.
 	requests.Store(0)
-	plain := collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
+	plain := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, nil))
 	if n := requests.Load(); n != 5 {
 		t.Errorf("%d requests without a checker, want the 5 image fetches", n)
 	}
@@ -161,7 +161,7 @@ func TestScanURLsBreak(t *testing.T) {
 		u := srv.URL + "/" + strings.Repeat("x", i%5+1) + ".jpg"
 		items = append(items, audit.Item{Key: u + string(rune('a'+i%26)), URL: u, Read: func(int64) ([]byte, error) { return []byte("x"), nil }})
 	}
-	c, _ := urlcheck.New(urlcheck.Options{Concurrency: 8, PerHost: 8})
+	c, _ := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Concurrency: 8, PerHost: 8})
 	n := 0
 	for range audit.Scan(t.Context(), itemSource(items), &audit.Options{URLs: c, Workers: 2}) {
 		if n++; n == 3 {
@@ -239,7 +239,7 @@ func TestRegistryMatchesRedirectTarget(t *testing.T) {
 	if err := reg.Read(strings.NewReader("hash,id\nurl:"+cdn.URL+"/store/a.jpg,cdn-copy\n"), "r.csv", audit.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := urlcheck.New(urlcheck.Options{Retries: -1})
+	c, _ := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Retries: -1})
 	rec := audit.Process(audit.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }},
 		&audit.Options{Registry: reg, URLs: c})
 	if rec.Verdict != audit.Exclude || len(rec.Matches) != 1 || rec.Matches[0].Entry != "cdn-copy" || rec.URLCheck.Final != cdn.URL+"/store/a.jpg" {
@@ -280,7 +280,7 @@ func TestRecheckURLs(t *testing.T) {
 		items = append(items, it)
 	}
 	newChecker := func() *urlcheck.Checker {
-		c, err := urlcheck.New(urlcheck.Options{Retries: -1, Concurrency: 8, PerHost: 8})
+		c, err := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Retries: -1, Concurrency: 8, PerHost: 8})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -62,8 +62,14 @@ var TrainingAgents = []string{
 // Options configure a Checker; the zero value is usable.
 type Options struct {
 	// Client sends the requests; nil means one made from the settings
-	// below. A given client's own Timeout and redirect policy apply.
+	// below. A given client's own Timeout, redirect policy and dialer
+	// apply: AllowPrivateAddresses does not.
 	Client *http.Client `json:"-"`
+	// AllowPrivateAddresses lets requests connect to loopback, link-local,
+	// private and other internal addresses (PrivateAddress), which are
+	// refused by default: a dataset's URLs, and its sites' redirects, may
+	// point inside the network the scan runs in.
+	AllowPrivateAddresses bool
 	// UserAgent is sent with every request; "" means DefaultUserAgent.
 	UserAgent string
 	// Timeout bounds each request; 0 means 10 s.
@@ -105,12 +111,15 @@ type Options struct {
 
 // Result is what was found about one URL.
 type Result struct {
-	URL     string        `json:"url"`
-	Status  int           `json:"status,omitempty"`    // of the image URL's response (after redirects); 0: none
-	Final   string        `json:"final_url,omitempty"` // where redirects led, when elsewhere
-	Checked time.Time     `json:"checked"`
-	Cached  bool          `json:"cached,omitempty"` // from the cache file, not asked in this run
-	Error   string        `json:"error,omitempty"`  // why the image URL itself could not be checked
+	URL     string    `json:"url"`
+	Status  int       `json:"status,omitempty"`    // of the image URL's response (after redirects); 0: none
+	Final   string    `json:"final_url,omitempty"` // where redirects led, when elsewhere
+	Checked time.Time `json:"checked"`
+	Cached  bool      `json:"cached,omitempty"` // from the cache file, not asked in this run
+	Error   string    `json:"error,omitempty"`  // why the image URL itself could not be checked
+	// Refused says why the image URL was not asked at all: it, or a
+	// redirect from it, leads to an internal address (ErrPrivateAddress).
+	Refused string        `json:"refused,omitempty"`
 	Signals []exif.Signal `json:"signals,omitempty"`
 }
 
@@ -186,16 +195,11 @@ func New(o Options) (*Checker, error) {
 	c := &Checker{o: o, client: o.Client, overall: make(chan struct{}, o.Concurrency),
 		hosts: map[string]chan struct{}{}, down: map[string]int{}, sites: map[string]*siteFile{}, urls: map[string]Result{}}
 	if c.client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr := NewTransport(o.AllowPrivateAddresses)
 		tr.MaxConnsPerHost = o.PerHost
 		tr.MaxIdleConnsPerHost = o.PerHost
 		tr.ResponseHeaderTimeout = o.Timeout
-		c.client = &http.Client{Transport: tr, Timeout: o.Timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 { // RFC 9309 §2.3.1.2: follow at least five
-				return fmt.Errorf("more than %d redirects", len(via))
-			}
-			return nil
-		}}
+		c.client = &http.Client{Transport: tr, Timeout: o.Timeout, CheckRedirect: CheckRedirect}
 	}
 	if o.CacheFile != "" {
 		if err := c.openCache(o.CacheFile); err != nil {
@@ -325,6 +329,9 @@ func (c *Checker) checkImage(ctx context.Context, u *url.URL, res *Result) {
 	}
 	if err != nil {
 		res.Error = err.Error()
+		if errors.Is(err, ErrPrivateAddress) {
+			res.Refused = err.Error()
+		}
 		res.Signals = append(res.Signals, undetermined(exif.SourceHTTP, "response", "", "the image URL could not be checked: "+err.Error(), u.String()))
 		return
 	}
@@ -570,8 +577,12 @@ func (c *Checker) once(ctx context.Context, method string, u *url.URL, hdr http.
 }
 
 // retryable reports whether a request error is worth another try: a
-// timeout or a connection failure, not a malformed URL or a redirect loop.
+// timeout or a connection failure, not a malformed URL, a redirect loop or
+// a refused private address.
 func retryable(err error) bool {
+	if errors.Is(err, ErrPrivateAddress) {
+		return false // refused here: asking again changes nothing
+	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return true

@@ -75,11 +75,16 @@ type Config struct {
 	URLConcurrency, URLPerHost int
 	URLTimeout                 time.Duration
 	URLRetries                 int
+	// AllowPrivateAddresses lets URL fetches (list shards) and checks
+	// connect to loopback, link-local, private and other internal
+	// addresses, refused by default (urlcheck.PrivateAddress).
+	AllowPrivateAddresses bool
 }
 
 // urlOptions are the checker settings of the config.
 func (c Config) urlOptions() urlcheck.Options {
-	return urlcheck.Options{Concurrency: c.URLConcurrency, PerHost: c.URLPerHost, Timeout: c.URLTimeout, Retries: c.URLRetries}
+	return urlcheck.Options{Concurrency: c.URLConcurrency, PerHost: c.URLPerHost, Timeout: c.URLTimeout, Retries: c.URLRetries,
+		AllowPrivateAddresses: c.AllowPrivateAddresses}
 }
 
 func init() {

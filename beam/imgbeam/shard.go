@@ -95,6 +95,8 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 		ParquetColumn:     f.Cfg.ParquetColumn,
 		ParquetPathColumn: f.Cfg.ParquetPathColumn,
 		MaxMemberBytes:    f.Cfg.MaxFileBytes,
+
+		AllowPrivateAddresses: f.Cfg.AllowPrivateAddresses,
 	})
 	var files []*outFile
 	var writers audit.MultiWriter

@@ -52,8 +52,8 @@ func TestPipelineChecksURLs(t *testing.T) {
 	os.MkdirAll(filepath.Dir(shard), 0o755)
 	os.WriteFile(shard, buf.Bytes(), 0o644)
 
-	uo := urlcheck.Options{Retries: -1, Timeout: 2 * time.Second}
-	cfg := imgbeam.Config{Output: filepath.Join(dir, "report"), CheckURLs: true, URLRetries: -1, URLTimeout: 2 * time.Second}
+	uo := urlcheck.Options{AllowPrivateAddresses: true, Retries: -1, Timeout: 2 * time.Second}
+	cfg := imgbeam.Config{Output: filepath.Join(dir, "report"), CheckURLs: true, URLRetries: -1, URLTimeout: 2 * time.Second, AllowPrivateAddresses: true}
 	p, s := beam.NewPipelineWithRoot()
 	imgbeam.Audit(s, []string{filepath.Join(dir, "shards", "*.tar")}, cfg)
 	if err := ptest.Run(p); err != nil {

@@ -127,7 +127,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	case *list != "" && len(pos) > 0:
 		return fmt.Errorf("%w: --list or a directory, not both", errUsage)
 	case *list != "":
-		s, err := corpusSplit(audit.List{Path: *list}, *shardIndex, *shardCount)
+		s, err := corpusSplit(audit.List{Path: *list, AllowPrivateAddresses: uf.allowPrivate}, *shardIndex, *shardCount)
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	case len(pos) == 0:
 		return fmt.Errorf("%w: want one directory, or WebDataset shards", errUsage)
 	default:
-		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount, *parquetColumn, *parquetPaths)
+		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount, *parquetColumn, *parquetPaths, uf.allowPrivate)
 		if err != nil {
 			return err
 		}
@@ -195,6 +195,7 @@ type urlOptions struct {
 	timeout              time.Duration
 	retries              int
 	noSiteFiles          bool
+	allowPrivate         bool
 }
 
 func urlFlags(fs *flag.FlagSet) *urlOptions {
@@ -207,6 +208,7 @@ func urlFlags(fs *flag.FlagSet) *urlOptions {
 	fs.DurationVar(&u.timeout, "url-timeout", 10*time.Second, "time allowed each URL request")
 	fs.IntVar(&u.retries, "url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx (backing off)")
 	fs.BoolVar(&u.noSiteFiles, "url-headers-only", false, "check only the image responses' headers, not each site's robots.txt, ai.txt and tdmrep.json")
+	fs.BoolVar(&u.allowPrivate, "allow-private-addresses", false, "let URL fetches and checks connect to loopback, link-local, private and other internal addresses (refused by default: a dataset's URLs are untrusted)")
 	return u
 }
 
@@ -224,7 +226,7 @@ func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
 		retries = -1 // the flag's 0 means none; the library's 0 means its default
 	}
 	return urlcheck.New(urlcheck.Options{CacheFile: cache, CacheTTL: u.cacheTTL, Concurrency: u.concurrency, PerHost: u.perHost,
-		Timeout: u.timeout, Retries: retries, NoSiteFiles: u.noSiteFiles})
+		Timeout: u.timeout, Retries: retries, NoSiteFiles: u.noSiteFiles, AllowPrivateAddresses: u.allowPrivate})
 }
 
 type outputs struct {
@@ -300,7 +302,7 @@ func progressLine(w io.Writer) func(audit.Progress) {
 // corpusSource makes the source a scan's arguments name: one directory, or
 // WebDataset shards. With a shard count above one it keeps part index:
 // whole shards by their position, or a directory's files by key.
-func corpusSource(args []string, allFiles bool, index, count int, parquetColumn, parquetPaths string) (audit.Source, error) {
+func corpusSource(args []string, allFiles bool, index, count int, parquetColumn, parquetPaths string, allowPrivate bool) (audit.Source, error) {
 	index, err := shardIndexOf(index, count)
 	if err != nil {
 		return nil, err
@@ -323,7 +325,7 @@ func corpusSource(args []string, allFiles bool, index, count int, parquetColumn,
 				mine = append(mine, a)
 			}
 		}
-		return audit.Shards{Names: mine, Options: audit.ShardOptions{ParquetColumn: parquetColumn, ParquetPathColumn: parquetPaths}}, nil
+		return audit.Shards{Names: mine, Options: audit.ShardOptions{ParquetColumn: parquetColumn, ParquetPathColumn: parquetPaths, AllowPrivateAddresses: allowPrivate}}, nil
 	case shards == 0 && len(args) == 1:
 		return audit.Split(audit.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
 	}

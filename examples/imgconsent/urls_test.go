@@ -79,7 +79,20 @@ func TestScanCheckURLs(t *testing.T) {
 		}
 		return out
 	}
-	code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--url-retries", "0", "--out", report, "--quiet")
+	// By default a dataset's URLs on an internal address (this loopback
+	// site) are neither fetched nor checked: every image goes to review,
+	// named, even with unknown URLs kept, and no request is sent.
+	refused := filepath.Join(dir, "refused.jsonl")
+	if code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--url-unknown", "keep", "--out", refused); code != 0 || !strings.Contains(errOut, "url-refused 5") {
+		t.Errorf("without --allow-private-addresses: exit %d: %s", code, errOut)
+	}
+	if heads+images+files != 0 {
+		t.Errorf("without --allow-private-addresses: %d requests reached the site", heads+images+files)
+	}
+	if b, _ := os.ReadFile(refused); strings.Count(string(b), `"verdict":"review"`) != 5 || !strings.Contains(string(b), "127.0.0.1 is a loopback address") {
+		t.Errorf("refused report:\n%s", b)
+	}
+	code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", report, "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -98,7 +111,7 @@ func TestScanCheckURLs(t *testing.T) {
 
 	// Again, with unknown URLs kept: the images are downloaded to be hashed,
 	// and their headers read again; the site's files come from the cache.
-	code, _, errOut = runCLI(t, "scan", "--list", list, "--check-urls", "--url-retries", "0", "--url-unknown", "keep", "--out", report)
+	code, _, errOut = runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--url-unknown", "keep", "--out", report)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -114,7 +127,7 @@ func TestScanCheckURLs(t *testing.T) {
 	}
 
 	// Without --check-urls nothing beyond the images is asked.
-	if code, _, errOut := runCLI(t, "scan", "--list", list, "--out", filepath.Join(dir, "plain.jsonl"), "--quiet"); code != 0 {
+	if code, _, errOut := runCLI(t, "scan", "--list", list, "--allow-private-addresses", "--out", filepath.Join(dir, "plain.jsonl"), "--quiet"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if heads != 0 || images != 15 || files != 3 {
@@ -127,7 +140,7 @@ func TestScanCheckURLs(t *testing.T) {
 	robots += "\nUser-agent: CCBot\nDisallow: /a.jpg\n"
 	mu.Unlock()
 	v2 := filepath.Join(dir, "v2.jsonl")
-	code, _, errOut = runCLI(t, "rematch", report, "--check-urls", "--url-retries", "0", "--out", v2)
+	code, _, errOut = runCLI(t, "rematch", report, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", v2)
 	if code != 0 {
 		t.Fatalf("rematch: exit %d: %s", code, errOut)
 	}

@@ -68,6 +68,7 @@ var (
 	urlPerHost     = flag.Int("url-per-host", 2, "URL requests in flight to one host at once, per worker")
 	urlTimeout     = flag.Duration("url-timeout", 10*time.Second, "time allowed each URL request")
 	urlRetries     = flag.Int("url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx")
+	allowPrivate   = flag.Bool("allow-private-addresses", false, "let URL fetches and checks connect to loopback, link-local, private and other internal addresses (refused by default: a dataset's URLs are untrusted)")
 )
 
 func init() {
@@ -114,6 +115,8 @@ func config() imgbeam.Config {
 		URLPerHost:        *urlPerHost,
 		URLTimeout:        *urlTimeout,
 		URLRetries:        retries(*urlRetries),
+
+		AllowPrivateAddresses: *allowPrivate,
 	}
 }
 
