@@ -151,6 +151,10 @@ func (d Dir) key(path string) string {
 	return filepath.ToSlash(rel)
 }
 
+// IsImageName reports whether a file name has one of ImageExts, in any
+// case: what Dir lists unless AllFiles is set.
+func IsImageName(name string) bool { return isImageName(name) }
+
 func isImageName(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))
 	for _, e := range ImageExts {

@@ -37,6 +37,10 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	if len(pf.registries) == 0 && !uf.check {
 		return fmt.Errorf("%w: want --registry, --check-urls or both", errUsage)
 	}
+	inputs := append(registryInputs(pf.registries), named{"the report being read", pos[0]})
+	if err := checkOutputs(*o, inputs, nil, false, uf.written(o.report)...); err != nil {
+		return err
+	}
 	opts, err := pf.options()
 	if err != nil {
 		return err
@@ -46,11 +50,6 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	if in, err := f.Stat(); err == nil && o.report != "" && o.report != "-" {
-		if out, err := os.Stat(o.report); err == nil && os.SameFile(in, out) {
-			return fmt.Errorf("%w: --out %s is the report being read: write the new one elsewhere", errUsage, o.report)
-		}
-	}
 	in := audit.ReadJSONL(f)
 	if opts.URLs, err = uf.checker(o.report); err != nil {
 		return err

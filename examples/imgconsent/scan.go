@@ -122,6 +122,20 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	inputs, dirs := registryInputs(pf.registries), []string(nil)
+	if *list != "" && *list != "-" {
+		inputs = append(inputs, named{"the list", *list})
+	}
+	for _, p := range pos {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			dirs = append(dirs, p)
+		} else {
+			inputs = append(inputs, named{"the input", p})
+		}
+	}
+	if err := checkOutputs(*o, inputs, dirs, *allFiles, uf.written(o.report)...); err != nil {
+		return err
+	}
 	var src audit.Source
 	switch {
 	case *list != "" && len(pos) > 0:
@@ -212,15 +226,31 @@ func urlFlags(fs *flag.FlagSet) *urlOptions {
 	return u
 }
 
+// cacheFile is the URL cache the flags name, "" for none.
+func (u *urlOptions) cacheFile(report string) string {
+	if !u.check {
+		return ""
+	}
+	if u.cache == "" && report != "" && report != "-" {
+		return report + ".urls.jsonl"
+	}
+	return u.cache
+}
+
+// written names the URL cache, a file the run writes, for checkOutputs.
+func (u *urlOptions) written(report string) []named {
+	if c := u.cacheFile(report); c != "" {
+		return []named{{"--url-cache", c}}
+	}
+	return nil
+}
+
 // checker returns the URL checker the flags ask for, or nil.
 func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
 	if !u.check {
 		return nil, nil
 	}
-	cache := u.cache
-	if cache == "" && report != "" && report != "-" {
-		cache = report + ".urls.jsonl"
-	}
+	cache := u.cacheFile(report)
 	retries := u.retries
 	if retries == 0 {
 		retries = -1 // the flag's 0 means none; the library's 0 means its default

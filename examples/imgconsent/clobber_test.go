@@ -1,0 +1,90 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// An output that would overwrite an input, or another output, is refused
+// before anything is written: exit 2, a message naming both, every input
+// unchanged.
+func TestOutputOverInputRefused(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	img := filepath.Join(corpus, "a.jpg")
+	os.WriteFile(img, sample.JPEG(sample.Photo(7, 160, 120), 85), 0o644)
+	reg := filepath.Join(dir, "reg.csv")
+	os.WriteFile(reg, []byte("hash,id\nphash:c3a1ff0012345678,x\n"), 0o644)
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte(img+"\n"), 0o644)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	data := sample.JPEG(sample.Photo(8, 160, 120), 85)
+	tw.WriteHeader(&tar.Header{Name: "00000.jpg", Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+	tw.Write(data)
+	tw.Close()
+	shard := filepath.Join(dir, "t.tar")
+	os.WriteFile(shard, buf.Bytes(), 0o644)
+	link := filepath.Join(dir, "hardlink.csv")
+	if err := os.Link(reg, link); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--quiet"); code != 0 {
+		t.Fatalf("scan: %d %s", code, errOut)
+	}
+	snapshot := func() map[string]string {
+		m := map[string]string{}
+		for _, p := range []string{img, reg, list, shard, report} {
+			b, _ := os.ReadFile(p)
+			m[p] = string(b)
+		}
+		return m
+	}
+	before := snapshot()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan", corpus, "--registry", reg, "--csv", reg}, "--csv " + reg + " is the registry"},
+		{[]string{"scan", corpus, "--registry", reg, "--keep", link}, "is the registry"}, // a hard link to it
+		{[]string{"scan", corpus, "--registry", reg, "--out", reg + ".idx"}, "saved index"},
+		{[]string{"scan", shard, "--out", shard}, "is the input"},
+		{[]string{"scan", "--list", list, "--excluded", list}, "is the list"},
+		{[]string{"scan", corpus, "--html", img}, "inside the scanned directory"},
+		{[]string{"scan", corpus, "--all-files", "--out", filepath.Join(corpus, "notes.txt")}, "inside the scanned directory"},
+		{[]string{"scan", corpus, "--keep", filepath.Join(dir, "k"), "--excluded", filepath.Join(dir, "k")}, "--keep and --excluded name the same file"},
+		{[]string{"scan", corpus, "--out", filepath.Join(dir, "x.jsonl"), "--parquet", filepath.Join(dir, "sub", "..", "x.jsonl")}, "name the same file"},
+		{[]string{"scan", "--list", list, "--check-urls", "--out", report, "--url-cache", report}, "name the same file"},
+		{[]string{"rematch", report, "--registry", reg, "--out", report}, "is the report being read"},
+		{[]string{"rematch", report, "--registry", reg, "--out", filepath.Join(dir, "v2.jsonl"), "--keep", reg}, "is the registry"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, errOut)
+		}
+	}
+	after := snapshot()
+	for p, b := range before {
+		if after[p] != b {
+			t.Errorf("%s changed", p)
+		}
+	}
+	for _, p := range []string{filepath.Join(dir, "k"), filepath.Join(dir, "x.jsonl"), filepath.Join(dir, "v2.jsonl"), reg + ".idx"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was written", p)
+		}
+	}
+	// An output inside the scanned directory that the scan does not read
+	// is fine.
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", filepath.Join(corpus, "report.jsonl"), "--quiet"); code != 0 {
+		t.Errorf("a report inside the corpus: %d %s", code, errOut)
+	}
+}
