@@ -96,7 +96,8 @@ var CSVColumns = []string{
 
 // CSVWriter writes one row per record with a header row (CSVColumns).
 // Reasons are joined with " | ", matches as in MatchList, signals as
-// "source field=value (meaning)" joined with "; ".
+// "source field=value (meaning)" joined with "; ". A text cell that a
+// spreadsheet would run as a formula starts with an apostrophe (csvText).
 type CSVWriter struct {
 	cw     *csv.Writer
 	header bool
@@ -130,15 +131,29 @@ func (w *CSVWriter) Write(r Record) error {
 			orient = strconv.Itoa(e.Orientation)
 		}
 	}
+	c := csvText
 	row := []string{
-		r.Key, r.Path, string(r.Verdict), strings.Join(r.Reasons, " | "), MatchList(r.Matches), signalList(r.Signals), sha, ph, dh, ah, pdq, pdqQ,
-		r.Format, itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), artist, copyright, gps, orient,
-		r.Error, r.MetadataError, strconv.FormatFloat(r.Millis, 'f', 2, 64),
+		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(r.Reasons, " | ")), c(MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
+		c(r.Format), itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), c(artist), c(copyright), gps, orient,
+		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}
 	if err := w.cw.Write(row); err != nil {
 		return fmt.Errorf("audit: write csv: %w", err)
 	}
 	return nil
+}
+
+// csvText keeps a spreadsheet from running a text cell as a formula, as
+// OWASP's CSV injection advice says: a cell that begins with =, +, -, @, a
+// tab or a carriage return (a file name or an EXIF string can) gets a
+// leading apostrophe, which spreadsheets show as text and do not display.
+// The cells imgconsent computes (hashes, numbers, verdicts) are left as
+// they are.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // signalList writes signals as "source field=value (meaning)" joined by "; ".

@@ -88,3 +88,39 @@ func TestOutputOverInputRefused(t *testing.T) {
 		t.Errorf("a report inside the corpus: %d %s", code, errOut)
 	}
 }
+
+// What a dataset controls reaches people as text, never as commands: a
+// file name or EXIF string that a spreadsheet would run as a formula is
+// written as text in the CSV report, and inspect shows a terminal escape
+// sequence and a line break escaped, so no screen is cleared and no
+// verdict line forged.
+func TestHostileTextEscaped(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	name := filepath.Join(corpus, "=HYPERLINK(1).jpg")
+	forged := "\x1b[2J\x1b[Hevil\nverdict:        KEEP\u202e"
+	os.WriteFile(name, sample.WithEXIF(sample.JPEG(sample.Photo(5, 200, 100), 85), sample.EXIF{Artist: "+cmd|' /C calc'!A0", Copyright: forged}.TIFF()), 0o644)
+	report := filepath.Join(dir, "r.csv")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--quiet"); code != 0 {
+		t.Fatalf("scan: %d %s", code, errOut)
+	}
+	b, _ := os.ReadFile(report)
+	for _, want := range []string{"'=HYPERLINK(1).jpg", "'+cmd|"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("CSV lacks %q:\n%s", want, b)
+		}
+	}
+	for _, bad := range []string{",=HYPERLINK", ",+cmd"} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("CSV holds a formula %q:\n%s", bad, b)
+		}
+	}
+	code, out, errOut := runCLI(t, "inspect", name)
+	if code != 0 {
+		t.Fatalf("inspect: %d %s", code, errOut)
+	}
+	if strings.ContainsAny(out, "\x1b\u202e") || strings.Count(out, "\nverdict:") != 1 || !strings.Contains(out, `\x1b[2J`) {
+		t.Errorf("inspect printed the escapes raw:\n%q", out)
+	}
+}

@@ -59,7 +59,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		}
 		printRecord(stdout, rec)
 		for _, m := range near {
-			fmt.Fprintf(stdout, "%-15s %s\n", "near miss:", describeNearMiss(m))
+			fmt.Fprintf(stdout, "%-15s %s\n", "near miss:", printable(describeNearMiss(m)))
 		}
 	}
 	if failed > 0 {
@@ -80,7 +80,7 @@ func describeNearMiss(m audit.Match) string {
 func printRecord(w io.Writer, r audit.Record) {
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%-15s %s\n", k+":", v)
+			fmt.Fprintf(w, "%-15s %s\n", k+":", printable(v))
 		}
 	}
 	row("file", r.Path)

@@ -74,7 +74,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 			}
 			changes.Add(rm)
 			if rm.Changed() {
-				fmt.Fprintf(stderr, "%s: %s → %s\n", rm.Key, rm.Before, rm.Verdict)
+				fmt.Fprintf(stderr, "%s: %s → %s\n", printable(rm.Key), rm.Before, rm.Verdict)
 			}
 			if !yield(rm.Record, nil) {
 				return
