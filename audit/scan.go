@@ -141,8 +141,11 @@ func (o *Options) orDefault() *Options {
 // Problems with one item (unreadable, not an image, malformed metadata) are
 // in that item's Record (Error, MetadataError) and the scan goes on. The
 // iterator's error is final: the source failed or ctx was cancelled, and no
-// record follows it. Breaking out of the loop, or cancelling ctx, stops the
-// workers; when the iterator returns, every goroutine it started has exited.
+// record follows it. Breaking out of the loop stops the workers, and when
+// the iterator returns every goroutine it started has exited. Cancelling
+// ctx stops them too; the records that finish within StopGrace still come,
+// and a worker or source blocked in a read that ignores the cancel is left
+// behind, so a scan stops within seconds whatever it was waiting on.
 func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, error] {
 	o := opts.orDefault()
 	return func(yield func(Record, error) bool) {
@@ -196,7 +199,7 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 
 		start := time.Now()
 		var prog Progress
-		for rec := range checked {
+		emit := func(rec Record) bool {
 			if o.Progress != nil {
 				prog.Done++
 				if rec.Error != "" {
@@ -205,17 +208,59 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 				prog.Elapsed = time.Since(start)
 				o.Progress(prog)
 			}
-			if !yield(rec, nil) {
-				cancel()
-				for range checked { // wait for every worker and check to exit
+			return yield(rec, nil)
+		}
+		for open := true; open; {
+			select {
+			case rec, ok := <-checked:
+				if !ok {
+					open = false
+					break
 				}
-				<-produced
-				return
+				if !emit(rec) {
+					cancel()
+					for range checked { // wait for every worker and check to exit
+					}
+					<-produced
+					return
+				}
+			case <-ctx.Done():
+				// Stopped: the records that finish within StopGrace still
+				// come; a worker or the source blocked in a read that
+				// ignores the cancel (a hung network file system) is left
+				// behind, so that the caller can write what it has and
+				// exit.
+				grace := time.NewTimer(StopGrace)
+				defer grace.Stop()
+				for open {
+					select {
+					case rec, ok := <-checked:
+						if !ok {
+							open = false
+							break
+						}
+						if !emit(rec) {
+							return
+						}
+					case <-grace.C:
+						yield(Record{}, fmt.Errorf("audit: scan stopped (%w); a worker still blocked after %v was left behind", context.Cause(ctx), StopGrace))
+						return
+					}
+				}
 			}
 		}
 		// results is closed: every worker has finished; wait for the
 		// producer too (after a cancel it may still be inside the source).
-		<-produced
+		select {
+		case <-produced:
+		case <-ctx.Done():
+			select {
+			case <-produced:
+			case <-time.After(StopGrace):
+				yield(Record{}, fmt.Errorf("audit: scan stopped (%w); the source still blocked after %v was left behind", context.Cause(ctx), StopGrace))
+				return
+			}
+		}
 		switch {
 		case srcErr != nil:
 			yield(Record{}, srcErr)
@@ -224,6 +269,10 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 		}
 	}
 }
+
+// StopGrace is how long a cancelled Scan waits for its workers and its
+// source to finish what they are doing before it returns without them.
+var StopGrace = 2 * time.Second
 
 // processTimed runs process in a goroutine of its own and waits at most
 // ItemTimeout for it. A timed-out item's goroutine takes a slot in

@@ -170,7 +170,10 @@ func isImageName(name string) bool {
 // read is refused too.
 func readFile(path string) func(int64) ([]byte, error) {
 	return func(max int64) ([]byte, error) {
-		f, err := os.Open(path)
+		// Only regular files: a FIFO, a device or a socket named by a
+		// list would block the worker (a FIFO's open waits for a writer)
+		// or never end. It is opened without waiting, then checked.
+		f, err := openNonBlocking(path)
 		if err != nil {
 			return nil, err
 		}
@@ -178,6 +181,9 @@ func readFile(path string) func(int64) ([]byte, error) {
 		info, err := f.Stat()
 		if err != nil {
 			return nil, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: %s is a %s", ErrNotRegular, path, fileKind(info.Mode()))
 		}
 		if info.Size() > max {
 			return nil, fmt.Errorf("%w: %d bytes, budget %d", ErrTooLarge, info.Size(), max)
@@ -189,6 +195,24 @@ func readFile(path string) func(int64) ([]byte, error) {
 		}
 		return data, nil
 	}
+}
+
+// ErrNotRegular is wrapped by the error of an item that names a directory,
+// a FIFO, a device or a socket rather than a regular file.
+var ErrNotRegular = errors.New("audit: not a regular file")
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 func readAllLimit(r io.Reader, buf []byte, max int64) ([]byte, error) {
