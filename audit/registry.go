@@ -545,6 +545,11 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 		r.rollback(mark)
 		return errors.Join(errs...)
 	}
+	if len(skipped) > 0 && len(r.st.recs) == mark.recs {
+		// Every line was bad: not a registry that happens to be empty.
+		r.rollback(mark)
+		return fmt.Errorf("audit: registry %s: all %d lines with entries were skipped as bad (the first: %v)", name, len(skipped), skipped[0].Err)
+	}
 	r.Skipped = append(r.Skipped, skipped...)
 	r.files = append(r.files, name)
 	return nil
@@ -803,10 +808,9 @@ func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
 	line := 0
 	for sc.Scan() {
 		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			text = bytes.TrimPrefix(text, []byte("\ufeff"))
-		}
+		// A byte-order mark may begin any line: files concatenated from
+		// several exports carry one each.
+		text := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(sc.Bytes()), []byte("\ufeff")))
 		if len(text) == 0 || text[0] == '#' {
 			continue
 		}

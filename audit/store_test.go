@@ -294,3 +294,21 @@ func TestReadFailureRollsBack(t *testing.T) {
 		t.Errorf("entries %+v", es)
 	}
 }
+
+// A byte-order mark at the start of any JSON Lines line is read past (files
+// concatenated from several exports carry one each); skipping bad lines
+// that leaves no entry at all fails instead of loading an empty registry.
+func TestRegistryBOMAndAllSkipped(t *testing.T) {
+	r := &audit.Registry{}
+	jsonl := "\ufeff{\"hash\":\"phash:c3a1ff0012345678\",\"id\":\"a\"}\n\ufeff{\"hash\":\"phash:0f0f0f0f12345678\",\"id\":\"b\"}\n"
+	if err := r.Read(strings.NewReader(jsonl), "two.jsonl", audit.FormatAuto); err != nil || r.Len() != 2 {
+		t.Fatalf("BOM on the second line: %v (%d entries)", err, r.Len())
+	}
+	skip := &audit.Registry{SkipBadLines: true}
+	if err := skip.Read(strings.NewReader("phash:nothex,a\nsha256:zz,b\n"), "bad.csv", audit.FormatCSV); err == nil || !strings.Contains(err.Error(), "all 2 lines") {
+		t.Errorf("every line bad: %v, %d entries", err, skip.Len())
+	}
+	if err := skip.Read(strings.NewReader("phash:nothex,a\nphash:c3a1ff0012345678,b\n"), "some.csv", audit.FormatCSV); err != nil || skip.Len() != 1 || len(skip.Skipped) != 1 {
+		t.Errorf("one bad line skipped: %v, %d entries, %d skipped", err, skip.Len(), len(skip.Skipped))
+	}
+}

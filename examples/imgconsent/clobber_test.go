@@ -124,3 +124,67 @@ func TestHostileTextEscaped(t *testing.T) {
 		t.Errorf("inspect printed the escapes raw:\n%q", out)
 	}
 }
+
+// registry add: the same image twice is reported and not added again (a
+// duplicate id used to break every later scan); a file without a final
+// newline gets one before the new lines; runs at once never interleave.
+func TestRegistryAddIsSafe(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.jpg")
+	os.WriteFile(img, sample.JPEG(sample.Photo(11, 300, 200), 90), 0o644)
+	reg := filepath.Join(dir, "reg.csv")
+	if code, _, errOut := runCLI(t, "registry", "add", "--out", reg, img); code != 0 {
+		t.Fatalf("add: %d %s", code, errOut)
+	}
+	first, _ := os.ReadFile(reg)
+	code, out, errOut := runCLI(t, "registry", "add", "--out", reg, img)
+	if again, _ := os.ReadFile(reg); code != 0 || !strings.Contains(errOut, "already in") || !strings.Contains(out, "0 entries added") || string(again) != string(first) {
+		t.Errorf("second add: %d %q %q; file changed: %v", code, out, errOut, string(again) != string(first))
+	}
+	if code, _, errOut := runCLI(t, "registry", "check", reg); code != 0 {
+		t.Errorf("check after a second add: %d %s", code, errOut)
+	}
+
+	// A hand-edited file whose last line has no newline.
+	cut := filepath.Join(dir, "cut.csv")
+	os.WriteFile(cut, []byte("hash,id,source,date,status,note,variant\nphash:c3a1ff0012345678,hand,me,,,a note"), 0o644)
+	if code, _, errOut := runCLI(t, "registry", "add", "--out", cut, "--variants=false", img); code != 0 {
+		t.Fatalf("add to a file without a final newline: %d %s", code, errOut)
+	}
+	b, _ := os.ReadFile(cut)
+	if !strings.Contains(string(b), ",a note\n") {
+		t.Errorf("the last note was joined to the new entry:\n%s", b)
+	}
+	if code, _, errOut := runCLI(t, "registry", "check", cut); code != 0 {
+		t.Errorf("check: %d %s", code, errOut)
+	}
+
+	// Eight runs at once, each its own image.
+	many := filepath.Join(dir, "many.csv")
+	var imgs []string
+	for i := range 8 {
+		p := filepath.Join(dir, "m"+string(rune('a'+i))+".jpg")
+		os.WriteFile(p, sample.JPEG(sample.Photo(uint64(40+i), 240, 180), 85), 0o644)
+		imgs = append(imgs, p)
+	}
+	done := make(chan int)
+	for _, p := range imgs {
+		go func() {
+			code, _, _ := runCLI(t, "registry", "add", "--out", many, p)
+			done <- code
+		}()
+	}
+	for range imgs {
+		if code := <-done; code != 0 {
+			t.Errorf("a concurrent add exited %d", code)
+		}
+	}
+	if code, out, errOut := runCLI(t, "registry", "check", many); code != 0 || strings.Count(readString(many), "hash,id") != 1 {
+		t.Errorf("after concurrent adds: %d %s %s", code, out, errOut)
+	}
+}
+
+func readString(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}

@@ -188,5 +188,6 @@ func buildDemo(dir, regPath string) error {
 		entries = append(entries, audit.EntriesFor(&rec, nil, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)...)
 	}
 	os.Remove(regPath)
-	return appendEntries(regPath, entries)
+	_, _, err := appendEntries(regPath, entries)
+	return err
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -109,10 +109,14 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stderr, msg)
 	}
-	if err := appendEntries(*out, entries); err != nil {
+	added, dup, err := appendEntries(*out, entries)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d entries added to %s\n", len(entries), *out)
+	for _, id := range dup {
+		fmt.Fprintf(stderr, "%s: already in %s: not added again\n", id, *out)
+	}
+	fmt.Fprintf(stdout, "%d entries added to %s\n", added, *out)
 	if len(failed) > 0 {
 		return fmt.Errorf("%d images could not be read: %s", len(failed), strings.Join(failed, "; "))
 	}
@@ -135,27 +139,51 @@ var oldRegistryHeader = registryHeader[:6]
 
 // appendEntries appends entries to a registry file, creating it (with a
 // header for CSV) when it does not exist. An existing CSV file must have no
-// header or the standard one, so the appended columns line up.
-func appendEntries(path string, entries []*audit.Entry) error {
+// header or the standard one, so the appended columns line up. The file is
+// locked while it is read and appended to, so two runs at once cannot
+// interleave lines; an image already there (its SHA-256, or an id with
+// the same algorithm and variant) is not added again and comes back in
+// dup; a last line without a newline gets one first.
+func appendEntries(path string, entries []*audit.Entry) (added int, dup []string, err error) {
 	jsonl := strings.HasSuffix(strings.ToLower(path), ".jsonl")
-	_, err := os.Stat(path)
-	exists := err == nil
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return 0, nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return 0, nil, err
+	}
+	exists := info.Size() > 0
 	columns := len(registryHeader)
 	if exists && !jsonl {
 		if columns, err = checkCSVHeader(path); err != nil {
-			return err
+			return 0, nil, err
 		}
 		if columns < len(registryHeader) && slices.ContainsFunc(entries, func(e *audit.Entry) bool { return e.Variant != "" }) {
-			return fmt.Errorf("%s has no variant column: add \",variant\" to its header line, or give --variants=false", path)
+			return 0, nil, fmt.Errorf("%s has no variant column: add \",variant\" to its header line, or give --variants=false", path)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	entries, dup, err = newEntries(path, exists, entries)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	bw := bufio.NewWriter(f)
+	var buf bytes.Buffer
+	if exists {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, info.Size()-1); err != nil {
+			return 0, nil, err
+		}
+		if last[0] != '\n' {
+			buf.WriteByte('\n') // else the first entry would join the last line
+		}
+	}
 	if jsonl {
-		enc := json.NewEncoder(bw)
+		enc := json.NewEncoder(&buf)
 		for _, e := range entries {
 			line := map[string]string{
 				"hash": e.Hash(), "id": e.ID, "source": e.Source, "date": e.Date, "status": string(e.Status), "note": e.Note,
@@ -166,7 +194,7 @@ func appendEntries(path string, entries []*audit.Entry) error {
 			err = errors.Join(err, enc.Encode(line))
 		}
 	} else {
-		cw := csv.NewWriter(bw)
+		cw := csv.NewWriter(&buf)
 		if !exists {
 			err = cw.Write(registryHeader)
 		}
@@ -177,7 +205,64 @@ func appendEntries(path string, entries []*audit.Entry) error {
 		cw.Flush()
 		err = errors.Join(err, cw.Error())
 	}
-	return errors.Join(err, bw.Flush(), f.Close())
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(entries) == 0 && exists {
+		return 0, dup, nil
+	}
+	// One write of whole lines, under the lock.
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return 0, nil, err
+	}
+	return len(entries), dup, f.Close()
+}
+
+// newEntries drops the entries of images the registry file already holds:
+// an objection (entries sharing an id) goes when the file has its SHA-256,
+// or its id for the same algorithm and variant. It returns the ids
+// dropped.
+func newEntries(path string, exists bool, entries []*audit.Entry) ([]*audit.Entry, []string, error) {
+	if !exists {
+		return entries, nil, nil
+	}
+	have := &audit.Registry{SkipBadLines: true, AllowDegenerate: true}
+	if err := have.Load(path); err != nil && have.Len() == 0 {
+		// A file of bad lines only: nothing there to duplicate.
+		if !strings.Contains(err.Error(), "were skipped") {
+			return nil, nil, err
+		}
+	}
+	type key struct {
+		id, variant string
+		algo        string
+	}
+	ids, digests := map[key]bool{}, map[string]string{}
+	for _, e := range have.Entries() {
+		ids[key{e.ID, e.Variant, string(e.Algo)}] = true
+		if e.Algo == hash.SHA256 {
+			digests[e.Value] = e.ID
+		}
+	}
+	old := map[string]bool{}
+	for _, e := range entries {
+		if ids[key{e.ID, e.Variant, string(e.Algo)}] {
+			old[e.ID] = true
+		}
+		if e.Algo == hash.SHA256 && digests[e.Value] != "" {
+			old[e.ID] = true
+		}
+	}
+	var keep []*audit.Entry
+	var dup []string
+	for _, e := range entries {
+		if !old[e.ID] {
+			keep = append(keep, e)
+		} else if !slices.Contains(dup, e.ID) {
+			dup = append(dup, e.ID)
+		}
+	}
+	return keep, dup, nil
 }
 
 // checkCSVHeader returns how many columns appended rows may have: those
