@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // List is a file list: one path or http(s) URL per line, from a file or
 // from standard input (Path "-"). Blank lines and lines starting with '#'
-// are skipped. A URL's image is fetched when the item is read, with a
+// are skipped. An item's key is its line, with "#n" for the n-th repeat of
+// a line, so that keys are unique. A URL's image is fetched when the item is read, with a
 // timeout and the byte budget; its record keeps the URL, which url and
 // domain registry entries match.
 type List struct {
@@ -60,6 +62,7 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		seen := map[string]int{} // keys are unique: a repeated line gets "#n"
 		for sc.Scan() {
 			if ctx.Err() != nil {
 				yield(Item{}, ctx.Err())
@@ -77,6 +80,10 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 				var got atomic.Pointer[urlcheck.Response]
 				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line, &got), Response: got.Load}
 			}
+			if n := seen[line]; n > 0 {
+				it.Key += "#" + strconv.Itoa(n+1)
+			}
+			seen[line]++
 			if !yield(it, nil) {
 				return
 			}

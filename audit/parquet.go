@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"path/filepath"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -200,6 +201,7 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 		return fail(fmt.Errorf("no column %q", dataCol))
 	}
 	row := 0
+	seenKeys := map[string]bool{} // a key column's values, to keep keys unique
 	meta := pf.Metadata()
 	for ri, rg := range pf.RowGroups() {
 		if ctx.Err() != nil {
@@ -227,9 +229,13 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 				}
 				return parquet.Value{}
 			}
-			key := fmt.Sprintf("%s:%d", name, row)
-			if k := get("key"); !k.IsNull() && k.Kind() == parquet.ByteArray && len(k.ByteArray()) > 0 {
-				key = string(k.ByteArray())
+			// Keys are unique within a scan: the file as named, then the
+			// key column's value (img2dataset's key) or, without one or
+			// for a value seen before in the file, the row number.
+			key := fmt.Sprintf("%s:%d", filepath.ToSlash(name), row)
+			if k := get("key"); !k.IsNull() && k.Kind() == parquet.ByteArray && len(k.ByteArray()) > 0 && !seenKeys[string(k.ByteArray())] {
+				seenKeys[string(k.ByteArray())] = true
+				key = filepath.ToSlash(name) + "/" + string(k.ByteArray())
 			}
 			it := Item{Key: key, Path: fmt.Sprintf("%s#%d", name, row)}
 			if u := get("url"); !u.IsNull() && u.Kind() == parquet.ByteArray {

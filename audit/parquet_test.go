@@ -48,13 +48,13 @@ func TestParquetSource(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("%d records: %v", len(recs), recs)
 	}
-	if r := recs["000000001"]; r.Perceptual == nil || r.URL != "https://example.com/1.jpg" || r.Path != file+"#0" || r.Verdict != audit.Keep {
+	if r := recs[filepath.ToSlash(file)+"/000000001"]; r.Perceptual == nil || r.URL != "https://example.com/1.jpg" || r.Path != file+"#0" || r.Verdict != audit.Keep {
 		t.Errorf("row 0: %+v", r)
 	}
-	if r := recs["000000002"]; r.Verdict != audit.Exclude {
+	if r := recs[filepath.ToSlash(file)+"/000000002"]; r.Verdict != audit.Exclude {
 		t.Errorf("row 1: %s %v", r.Verdict, r.Reasons)
 	}
-	if r := recs["000000003"]; r.Error == "" {
+	if r := recs[filepath.ToSlash(file)+"/000000003"]; r.Error == "" {
 		t.Errorf("row 2: no error")
 	}
 

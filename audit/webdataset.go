@@ -12,6 +12,7 @@ import (
 	"iter"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -58,7 +59,7 @@ type sample struct {
 
 func readShard(ctx context.Context, open Opener, shard string, max int64, yield func(Item, error) bool) bool {
 	fail := func(err error) bool {
-		return yield(Item{Key: filepath.Base(shard), Path: shard, Err: fmt.Errorf("audit: shard %s: %w", shard, err)}, nil)
+		return yield(Item{Key: filepath.ToSlash(shard), Path: shard, Err: fmt.Errorf("audit: shard %s: %w", shard, err)}, nil)
 	}
 	f, err := open.open(ctx, shard)
 	if err != nil {
@@ -87,7 +88,11 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 		cur = sample{}
 		return true
 	}
-	base := filepath.Base(shard)
+	// Keys are unique within a scan: the shard as named (two shards of one
+	// name in different directories differ), and the member's name, with
+	// "#n" for the n-th repeat of a name in the shard.
+	base := filepath.ToSlash(shard)
+	seen := map[string]int{}
 	for {
 		if ctx.Err() != nil {
 			return flush()
@@ -117,6 +122,11 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 		}
 		loc := shard + "#" + name
 		itemKey := base + "/" + name
+		if n := seen[name]; n > 0 {
+			itemKey += "#" + strconv.Itoa(n+1)
+			loc += "#" + strconv.Itoa(n+1)
+		}
+		seen[name]++
 		ext = "." + strings.ToLower(ext)
 		switch {
 		case ext == ".json":

@@ -61,7 +61,15 @@ func TestWebDataset(t *testing.T) {
 	writeShard(t, gzShard, members[:2], true)
 
 	src := audit.WebDataset{Shards: []string{shard, gzShard}, MaxMemberBytes: 4000}
-	recs := collect(t, audit.Scan(t.Context(), src, nil))
+	// Keys begin with the shard as named (here in a temporary directory).
+	relative := func(recs map[string]audit.Record) map[string]audit.Record {
+		out := map[string]audit.Record{}
+		for k, r := range recs {
+			out[strings.TrimPrefix(k, filepath.ToSlash(dir)+"/")] = r
+		}
+		return out
+	}
+	recs := relative(collect(t, audit.Scan(t.Context(), src, nil)))
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range recs {
 			yield(k)
@@ -95,7 +103,7 @@ func TestWebDataset(t *testing.T) {
 	pad := func(n int) int { return (n + 511) / 512 * 512 }
 	pngStart := 512 + pad(len(jpg)) + 512 + 512 + 512 + 512 + 512 + 512 + 512
 	writeFile(t, cut, data[:pngStart+len(png)/2])
-	recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{cut, filepath.Join(dir, "missing.tar")}}, nil))
+	recs = relative(collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{cut, filepath.Join(dir, "missing.tar")}}, nil)))
 	if r, ok := recs["cut.tar/part/000001.jpg"]; !ok || r.Perceptual == nil {
 		t.Errorf("the sample before the cut: %+v", recs)
 	}

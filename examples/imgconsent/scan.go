@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -172,6 +172,8 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	if *resume {
 		o.resume = map[string]bool{}
+		o.rejudge = func(r *audit.Record) { audit.Judge(r, opts.Registry, opts.Policy) }
+		o.counts = &resumeCounts{}
 	}
 	sum, elapsed, err := scanTo(ctx, src, opts, stdout, *o)
 	if opts.Progress != nil {
@@ -179,6 +181,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet && sum.Images > 0 {
 		printSummary(stderr, sum, elapsed, opts.Registry, opts.Policy)
+	}
+	if !*quiet && o.counts != nil && o.counts.resumed > 0 {
+		fmt.Fprintf(stderr, "resumed:  %d records of the interrupted run, judged again: %d changed verdict\n", o.counts.resumed, o.counts.changed)
 	}
 	if opts.URLs != nil {
 		if serr := opts.URLs.Close(); serr != nil {
@@ -262,9 +267,17 @@ func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
 type outputs struct {
 	report, csv, keep, excluded, html, parquet string
 	// resume, when not nil, continues the JSON Lines report: it is filled
-	// with the keys already there, which the scan then skips.
-	resume map[string]bool
+	// with the keys already there, which the scan then skips. rejudge
+	// judges each of those records again (against the registry and policy
+	// of this run); counts counts them.
+	resume  map[string]bool
+	rejudge func(*audit.Record)
+	counts  *resumeCounts
 }
+
+// resumeCounts count the records of the run resumed, and those whose
+// verdict changed when judged again.
+type resumeCounts struct{ resumed, changed int }
 
 // outputFlags registers the output flags scan and rematch share.
 func outputFlags(fs *flag.FlagSet) *outputs {
@@ -420,25 +433,13 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 	if strings.HasSuffix(strings.ToLower(o.report), ".csv") {
 		report = func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }
 	}
-	var previous []audit.Record
 	if o.resume != nil {
 		if !jsonlReport {
 			return sum, 0, fmt.Errorf("%w: --resume continues a JSON Lines report: give --out FILE.jsonl", errUsage)
 		}
-		f, recs, err := reopenReport(o.report)
-		if err != nil {
-			return sum, 0, err
-		}
-		files = append(files, f)
-		w = append(w, audit.NewJSONLWriter(f))
-		previous = recs
-		for _, r := range recs {
-			o.resume[r.Key] = true
-		}
 	} else if err := open(o.report, jsonlReport, report); err != nil {
 		return sum, 0, err
 	}
-	others := len(w)
 	for _, out := range []struct {
 		path string
 		mk   func(io.Writer) audit.Writer
@@ -454,13 +455,20 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 			return sum, 0, err
 		}
 	}
-	// The records of the run resumed go to the other outputs again.
-	for _, r := range previous {
-		sum.Add(r)
-		if err := w[others:].Write(r); err != nil {
+	if o.resume != nil {
+		// The records of the run resumed, judged again against this run's
+		// registry and policy, go to every output; the report is written
+		// again with them and then continued.
+		f, err := resumeReport(o.report, func(r audit.Record) error {
+			sum.Add(r)
+			return w.Write(r)
+		}, &o)
+		if err != nil {
 			closeAll()
-			return sum, 0, fmt.Errorf("writing the outputs: %w", err)
+			return sum, 0, err
 		}
+		files = append(files, f)
+		w = append(w, audit.NewJSONLWriter(f))
 	}
 	start := time.Now()
 	lastFlush := start
@@ -497,43 +505,72 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 	return sum, elapsed, scanErr
 }
 
-// reopenReport reads a JSON Lines report left by an interrupted scan: its
-// complete records, in order. A line cut short by the interruption (and
-// anything after it) is cut off the file, which is reopened for appending.
-func reopenReport(path string) (*os.File, []audit.Record, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// resumeReport continues a JSON Lines report left by an interrupted scan.
+// It reads the report a line at a time (only the keys stay in memory):
+// each complete record is judged again (o.rejudge), passed to each, written
+// to a new report, and its key put in o.resume. A line cut short by the
+// interruption, and anything after it, is left out. The new report
+// replaces the old one and is returned open for appending.
+func resumeReport(path string, each func(audit.Record) error, o *outputs) (*os.File, error) {
+	in, err := os.Open(path)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	tmp := path + ".resume"
+	out, err := os.Create(tmp)
 	if err != nil {
-		return nil, nil, err
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	var recs []audit.Record
-	good := 0
-	for good < len(data) {
-		nl := bytes.IndexByte(data[good:], '\n')
-		if nl < 0 {
-			break // the last line was cut short
+		if in != nil {
+			in.Close()
 		}
-		line := data[good : good+nl]
-		var rec audit.Record
-		if err := json.Unmarshal(line, &rec); err != nil || rec.Key == "" {
-			break
+		return nil, err
+	}
+	fail := func(err error) (*os.File, error) {
+		out.Close()
+		os.Remove(tmp)
+		if in != nil {
+			in.Close()
 		}
-		recs = append(recs, rec)
-		good += nl + 1
+		return nil, err
 	}
-	if err := f.Truncate(int64(good)); err != nil {
-		f.Close()
-		return nil, nil, err
+	jw := audit.NewJSONLWriter(out)
+	if in != nil {
+		br := bufio.NewReaderSize(in, 1<<20)
+		for {
+			line, err := br.ReadBytes('\n')
+			if err != nil {
+				break // the end, or a last line cut short
+			}
+			var rec audit.Record
+			if json.Unmarshal(line, &rec) != nil || rec.Key == "" {
+				break
+			}
+			before := rec.Verdict
+			if o.rejudge != nil {
+				o.rejudge(&rec)
+			}
+			if o.counts != nil {
+				o.counts.resumed++
+				if rec.Verdict != before {
+					o.counts.changed++
+				}
+			}
+			o.resume[rec.Key] = true
+			if err := jw.Write(rec); err != nil {
+				return fail(err)
+			}
+			if err := each(rec); err != nil {
+				return fail(fmt.Errorf("writing the outputs: %w", err))
+			}
+		}
+		in.Close()
 	}
-	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
-		f.Close()
-		return nil, nil, err
+	if err := jw.Flush(); err != nil {
+		return fail(err)
 	}
-	return f, recs, nil
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	return out, nil
 }
 
 // skipDone leaves out the items a resumed scan has already recorded.

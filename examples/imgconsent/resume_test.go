@@ -1,0 +1,158 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/internal/sample"
+)
+
+// keysOf reads a JSON Lines report's records by key, failing on a key seen
+// twice.
+func keysOf(t *testing.T, report string) map[string]audit.Record {
+	t.Helper()
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]audit.Record{}
+	for r, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[r.Key]; dup {
+			t.Errorf("key %q twice in %s", r.Key, report)
+		}
+		out[r.Key] = r
+	}
+	return out
+}
+
+// cutReport keeps the first n lines of a report, as a scan killed after n
+// records leaves it.
+func cutReport(t *testing.T, report string, n int) {
+	b, _ := os.ReadFile(report)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(report, []byte(strings.Join(lines[:n], "")+`{"key":"cut sh`), 0o644)
+}
+
+// Keys are unique within a scan, and --resume loses no image: shards of one
+// name in two directories, a name repeated in a shard, repeated Parquet
+// keys and list lines; and records of the interrupted run are judged again
+// against the registry of the resumed one.
+func TestResumeIntegrity(t *testing.T) {
+	dir := t.TempDir()
+	tarOf := func(path string, names ...string) {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i, n := range names {
+			data := sample.JPEG(sample.Photo(uint64(300+len(path)+i), 120, 90), 80)
+			tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+			tw.Write(data)
+		}
+		tw.Close()
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, buf.Bytes(), 0o644)
+	}
+	a, b := filepath.Join(dir, "a", "00000.tar"), filepath.Join(dir, "b", "00000.tar")
+	tarOf(a, "000001.jpg", "000002.jpg", "000002.jpg") // a name repeated
+	tarOf(b, "000001.jpg", "000002.jpg")
+	report := filepath.Join(dir, "r.jsonl")
+	if code, _, errOut := runCLI(t, "scan", a, b, "--out", report, "--quiet", "--workers", "1"); code != 0 {
+		t.Fatalf("scan: %d %s", code, errOut)
+	}
+	if got := keysOf(t, report); len(got) != 5 {
+		t.Fatalf("%d records for 5 images: %v", len(got), got)
+	}
+	cutReport(t, report, 2)
+	if code, _, errOut := runCLI(t, "scan", a, b, "--out", report, "--resume", "--quiet", "--workers", "1"); code != 0 {
+		t.Fatalf("resume: %d %s", code, errOut)
+	}
+	if got := keysOf(t, report); len(got) != 5 {
+		t.Errorf("after --resume, %d records for 5 images", len(got))
+	}
+
+	// Parquet rows with one key twice, and a list naming a file twice.
+	pq := filepath.Join(dir, "p.parquet")
+	type row struct {
+		Key string `parquet:"key"`
+		Jpg []byte `parquet:"jpg"`
+	}
+	var rows []row
+	for i := range 3 {
+		rows = append(rows, row{Key: "000000001", Jpg: sample.JPEG(sample.Photo(uint64(400+i), 100, 80), 80)})
+	}
+	var pbuf bytes.Buffer
+	if err := parquet.Write(&pbuf, rows); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pq, pbuf.Bytes(), 0o644)
+	pr := filepath.Join(dir, "p.jsonl")
+	if code, _, errOut := runCLI(t, "scan", pq, "--out", pr, "--quiet"); code != 0 {
+		t.Fatalf("parquet: %d %s", code, errOut)
+	}
+	if got := keysOf(t, pr); len(got) != 3 {
+		t.Errorf("parquet: %d records for 3 rows", len(got))
+	}
+	img := filepath.Join(dir, "x.jpg")
+	os.WriteFile(img, sample.JPEG(sample.Photo(9, 100, 80), 80), 0o644)
+	list := filepath.Join(dir, "l.txt")
+	os.WriteFile(list, []byte(img+"\n"+img+"\n"), 0o644)
+	lr := filepath.Join(dir, "l.jsonl")
+	if code, _, errOut := runCLI(t, "scan", "--list", list, "--out", lr, "--quiet"); code != 0 {
+		t.Fatalf("list: %d %s", code, errOut)
+	}
+	if got := keysOf(t, lr); len(got) != 2 {
+		t.Errorf("list: %d records for 2 lines", len(got))
+	}
+
+	// Killed without a registry, resumed with one: the images it matches
+	// are excluded, though they were recorded before it was given.
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	var owned []string
+	for i := range 4 {
+		p := filepath.Join(corpus, fmt.Sprintf("%d.jpg", i))
+		os.WriteFile(p, sample.JPEG(sample.Photo(uint64(500+i), 300, 200), 90), 0o644)
+		if i < 2 {
+			owned = append(owned, p)
+		}
+	}
+	reg := filepath.Join(dir, "reg.csv")
+	if code, _, errOut := runCLI(t, append([]string{"registry", "add", "--out", reg}, owned...)...); code != 0 {
+		t.Fatalf("registry add: %d %s", code, errOut)
+	}
+	cr, keep := filepath.Join(dir, "c.jsonl"), filepath.Join(dir, "keep.txt")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", cr, "--quiet"); code != 0 {
+		t.Fatalf("scan: %d %s", code, errOut)
+	}
+	cutReport(t, cr, 4)
+	code, _, errOut := runCLI(t, "scan", corpus, "--out", cr, "--resume", "--registry", reg, "--keep", keep)
+	if code != 0 || !strings.Contains(errOut, "judged again: 2 changed verdict") {
+		t.Fatalf("resume with a registry: %d %s", code, errOut)
+	}
+	got := keysOf(t, cr)
+	for _, p := range owned {
+		if r := got[filepath.Base(p)]; r.Verdict != audit.Exclude {
+			t.Errorf("%s: %s after resuming with the registry", p, r.Verdict)
+		}
+	}
+	kb, _ := os.ReadFile(keep)
+	for _, p := range owned {
+		if strings.Contains(string(kb), filepath.Base(p)) {
+			t.Errorf("%s is on the keep-list", p)
+		}
+	}
+	if strings.Count(string(kb), "\n") != 2 {
+		t.Errorf("keep-list:\n%s", kb)
+	}
+}
