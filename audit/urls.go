@@ -42,6 +42,17 @@ func (o *Options) checkURL(ctx context.Context, rec *Record) {
 	Judge(rec, o.Registry, o.Policy)
 }
 
+// noURL marks a record the URL checker was asked to check but that has no
+// URL: its objections at the URL cannot have been checked, so it is not
+// kept silently (Policy.URLUnknown decides, review by default).
+func noURL(rec *Record) {
+	rec.Signals = slices.DeleteFunc(rec.Signals, func(sg exif.Signal) bool {
+		return sg.FromURL() || sg.Source == exif.SourceHTTP && sg.Field == "URL" && sg.Meaning == exif.Undetermined // an earlier one
+	})
+	rec.Signals = append(rec.Signals, exif.Signal{Source: exif.SourceHTTP, Field: "URL", Meaning: exif.Undetermined,
+		Detail: "the image has no URL to check: its source gave none (a WebDataset sample without a url in its .json, a list of paths, a Parquet file without a url column)"})
+}
+
 // checkURLs is the URL stage of a scan: records with a URL are checked by
 // up to the checker's concurrency at once (network waits, not CPU), the
 // others pass straight through. out closes when in has closed and every
@@ -64,6 +75,8 @@ func (o *Options) checkURLs(ctx context.Context, in <-chan Record) <-chan Record
 		defer wg.Wait()
 		for rec := range in {
 			if rec.URL == "" {
+				noURL(&rec)
+				Judge(&rec, o.Registry, o.Policy)
 				send(rec)
 				continue
 			}
@@ -111,8 +124,13 @@ func RecheckURLs(ctx context.Context, records iter.Seq2[Record, error], c *urlch
 				case <-ctx.Done():
 					return
 				}
-				if err != nil || rec.URL == "" {
+				if err != nil {
 					ch <- result{rec, err}
+					continue
+				}
+				if rec.URL == "" {
+					noURL(&rec)
+					ch <- result{rec, nil}
 					continue
 				}
 				wg.Go(func() {

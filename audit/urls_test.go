@@ -292,7 +292,13 @@ func TestRecheckURLs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Verdict != audit.Keep {
+		// With the checker asked for, an image without a URL could not
+		// have its URL's objections checked: review, never a silent keep.
+		want := audit.Keep
+		if rec.URL == "" {
+			want = audit.Review
+		}
+		if rec.Verdict != want || rec.URL == "" && !slices.Contains(kinds(rec), audit.ReasonURLUnknown) {
 			t.Fatalf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
 		}
 		enc.Encode(rec)
@@ -319,8 +325,8 @@ func TestRecheckURLs(t *testing.T) {
 		order = append(order, rm.Key)
 		switch {
 		case rm.URL == "":
-			if rm.Changed() || rm.URLCheck != nil {
-				t.Errorf("%s: no URL, yet %s → %s %+v", rm.Key, rm.Before, rm.Verdict, rm.URLCheck)
+			if rm.Changed() || rm.URLCheck != nil || len(rm.Signals) != 1 {
+				t.Errorf("%s: no URL, yet %s → %s %+v %v", rm.Key, rm.Before, rm.Verdict, rm.URLCheck, rm.Signals)
 			}
 		case rm.Verdict != audit.Exclude || !slices.Contains(kinds(rm.Record), audit.ReasonURLObjects):
 			t.Errorf("%s: %s → %s %v", rm.Key, rm.Before, rm.Verdict, rm.Reasons)

@@ -12,6 +12,7 @@ import (
 	"iter"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -55,7 +56,20 @@ type sample struct {
 	key    string
 	images []Item
 	url    string
+	bytes  int64
+	json   bool // its .json was read
 }
+
+// A sample's members should be adjacent, as WebDataset writes them, but a
+// shard made with `tar -C dir -cf shard.tar .` keeps directory order, where
+// a sample's image and its .json can lie apart. Samples stay open for
+// pairing until more than lookAheadSamples are open or they hold more than
+// lookAheadBytes of images; an image whose sidecar comes later than that
+// has no URL (and, with URL checks, goes to review).
+const (
+	lookAheadSamples = 64
+	lookAheadBytes   = 64 << 20
+)
 
 func readShard(ctx context.Context, open Opener, shard string, max int64, yield func(Item, error) bool) bool {
 	fail := func(err error) bool {
@@ -77,15 +91,28 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 		r = zr
 	}
 	tr := tar.NewReader(r)
-	var cur sample
-	flush := func() bool {
+	var open_ []*sample // in the order their first member came
+	byKey := map[string]*sample{}
+	var held int64
+	flushOne := func() bool {
+		cur := open_[0]
+		open_ = open_[1:]
+		delete(byKey, cur.key)
+		held -= cur.bytes
 		for _, it := range cur.images {
 			it.URL = cur.url
 			if !yield(it, nil) {
 				return false
 			}
 		}
-		cur = sample{}
+		return true
+	}
+	flush := func() bool {
+		for len(open_) > 0 {
+			if !flushOne() {
+				return false
+			}
+		}
 		return true
 	}
 	// Keys are unique within a scan: the shard as named (two shards of one
@@ -114,11 +141,16 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 		}
 		stem, ext, _ := strings.Cut(file, ".")
 		key := dir + stem
-		if key != cur.key {
-			if !flush() {
-				return false
+		cur := byKey[key]
+		if cur == nil {
+			cur = &sample{key: key}
+			byKey[key] = cur
+			open_ = append(open_, cur)
+			for len(open_) > lookAheadSamples {
+				if !flushOne() {
+					return false
+				}
 			}
-			cur.key = key
 		}
 		loc := shard + "#" + name
 		itemKey := base + "/" + name
@@ -140,6 +172,7 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 			if json.Unmarshal(b, &meta) == nil {
 				cur.url = meta.URL
 			}
+			cur.json = true
 		case isImageName(file):
 			if h.Size > max {
 				cur.images = append(cur.images, Item{Key: itemKey, Path: loc,
@@ -157,6 +190,23 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 				}
 				return data, nil
 			}})
+			cur.bytes += int64(len(data))
+			held += int64(len(data))
+			for held > lookAheadBytes && len(open_) > 1 && open_[0] != cur {
+				if !flushOne() {
+					return false
+				}
+			}
+		}
+		// A sample with its image and its .json is complete: out it goes
+		// (the others stay open, their members may still come).
+		if cur.json && len(cur.images) > 0 {
+			i := slices.Index(open_, cur)
+			open_ = append(open_[:i:i], open_[i+1:]...)
+			open_ = append([]*sample{cur}, open_...)
+			if !flushOne() {
+				return false
+			}
 		}
 	}
 }

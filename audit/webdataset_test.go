@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -135,5 +137,42 @@ func TestSplit(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s in %d parts", k, n)
 		}
+	}
+}
+
+// A shard written in directory order (tar -C dir -cf shard.tar .) does not
+// keep a sample's members adjacent: they are paired within a look-ahead
+// window. An image whose URL never comes is, with URL checks, sent to
+// review rather than kept silently.
+func TestWebDatasetMembersApart(t *testing.T) {
+	dir := t.TempDir()
+	jpg := sample.JPEG(sample.Photo(61, 120, 90), 80)
+	var members []member
+	for i := range 5 {
+		members = append(members, member{fmt.Sprintf("%05d.jpg", i), jpg})
+	}
+	for i := range 5 {
+		members = append(members, member{fmt.Sprintf("%05d.json", i), []byte(fmt.Sprintf(`{"url":"https://example.com/%d.jpg"}`, i))})
+	}
+	members = append(members, member{"lonely.jpg", jpg})
+	shard := filepath.Join(dir, "apart.tar")
+	writeShard(t, shard, members, false)
+	recs := collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}}, nil))
+	for i := range 5 {
+		key := filepath.ToSlash(shard) + fmt.Sprintf("/%05d.jpg", i)
+		if r := recs[key]; r.URL != fmt.Sprintf("https://example.com/%d.jpg", i) {
+			t.Errorf("%s: url %q", key, r.URL)
+		}
+	}
+	checker, err := urlcheck.New(urlcheck.Options{Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lonely := []member{{"lonely.jpg", jpg}}
+	writeShard(t, shard, lonely, false)
+	recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}}, &audit.Options{URLs: checker}))
+	r := recs[filepath.ToSlash(shard)+"/lonely.jpg"]
+	if r.Verdict != audit.Review || !slices.Contains(kinds(r), audit.ReasonURLUnknown) {
+		t.Errorf("an image without a URL, URLs checked: %s %v", r.Verdict, r.Reasons)
 	}
 }
