@@ -134,7 +134,16 @@ type ParquetSource struct {
 	Column     string // image bytes column; "" means "jpg"
 	PathColumn string // when set, a column of image file paths instead
 	Open       Opener // nil means os.Open
+	// MaxRowGroupBytes bounds the bytes of a row group's columns read at
+	// once (decompressed; a row group is read whole); 0 means
+	// DefaultMaxRowGroupBytes. The rows of a bigger group are refused,
+	// each with the reason.
+	MaxRowGroupBytes int64
 }
+
+// DefaultMaxRowGroupBytes is the default ParquetSource.MaxRowGroupBytes:
+// img2dataset's files hold some thousands of images in one row group.
+const DefaultMaxRowGroupBytes = 1 << 30
 
 // Items streams the rows' images; each record's key is file:row (or the
 // "key" column when present), its Path file#row.
@@ -153,6 +162,10 @@ func (s ParquetSource) Items(ctx context.Context) iter.Seq2[Item, error] {
 }
 
 func (s ParquetSource) readFile(ctx context.Context, name, col string, yield func(Item, error) bool) (goOn bool) {
+	budget := s.MaxRowGroupBytes
+	if budget <= 0 {
+		budget = DefaultMaxRowGroupBytes
+	}
 	fail := func(err error) bool {
 		return yield(Item{Key: name, Path: name, Err: fmt.Errorf("audit: parquet %s: %w", name, err)}, nil)
 	}
@@ -208,13 +221,31 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 			return false
 		}
 		values := map[string][]parquet.Value{}
+		// The columns read are held in memory whole: a row group over the
+		// budget is refused, each of its rows with the reason, before a
+		// byte of it is decompressed.
+		var groupBytes int64
 		for c, idx := range want {
 			if ri >= len(meta.RowGroups) || idx >= len(meta.RowGroups[ri].Columns) {
 				return fail(fmt.Errorf("row group %d: no metadata for column %s", ri, c))
 			}
-			if err := checkPages(f, size, &meta.RowGroups[ri].Columns[idx].MetaData); err != nil {
+			n, err := checkPages(f, size, &meta.RowGroups[ri].Columns[idx].MetaData)
+			if err != nil {
 				return fail(fmt.Errorf("column %s: %w", c, err))
 			}
+			groupBytes += n
+		}
+		if groupBytes > budget {
+			for i := range int(rg.NumRows()) {
+				err := fmt.Errorf("audit: %s row group %d: %w: its columns hold %d bytes, budget %d", name, ri, ErrTooLarge, groupBytes, budget)
+				if !yield(Item{Key: fmt.Sprintf("%s:%d", filepath.ToSlash(name), row+i), Path: fmt.Sprintf("%s#%d", name, row+i), Err: err}, nil) {
+					return false
+				}
+			}
+			row += int(rg.NumRows())
+			continue
+		}
+		for c, idx := range want {
 			vs, err := readColumn(rg.ColumnChunks()[idx])
 			if err != nil {
 				return fail(fmt.Errorf("column %s: %w", c, err))

@@ -198,15 +198,17 @@ func checkFooter(f io.ReaderAt, size int64) error {
 
 // checkPages walks the page headers of a column chunk: each must lie
 // within the chunk, and the page it announces too, with an uncompressed
-// size parquet-go can be let allocate.
-func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) error {
+// size parquet-go can be let allocate. It returns the pages' uncompressed
+// sizes added up: what reading the chunk holds in memory.
+func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) (int64, error) {
+	var total int64
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset != 0 {
 		start = md.DictionaryPageOffset
 	}
 	end := start + md.TotalCompressedSize
 	if start < 4 || md.TotalCompressedSize < 0 || end > size-8 || end < start {
-		return fmt.Errorf("column chunk at %d of %d bytes lies outside the file", start, md.TotalCompressedSize)
+		return 0, fmt.Errorf("column chunk at %d of %d bytes lies outside the file", start, md.TotalCompressedSize)
 	}
 	for pos := start; pos < end; {
 		// A header is small (writers cap its statistics at a few KiB):
@@ -215,7 +217,7 @@ func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) error {
 		for {
 			buf := make([]byte, n)
 			if _, err := f.ReadAt(buf, pos); err != nil {
-				return fmt.Errorf("page header at %d: %w", pos, err)
+				return 0, fmt.Errorf("page header at %d: %w", pos, err)
 			}
 			w := &thriftWalker{b: buf}
 			compressed, uncompressed := int32(-1), int32(-1)
@@ -234,17 +236,18 @@ func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) error {
 				}
 			}
 			if err != nil {
-				return fmt.Errorf("page header at %d: %w", pos, err)
+				return 0, fmt.Errorf("page header at %d: %w", pos, err)
 			}
 			switch {
 			case compressed < 0 || int64(compressed) > end-pos-int64(w.pos):
-				return fmt.Errorf("page at %d declares %d bytes, its column chunk has %d left", pos, compressed, end-pos-int64(w.pos))
+				return 0, fmt.Errorf("page at %d declares %d bytes, its column chunk has %d left", pos, compressed, end-pos-int64(w.pos))
 			case uncompressed < 0 || uncompressed > maxPageBytes:
-				return fmt.Errorf("page at %d declares %d bytes uncompressed (at most %d accepted)", pos, uncompressed, maxPageBytes)
+				return 0, fmt.Errorf("page at %d declares %d bytes uncompressed (at most %d accepted)", pos, uncompressed, maxPageBytes)
 			}
+			total += int64(uncompressed)
 			pos += int64(w.pos) + int64(compressed)
 			break
 		}
 	}
-	return nil
+	return total, nil
 }

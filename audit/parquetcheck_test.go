@@ -28,7 +28,7 @@ func TestThriftWalker(t *testing.T) {
 	}
 	for _, rg := range pf.Metadata().RowGroups {
 		for i := range rg.Columns {
-			if err := checkPages(f, int64(buf.Len()), &rg.Columns[i].MetaData); err != nil {
+			if _, err := checkPages(f, int64(buf.Len()), &rg.Columns[i].MetaData); err != nil {
 				t.Errorf("column %d: %v", i, err)
 			}
 		}

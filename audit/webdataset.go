@@ -179,6 +179,13 @@ func readShard(ctx context.Context, open Opener, shard string, max int64, yield 
 					Err: fmt.Errorf("audit: %s: %w: %d bytes, budget %d", loc, ErrTooLarge, h.Size, max)})
 				continue
 			}
+			// A sample's images are held together until it is complete:
+			// together they are held to the member budget too.
+			if cur.bytes+h.Size > max {
+				cur.images = append(cur.images, Item{Key: itemKey, Path: loc,
+					Err: fmt.Errorf("audit: %s: %w: its sample's images come to %d bytes, budget %d", loc, ErrTooLarge, cur.bytes+h.Size, max)})
+				continue
+			}
 			data, err := io.ReadAll(io.LimitReader(tr, max+1))
 			if err != nil {
 				cur.images = append(cur.images, Item{Key: itemKey, Path: loc, Err: fmt.Errorf("audit: %s: %w", loc, err)})
