@@ -25,6 +25,7 @@ const (
 	reasonURLUnknownExcluded = "the source URL could not be checked, excluded by the policy: "
 	reasonURLUnknownKept     = "the source URL could not be checked, kept by the policy: "
 	reasonURLRefused         = "the source URL leads to an internal address and was not asked: "
+	reasonPathUnlistable     = "the path cannot go on a one-path-per-line list (it holds a line break): "
 )
 
 // The kinds of reason, as ReasonKind names them: the stable, countable part
@@ -50,6 +51,7 @@ const (
 	ReasonURLUnknown      = "url-unknown"              // the URL could not be checked (review, or exclude by the policy)
 	ReasonURLUnknownKept  = "url-unknown-allowed"      // the same, kept by the policy (a note)
 	ReasonURLRefused      = "url-refused"              // the URL leads to an internal address, not asked (review)
+	ReasonPathUnlistable  = "path-unlistable"          // a line break in the path: never on a list (review)
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
@@ -79,6 +81,7 @@ func ReasonKind(reason string) string {
 		{reasonURLUnknownExcluded, ReasonURLUnknown},
 		{reasonURLUnknownKept, ReasonURLUnknownKept},
 		{reasonURLRefused, ReasonURLRefused},
+		{reasonPathUnlistable, ReasonPathUnlistable},
 	} {
 		if strings.HasPrefix(reason, k.prefix) {
 			return k.kind

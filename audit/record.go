@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
@@ -220,6 +222,10 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	}
 	excl = append(excl, also...)
 	var notes []string // evidence that changes nothing: permissions, allowed findings
+	if p := r.Path; unlistable(p) || p == "" && unlistable(r.Key) {
+		// The keep-list holds one path per line: this one cannot be on it.
+		rev = append(rev, reasonPathUnlistable+strconv.Quote(cmp.Or(p, r.Key)))
+	}
 	if r.URLCheck != nil && r.URLCheck.Refused != "" {
 		// Never kept, whatever the policy says of URLs that could not be
 		// checked: a dataset that points inside the network is suspect.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,13 +44,25 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 			near = opts.Registry.NearMisses(rec.Perceptual, op, nearMissesShown)
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			out := struct {
-				audit.Record
-				NearMisses []audit.Match `json:"near_misses,omitempty"`
-			}{rec, near}
-			if err := enc.Encode(out); err != nil {
+			// The record as a report writes it (Record's own JSON, which
+			// escapes names that are not UTF-8), with its near misses.
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			if len(near) > 0 {
+				nb, err := json.Marshal(near)
+				if err != nil {
+					return err
+				}
+				b = append(append(append(b[:len(b)-1], `,"near_misses":`...), nb...), '}')
+			}
+			var out bytes.Buffer
+			if err := json.Indent(&out, b, "", "  "); err != nil {
+				return err
+			}
+			out.WriteByte('\n')
+			if _, err := stdout.Write(out.Bytes()); err != nil {
 				return err
 			}
 			continue

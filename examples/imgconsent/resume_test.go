@@ -156,3 +156,56 @@ func TestResumeIntegrity(t *testing.T) {
 		t.Errorf("keep-list:\n%s", kb)
 	}
 }
+
+// File names are bytes: names that are not UTF-8 keep their bytes through
+// the report and --resume (they used to collapse to one U+FFFD name and be
+// scanned again on every resume), and a name with a line break is reviewed
+// rather than stopping the scan.
+func TestExactPaths(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	names := []string{"bad\xff.jpg", "bad\xfe.jpg", "ok.jpg", "line\nbreak.jpg", "para\u2028sep.jpg", "\x1cfs.jpg"}
+	for i, n := range names {
+		if err := os.WriteFile(filepath.Join(corpus, n), sample.JPEG(sample.Photo(uint64(700+i), 120, 90), 80), 0o644); err != nil {
+			t.Skipf("this file system refuses the name %q: %v", n, err)
+		}
+	}
+	report, keep := filepath.Join(dir, "r.jsonl"), filepath.Join(dir, "keep.txt")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--keep", keep, "--quiet", "--workers", "1"); code != 0 {
+		t.Fatalf("scan: %d %s", code, errOut)
+	}
+	check := func(when string) {
+		got := keysOf(t, report)
+		if len(got) != len(names) {
+			t.Errorf("%s: %d records for %d files", when, len(got), len(names))
+		}
+		for _, n := range names {
+			r, ok := got[n]
+			if !ok {
+				t.Errorf("%s: no record keyed %q", when, n)
+				continue
+			}
+			if r.Path != filepath.Join(corpus, n) {
+				t.Errorf("%s: %q has path %q", when, n, r.Path)
+			}
+			if want := audit.Keep; strings.ContainsAny(n, "\n\u2028\x1c") {
+				if r.Verdict != audit.Review {
+					t.Errorf("%s: %q is %s", when, n, r.Verdict)
+				}
+			} else if r.Verdict != want {
+				t.Errorf("%s: %q is %s %v", when, n, r.Verdict, r.Reasons)
+			}
+		}
+		b, _ := os.ReadFile(keep)
+		if lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"); len(lines) != 3 || !strings.Contains(string(b), filepath.Join(corpus, "bad\xff.jpg")+"\n") {
+			t.Errorf("%s: keep-list %q", when, b)
+		}
+	}
+	check("scan")
+	cutReport(t, report, 3)
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--keep", keep, "--resume", "--quiet", "--workers", "1"); code != 0 {
+		t.Fatalf("resume: %d %s", code, errOut)
+	}
+	check("resume")
+}
