@@ -52,7 +52,7 @@ func (h *HTMLReport) Write(r Record) error {
 	h.sum.Add(r)
 	counted := map[string]bool{} // each kind of reason once per image
 	for _, reason := range r.Reasons {
-		k := string(r.Verdict) + ": " + reasonKind(reason)
+		k := string(r.Verdict) + ": " + ReasonKind(reason) // as Summary counts them
 		if !counted[k] {
 			counted[k] = true
 			h.reasons[k]++
@@ -79,16 +79,6 @@ func (h *HTMLReport) Write(r Record) error {
 		h.slowest = h.slowest[:10]
 	}
 	return nil
-}
-
-// reasonKind is a reason without its particulars, for the totals.
-func reasonKind(reason string) string {
-	for _, sep := range []string{":", " ("} {
-		if i := strings.Index(reason, sep); i > 0 {
-			reason = reason[:i]
-		}
-	}
-	return reason
 }
 
 // Flush does nothing: the page is written on Close.

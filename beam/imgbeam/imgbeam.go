@@ -75,6 +75,9 @@ type Config struct {
 	URLConcurrency, URLPerHost int
 	URLTimeout                 time.Duration
 	URLRetries                 int
+	// URLHeadersOnly checks only the image responses' headers, not each
+	// site's robots.txt, ai.txt and tdmrep.json (urlcheck.Options.NoSiteFiles).
+	URLHeadersOnly bool
 	// AllowPrivateAddresses lets URL fetches (list shards) and checks
 	// connect to loopback, link-local, private and other internal
 	// addresses, refused by default (urlcheck.PrivateAddress).
@@ -84,7 +87,7 @@ type Config struct {
 // urlOptions are the checker settings of the config.
 func (c Config) urlOptions() urlcheck.Options {
 	return urlcheck.Options{Concurrency: c.URLConcurrency, PerHost: c.URLPerHost, Timeout: c.URLTimeout, Retries: c.URLRetries,
-		AllowPrivateAddresses: c.AllowPrivateAddresses}
+		NoSiteFiles: c.URLHeadersOnly, AllowPrivateAddresses: c.AllowPrivateAddresses}
 }
 
 func init() {

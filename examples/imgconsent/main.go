@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"log/slog"
 	"os"
@@ -43,7 +44,7 @@ func main() {
 }
 
 // errUsage marks an error whose message is enough: no stack of context.
-var errUsage = errors.New("usage")
+var errUsage = flagset.ErrUsage
 
 // run executes one command line and returns the process exit code: 0 on
 // success, 1 when the command failed, 2 for a usage error, 130 when

@@ -369,12 +369,12 @@ func cmdRegistryBuild(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: want registry files", errUsage)
 	}
 	start := time.Now()
-	reg := &audit.Registry{AllowDegenerate: pf.allowDegenerate}
+	reg := &audit.Registry{AllowDegenerate: pf.AllowDegenerate}
 	if err := reg.Load(pos...); err != nil {
 		return err
 	}
 	out := pos[0] + audit.IndexSuffix
-	if err := reg.SaveIndex(out, pf.radii); err != nil {
+	if err := reg.SaveIndex(out, pf.Radii); err != nil {
 		return err
 	}
 	info, _ := os.Stat(out)

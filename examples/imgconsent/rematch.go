@@ -34,10 +34,10 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one report, got %d arguments", errUsage, len(pos))
 	}
-	if len(pf.registries) == 0 && !uf.check {
+	if len(pf.Registries) == 0 && !uf.Check {
 		return fmt.Errorf("%w: want --registry, --check-urls or both", errUsage)
 	}
-	inputs := append(registryInputs(pf.registries), named{"the report being read", pos[0]})
+	inputs := append(registryInputs(pf.Registries), named{"the report being read", pos[0]})
 	if err := checkOutputs(*o, inputs, nil, false, uf.written(o.report)...); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"iter"
 	"os"
@@ -24,71 +25,32 @@ import (
 
 var errInterrupted = errors.New("interrupted")
 
-// policyFlags are the flags shared by scan and inspect that shape verdicts.
-type policyFlags struct {
-	registries           multi
-	radii                audit.Radii
-	allowRights          bool
-	reviewConstrained    bool
-	allowPrivacy         bool
-	allowMetadataErrors  bool
-	urlUnknown           string
-	maxPixels, maxFileMB int64
-	ignoreOrientation    bool
-	referenceHashes      bool
-	allowDegenerate      bool
-	skipBadLines         bool
-}
+// policyFlags are the flags shared by scan, rematch, inspect and the Beam
+// pipeline that shape verdicts (package internal/flagset defines them).
+type policyFlags struct{ flagset.Policy }
 
-func (p *policyFlags) register(fs *flag.FlagSet) {
-	fs.Var(&p.registries, "registry", "opt-out registry `file` (CSV, JSON Lines or a plain hex list); repeat for several")
-	fs.BoolVar(&p.skipBadLines, "skip-bad-lines", false, "load registries with bad lines, leaving those lines out and counting them, instead of failing")
-	fs.BoolVar(&p.allowDegenerate, "allow-degenerate", false, "let registry entries that look like hashes of flat images match (they are set aside by default)")
-	p.radii = audit.DefaultRadii
-	fs.IntVar(&p.radii.PHash, "radius-phash", p.radii.PHash, "pHash match radius in bits (-1: off)")
-	fs.IntVar(&p.radii.DHash, "radius-dhash", p.radii.DHash, "dHash match radius in bits (-1: off)")
-	fs.IntVar(&p.radii.AHash, "radius-ahash", p.radii.AHash, "aHash match radius in bits (-1: off)")
-	fs.IntVar(&p.radii.PDQ, "radius-pdq", p.radii.PDQ, "PDQ match radius in bits of 256, over every rotation and flip (-1: off)")
-	fs.BoolVar(&p.reviewConstrained, "review-constrained", false, "send images whose C2PA/CAWG training-mining use is \"constrained\" to review instead of excluding them")
-	fs.BoolVar(&p.allowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
-	fs.BoolVar(&p.allowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")
-	fs.BoolVar(&p.allowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
-	fs.StringVar(&p.urlUnknown, "url-unknown", "review", "verdict for an image whose URL could not be checked (network error, timeout, unparseable policy): review, exclude or keep")
-	fs.Int64Var(&p.maxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
-	fs.Int64Var(&p.maxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
-	fs.BoolVar(&p.ignoreOrientation, "ignore-orientation", false, "hash images as stored, not as displayed")
-	fs.BoolVar(&p.referenceHashes, "reference-hashes", false, "compute goimagehash's exact hashes from a full decode (slow), to match a registry goimagehash made")
-}
+func (p *policyFlags) register(fs *flag.FlagSet) { p.Register(fs) }
 
 func (p *policyFlags) options() (*audit.Options, error) {
+	pol, err := p.Audit()
+	if err != nil {
+		return nil, err
+	}
 	o := &audit.Options{
-		Policy: audit.Policy{
-			Radii:               &p.radii,
-			ReviewConstrained:   p.reviewConstrained,
-			AllowRightsNotices:  p.allowRights,
-			AllowPrivacy:        p.allowPrivacy,
-			AllowMetadataErrors: p.allowMetadataErrors,
-		},
-		MaxPixels:         p.maxPixels,
-		MaxFileBytes:      p.maxFileMB << 20,
-		IgnoreOrientation: p.ignoreOrientation,
-		ReferenceHashes:   p.referenceHashes,
+		Policy:            pol,
+		MaxPixels:         p.MaxPixels,
+		MaxFileBytes:      p.MaxFileBytes(),
+		IgnoreOrientation: p.IgnoreOrientation,
+		ReferenceHashes:   p.ReferenceHashes,
 	}
-	switch v := audit.Verdict(p.urlUnknown); v {
-	case audit.Review, audit.Exclude, audit.Keep:
-		o.Policy.URLUnknown = v
-	default:
-		return nil, fmt.Errorf("%w: --url-unknown %q: want review, exclude or keep", errUsage, p.urlUnknown)
-	}
-	if len(p.registries) > 0 {
+	if len(p.Registries) > 0 {
 		// Through the saved index when "registry build" made one.
-		reg, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{AllowDegenerate: p.allowDegenerate, SkipBadLines: p.skipBadLines},
-			p.radii, p.registries...)
+		reg, rebuilt, err := audit.LoadIndexed(p.RegistryOptions(), p.Radii, p.Registries...)
 		if err != nil {
 			return nil, err
 		}
 		if rebuilt {
-			logger(os.Stderr).Info("a registry changed since its index was built: index rebuilt", "registries", strings.Join(p.registries, ", "))
+			logger(os.Stderr).Info("a registry changed since its index was built: index rebuilt", "registries", strings.Join(p.Registries, ", "))
 		}
 		o.Registry = reg
 	}
@@ -107,8 +69,8 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	var pf policyFlags
 	pf.register(fs)
 	o := outputFlags(fs)
-	parquetColumn := fs.String("parquet-column", "jpg", "in Parquet inputs, the `column` holding image bytes")
-	parquetPaths := fs.String("parquet-path-column", "", "in Parquet inputs, a `column` of image file paths (instead of bytes)")
+	var pq flagset.Parquet
+	pq.Register(fs)
 	workers := fs.Int("workers", 0, "images processed at once (0: one per CPU)")
 	itemTimeout := fs.Duration("item-timeout", 0, "give up on an image after this `long` (e.g. 30s) and record it as timed out (0: never)")
 	allFiles := fs.Bool("all-files", false, "scan every file, not only those with an image extension")
@@ -122,7 +84,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inputs, dirs := registryInputs(pf.registries), []string(nil)
+	inputs, dirs := registryInputs(pf.Registries), []string(nil)
 	if *list != "" && *list != "-" {
 		inputs = append(inputs, named{"the list", *list})
 	}
@@ -141,7 +103,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	case *list != "" && len(pos) > 0:
 		return fmt.Errorf("%w: --list or a directory, not both", errUsage)
 	case *list != "":
-		s, err := corpusSplit(audit.List{Path: *list, AllowPrivateAddresses: uf.allowPrivate}, *shardIndex, *shardCount)
+		s, err := corpusSplit(audit.List{Path: *list, AllowPrivateAddresses: uf.AllowPrivate}, *shardIndex, *shardCount)
 		if err != nil {
 			return err
 		}
@@ -149,7 +111,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	case len(pos) == 0:
 		return fmt.Errorf("%w: want one directory, or WebDataset shards", errUsage)
 	default:
-		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount, *parquetColumn, *parquetPaths, uf.allowPrivate)
+		s, err := corpusSource(pos, *allFiles, *shardIndex, *shardCount, pq.Column, pq.PathColumn, uf.AllowPrivate)
 		if err != nil {
 			return err
 		}
@@ -205,46 +167,19 @@ func printURLStats(w io.Writer, st urlcheck.Stats) {
 		st.URLs, st.Requests, st.Retries, st.SiteFiles, st.CacheHits, st.Failures)
 }
 
-// urlOptions are the flags of the URL checker (scan and rematch).
-type urlOptions struct {
-	check                bool
-	cache                string
-	cacheTTL             time.Duration
-	concurrency, perHost int
-	timeout              time.Duration
-	retries              int
-	noSiteFiles          bool
-	allowPrivate         bool
-}
+// urlOptions are the flags of the URL checker (scan and rematch; package
+// internal/flagset defines them).
+type urlOptions struct{ flagset.URLs }
 
 func urlFlags(fs *flag.FlagSet) *urlOptions {
 	u := &urlOptions{}
-	fs.BoolVar(&u.check, "check-urls", false, "check every image URL for the opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences, robots.txt, ai.txt): sends requests to the image hosts")
-	fs.StringVar(&u.cache, "url-cache", "", "cache `file` of URL findings, read and rewritten so a re-run does not ask again (default: the --out report's name + .urls.jsonl)")
-	fs.DurationVar(&u.cacheTTL, "url-cache-ttl", 24*time.Hour, "how long a cached URL finding stays good")
-	fs.IntVar(&u.concurrency, "url-concurrency", 32, "URL requests in flight at once")
-	fs.IntVar(&u.perHost, "url-per-host", 2, "URL requests in flight to one host at once")
-	fs.DurationVar(&u.timeout, "url-timeout", 10*time.Second, "time allowed each URL request")
-	fs.IntVar(&u.retries, "url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx (backing off)")
-	fs.BoolVar(&u.noSiteFiles, "url-headers-only", false, "check only the image responses' headers, not each site's robots.txt, ai.txt and tdmrep.json")
-	fs.BoolVar(&u.allowPrivate, "allow-private-addresses", false, "let URL fetches and checks connect to loopback, link-local, private and other internal addresses (refused by default: a dataset's URLs are untrusted)")
+	u.Register(fs, true)
 	return u
-}
-
-// cacheFile is the URL cache the flags name, "" for none.
-func (u *urlOptions) cacheFile(report string) string {
-	if !u.check {
-		return ""
-	}
-	if u.cache == "" && report != "" && report != "-" {
-		return report + ".urls.jsonl"
-	}
-	return u.cache
 }
 
 // written names the URL cache, a file the run writes, for checkOutputs.
 func (u *urlOptions) written(report string) []named {
-	if c := u.cacheFile(report); c != "" {
+	if c := u.CacheFile(report); c != "" {
 		return []named{{"--url-cache", c}}
 	}
 	return nil
@@ -252,16 +187,10 @@ func (u *urlOptions) written(report string) []named {
 
 // checker returns the URL checker the flags ask for, or nil.
 func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
-	if !u.check {
+	if !u.Check {
 		return nil, nil
 	}
-	cache := u.cacheFile(report)
-	retries := u.retries
-	if retries == 0 {
-		retries = -1 // the flag's 0 means none; the library's 0 means its default
-	}
-	return urlcheck.New(urlcheck.Options{CacheFile: cache, CacheTTL: u.cacheTTL, Concurrency: u.concurrency, PerHost: u.perHost,
-		Timeout: u.timeout, Retries: retries, NoSiteFiles: u.noSiteFiles, AllowPrivateAddresses: u.allowPrivate})
+	return urlcheck.New(u.Options(report))
 }
 
 type outputs struct {

@@ -17,17 +17,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/s3" // beamx brings local, gs:// and the runners
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
-	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 )
 
@@ -40,44 +39,23 @@ func (m *multi) Set(v string) error {
 }
 
 var (
-	inputs     multi
-	registries multi
-	output     = flag.String("output", "", "directory (local, gs://, s3://) for the per-shard reports and the summary (required)")
-	parquet    = flag.Bool("parquet", false, "write a Parquet report per shard as well as JSON Lines")
-	keepLists  = flag.Bool("keep-lists", false, "write a keep-list (the paths safe to train on) per shard")
-	workers    = flag.Int("scan-workers", 0, "images one shard's scan processes at once (0: the worker's cores)")
+	inputs    multi
+	output    = flag.String("output", "", "directory (local, gs://, s3://) for the per-shard reports and the summary (required)")
+	parquet   = flag.Bool("parquet", false, "write a Parquet report per shard as well as JSON Lines")
+	keepLists = flag.Bool("keep-lists", false, "write a keep-list (the paths safe to train on) per shard")
+	workers   = flag.Int("scan-workers", 0, "images one shard's scan processes at once (0: the worker's cores)")
 
-	parquetColumn = flag.String("parquet-column", "jpg", "image bytes column of Parquet shards")
-	parquetPaths  = flag.String("parquet-paths", "", "a column of image paths in Parquet shards, instead of bytes")
-
-	allowDegenerate     = flag.Bool("allow-degenerate", false, "let registry entries that look like hashes of flat images match")
-	skipBadLines        = flag.Bool("skip-bad-lines", false, "load registries leaving bad lines out instead of failing")
-	radii               = audit.DefaultRadii
-	reviewConstrained   = flag.Bool("review-constrained", false, "send \"constrained\" C2PA/CAWG training-mining use to review instead of excluding")
-	allowRights         = flag.Bool("allow-rights-notices", false, "keep images whose only finding is a rights notice")
-	allowPrivacy        = flag.Bool("allow-privacy", false, "keep images that carry personal data")
-	allowMetadataErrors = flag.Bool("allow-metadata-errors", false, "keep images whose metadata could not be read in full")
-	maxPixels           = flag.Int64("max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
-	maxFileMB           = flag.Int64("max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
-	ignoreOrientation   = flag.Bool("ignore-orientation", false, "hash images as stored, not as displayed")
-	referenceHashes     = flag.Bool("reference-hashes", false, "compute goimagehash's exact hashes from a full decode (slow)")
-
-	checkURLs      = flag.Bool("check-urls", false, "check every image URL for the opt-outs that travel with it (X-Robots-Tag, TDMRep, AI preferences, robots.txt, ai.txt): the workers send requests to the image hosts")
-	urlUnknown     = flag.String("url-unknown", "review", "verdict for an image whose URL could not be checked: review, exclude or keep")
-	urlConcurrency = flag.Int("url-concurrency", 32, "URL requests in flight at once, per worker")
-	urlPerHost     = flag.Int("url-per-host", 2, "URL requests in flight to one host at once, per worker")
-	urlTimeout     = flag.Duration("url-timeout", 10*time.Second, "time allowed each URL request")
-	urlRetries     = flag.Int("url-retries", 2, "retries of a URL request after a network error, a timeout, 429 or 5xx")
-	allowPrivate   = flag.Bool("allow-private-addresses", false, "let URL fetches and checks connect to loopback, link-local, private and other internal addresses (refused by default: a dataset's URLs are untrusted)")
+	// The flags the CLI has too, defined once (internal/flagset).
+	policy  flagset.Policy
+	urls    flagset.URLs
+	columns flagset.Parquet
 )
 
 func init() {
 	flag.Var(&inputs, "input", "glob of corpus shards (.tar/.tar.gz WebDataset, .parquet, or a list of paths/URLs); repeat for several")
-	flag.Var(&registries, "registry", "opt-out registry file, local or on a Beam file system; repeat for several")
-	flag.IntVar(&radii.PHash, "radius-phash", radii.PHash, "pHash match radius in bits (-1: off)")
-	flag.IntVar(&radii.DHash, "radius-dhash", radii.DHash, "dHash match radius in bits (-1: off)")
-	flag.IntVar(&radii.AHash, "radius-ahash", radii.AHash, "aHash match radius in bits (-1: off)")
-	flag.IntVar(&radii.PDQ, "radius-pdq", radii.PDQ, "PDQ match radius in bits of 256 (-1: off)")
+	policy.Register(flag.CommandLine)
+	urls.Register(flag.CommandLine, false) // no cache file on the workers
+	columns.Register(flag.CommandLine)
 }
 
 func main() {
@@ -89,58 +67,48 @@ func main() {
 	}
 }
 
-func config() imgbeam.Config {
+func config() (imgbeam.Config, error) {
+	pol, err := policy.Audit()
+	if err != nil {
+		return imgbeam.Config{}, err
+	}
+	uo := urls.Options("")
+	column := columns.Column
+	if columns.PathColumn != "" {
+		column = ""
+	}
 	return imgbeam.Config{
-		Output:          *output,
-		Parquet:         *parquet,
-		KeepLists:       *keepLists,
-		Registries:      registries,
-		RegistryOptions: audit.RegistryOptions{AllowDegenerate: *allowDegenerate, SkipBadLines: *skipBadLines},
-		Policy: audit.Policy{
-			Radii:               &radii,
-			ReviewConstrained:   *reviewConstrained,
-			AllowRightsNotices:  *allowRights,
-			AllowPrivacy:        *allowPrivacy,
-			AllowMetadataErrors: *allowMetadataErrors,
-		},
+		Output:            *output,
+		Parquet:           *parquet,
+		KeepLists:         *keepLists,
+		Registries:        policy.Registries,
+		RegistryOptions:   policy.RegistryOptions(),
+		Policy:            pol,
 		Workers:           *workers,
-		MaxFileBytes:      *maxFileMB << 20,
-		MaxPixels:         *maxPixels,
-		IgnoreOrientation: *ignoreOrientation,
-		ReferenceHashes:   *referenceHashes,
-		ParquetColumn:     *parquetColumn,
-		ParquetPathColumn: *parquetPaths,
-		CheckURLs:         *checkURLs,
-		URLConcurrency:    *urlConcurrency,
-		URLPerHost:        *urlPerHost,
-		URLTimeout:        *urlTimeout,
-		URLRetries:        retries(*urlRetries),
+		MaxFileBytes:      policy.MaxFileBytes(),
+		MaxPixels:         policy.MaxPixels,
+		IgnoreOrientation: policy.IgnoreOrientation,
+		ReferenceHashes:   policy.ReferenceHashes,
+		ParquetColumn:     column,
+		ParquetPathColumn: columns.PathColumn,
+		CheckURLs:         urls.Check,
+		URLConcurrency:    uo.Concurrency,
+		URLPerHost:        uo.PerHost,
+		URLTimeout:        uo.Timeout,
+		URLRetries:        uo.Retries,
+		URLHeadersOnly:    uo.NoSiteFiles,
 
-		AllowPrivateAddresses: *allowPrivate,
-	}
-}
-
-// retries maps the flag's 0 (none) to the config's -1.
-func retries(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
+		AllowPrivateAddresses: uo.AllowPrivateAddresses,
+	}, nil
 }
 
 func run(ctx context.Context, stdout io.Writer) error {
 	if len(inputs) == 0 || *output == "" {
 		return errors.New("--input and --output are required (see -help)")
 	}
-	if *parquetPaths != "" {
-		*parquetColumn = ""
-	}
-	cfg := config()
-	switch v := audit.Verdict(*urlUnknown); v {
-	case audit.Review, audit.Exclude, audit.Keep:
-		cfg.Policy.URLUnknown = v
-	default:
-		return fmt.Errorf("--url-unknown %q: want review, exclude or keep", *urlUnknown)
+	cfg, err := config()
+	if err != nil {
+		return err
 	}
 	p, s := beam.NewPipelineWithRoot()
 	imgbeam.Audit(s, inputs, cfg)

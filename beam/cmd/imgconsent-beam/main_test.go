@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/beam/internal/shards"
+	"github.com/imgconsent/imgconsent/internal/flagset"
 )
 
 // The test binary runs main itself when asked, so the command is tested
@@ -62,5 +64,28 @@ func TestCommand(t *testing.T) {
 	}
 	if _, err := runMain(t, "--input", filepath.Join(dir, "nothing-*.tar"), "--output", out); err == nil {
 		t.Error("a pattern matching nothing: no error")
+	}
+}
+
+// The pipeline's flags that the CLI has too are the same flags, defined in
+// one place: same names, same defaults, same help.
+func TestSharedFlags(t *testing.T) {
+	want := flag.NewFlagSet("cli", flag.ContinueOnError)
+	var p flagset.Policy
+	var u flagset.URLs
+	var q flagset.Parquet
+	p.Register(want)
+	u.Register(want, false)
+	q.Register(want)
+	n := 0
+	want.VisitAll(func(f *flag.Flag) {
+		n++
+		got := flag.CommandLine.Lookup(f.Name)
+		if got == nil || got.Usage != f.Usage || got.DefValue != f.DefValue {
+			t.Errorf("--%s: %+v, want %+v", f.Name, got, f)
+		}
+	})
+	if n < 25 {
+		t.Errorf("only %d shared flags", n)
 	}
 }
