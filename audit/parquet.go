@@ -166,24 +166,33 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 	if budget <= 0 {
 		budget = DefaultMaxRowGroupBytes
 	}
-	fail := func(err error) bool {
-		return yield(Item{Key: name, Path: name, Err: fmt.Errorf("audit: parquet %s: %w", name, err)}, nil)
-	}
 	stopped := false // the consumer said stop: not a panic to report
+	inYield := false // the consumer is running: a panic there is its own
+	yieldItem := func(it Item) bool {
+		inYield = true
+		ok := yield(it, nil)
+		inYield = false
+		if !ok {
+			stopped = true
+		}
+		return ok
+	}
+	fail := func(err error) bool {
+		return yieldItem(Item{Key: name, Path: name, Err: fmt.Errorf("audit: parquet %s: %w", name, err)})
+	}
 	defer func() {
 		// A hostile file must fail as an item, not take the scan down with
-		// a panic inside parquet-go.
-		if r := recover(); r != nil && !stopped {
-			goOn = fail(fmt.Errorf("parquet-go panicked: %v", r))
+		// a panic inside parquet-go. A panic in the consumer's loop body
+		// goes on up as it is: it is not parquet-go's.
+		if r := recover(); r != nil {
+			if inYield {
+				panic(r)
+			}
+			if !stopped {
+				goOn = fail(fmt.Errorf("parquet-go panicked: %v", r))
+			}
 		}
 	}()
-	yieldItem := func(it Item) bool {
-		if !yield(it, nil) {
-			stopped = true
-			return false
-		}
-		return true
-	}
 	f, size, done, err := s.Open.randomAccess(ctx, name)
 	if err != nil {
 		return fail(err)
@@ -238,7 +247,7 @@ func (s ParquetSource) readFile(ctx context.Context, name, col string, yield fun
 		if groupBytes > budget {
 			for i := range int(rg.NumRows()) {
 				err := fmt.Errorf("audit: %s row group %d: %w: its columns hold %d bytes, budget %d", name, ri, ErrTooLarge, groupBytes, budget)
-				if !yield(Item{Key: fmt.Sprintf("%s:%d", filepath.ToSlash(name), row+i), Path: fmt.Sprintf("%s#%d", name, row+i), Err: err}, nil) {
+				if !yieldItem(Item{Key: fmt.Sprintf("%s:%d", filepath.ToSlash(name), row+i), Path: fmt.Sprintf("%s#%d", name, row+i), Err: err}) {
 					return false
 				}
 			}

@@ -185,3 +185,31 @@ func fuzzSeedBytes(t *testing.T, path string) []byte {
 	}
 	return []byte(v)
 }
+
+// A panic in the consumer's loop body is the consumer's: it goes on up as
+// it is, not reported as a parquet-go panic on the file.
+func TestParquetConsumerPanic(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "one.parquet")
+	type row struct {
+		Key string `parquet:"key"`
+		Jpg []byte `parquet:"jpg"`
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []row{{"a", []byte("x")}, {"b", []byte("y")}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	defer func() {
+		if r := recover(); r != "the consumer's own" {
+			t.Errorf("recovered %v, want the consumer's panic", r)
+		}
+	}()
+	for it, err := range (audit.ParquetSource{Files: []string{file}}).Items(t.Context()) {
+		if err != nil || it.Err != nil {
+			t.Fatalf("%v %v", err, it.Err)
+		}
+		panic("the consumer's own")
+	}
+	t.Error("no panic")
+}
