@@ -27,6 +27,21 @@ const (
 	Exclude Verdict = "exclude"
 )
 
+// UnmarshalText parses a verdict (keep, review or exclude, in any case),
+// as flags and configuration files give it; "" is the zero Verdict, which
+// a Policy reads as its default.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	switch w := Verdict(strings.ToLower(strings.TrimSpace(string(b)))); w {
+	case Keep, Review, Exclude, "":
+		*v = w
+		return nil
+	}
+	return fmt.Errorf("verdict %q: want keep, review or exclude", b)
+}
+
+// MarshalText writes the verdict as it is.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v), nil }
+
 // Record is the audit of one image: everything found, and the verdict with
 // the reasons for it. A record holds all that is needed to match the image
 // against another registry later without reading it again.

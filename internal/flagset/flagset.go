@@ -35,7 +35,7 @@ type Policy struct {
 	ReviewConstrained   bool
 	AllowPrivacy        bool
 	AllowMetadataErrors bool
-	URLUnknown          string
+	URLUnknown          audit.Verdict
 	MaxPixels           int64
 	MaxFileMB           int64
 	IgnoreOrientation   bool
@@ -58,7 +58,8 @@ func (p *Policy) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.AllowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
 	fs.BoolVar(&p.AllowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")
 	fs.BoolVar(&p.AllowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
-	fs.StringVar(&p.URLUnknown, "url-unknown", "review", "verdict for an image whose URL could not be checked (network error, timeout, unparseable policy, no URL): review, exclude or keep")
+	p.URLUnknown = audit.Review
+	fs.TextVar(&p.URLUnknown, "url-unknown", audit.Review, "verdict for an image whose URL could not be checked (network error, timeout, unparseable policy, no URL): review, exclude or keep")
 	fs.Int64Var(&p.MaxPixels, "max-pixels", 0, "refuse images declaring more pixels (0: 64 Mpx)")
 	fs.Int64Var(&p.MaxFileMB, "max-file-mb", 0, "refuse files larger than this many MiB (0: 256)")
 	fs.BoolVar(&p.IgnoreOrientation, "ignore-orientation", false, "hash images as stored, not as displayed")
@@ -75,12 +76,7 @@ func (p *Policy) Audit() (audit.Policy, error) {
 		AllowPrivacy:        p.AllowPrivacy,
 		AllowMetadataErrors: p.AllowMetadataErrors,
 	}
-	switch v := audit.Verdict(p.URLUnknown); v {
-	case audit.Review, audit.Exclude, audit.Keep:
-		pol.URLUnknown = v
-	default:
-		return pol, fmt.Errorf("%w: --url-unknown %q: want review, exclude or keep", ErrUsage, p.URLUnknown)
-	}
+	pol.URLUnknown = p.URLUnknown // checked as the flag was parsed (Verdict.UnmarshalText)
 	if p.MaxPixels < 0 || p.MaxFileMB < 0 {
 		return pol, fmt.Errorf("%w: --max-pixels and --max-file-mb cannot be negative", ErrUsage)
 	}

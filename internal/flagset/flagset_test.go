@@ -39,12 +39,19 @@ func TestFlags(t *testing.T) {
 	if q.PathColumn != "file" || q.Column != "jpg" {
 		t.Errorf("parquet %+v", q)
 	}
-	bad, _, _ := parse(t, "--url-unknown", "maybe")
-	if _, err := bad.Audit(); !errors.Is(err, ErrUsage) {
-		t.Errorf("--url-unknown maybe: %v", err)
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var bad Policy
+	bad.Register(fs)
+	if err := fs.Parse([]string{"--url-unknown", "maybe"}); err == nil {
+		t.Errorf("--url-unknown maybe parsed")
+	}
+	neg, _, _ := parse(t, "--max-pixels", "-1")
+	if _, err := neg.Audit(); !errors.Is(err, ErrUsage) {
+		t.Errorf("--max-pixels -1: %v", err)
 	}
 	// Without a cache (the Beam workers), no cache flags and no file.
-	fs := flag.NewFlagSet("beam", flag.ContinueOnError)
+	fs = flag.NewFlagSet("beam", flag.ContinueOnError)
 	var nc URLs
 	nc.Register(fs, false)
 	if fs.Lookup("url-cache") != nil || nc.CacheFile("r.jsonl") != "" {
