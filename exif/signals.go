@@ -2,6 +2,7 @@ package exif
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -102,10 +103,11 @@ var dataMining = map[string]struct {
 }
 
 // Signals lists the findings in m, in a stable order: objections and
-// permissions first, then rights notices, then privacy findings.
+// permissions first, then rights notices, then privacy findings; within
+// each, XMP, C2PA/CAWG, IPTC and EXIF, in the order each holds them.
 func (m Metadata) Signals() []Signal {
 	var optouts, notices, privacy []Signal
-	add := func(s Signal) {
+	for _, s := range slices.Concat(m.XMP.signals(), m.C2PA.signals(), m.IPTC.signals(), m.EXIF.signals()) {
 		switch s.Meaning {
 		case OptOut, Permission:
 			optouts = append(optouts, s)
@@ -115,104 +117,146 @@ func (m Metadata) Signals() []Signal {
 			privacy = append(privacy, s)
 		}
 	}
-	if x := m.XMP; x != nil {
-		for _, v := range x.DataMining {
-			key := DataMiningValue(v)
-			d, known := dataMining[key]
-			switch {
-			case known && d.meaning == "":
-				continue // unspecified: no statement either way
-			case !known && strings.HasPrefix(key, "DMI-PROHIBITED"):
-				d = dataMining["DMI-PROHIBITED"]
-			case !known:
-				d.meaning, d.detail = RightsNotice, "unrecognised PLUS Data Mining value"
-			}
-			detail := d.detail
-			if len(x.OtherConstraints) > 0 && strings.Contains(key, "PROHIBITED") {
-				detail += "; plus:OtherConstraints: " + strings.Join(x.OtherConstraints, " | ")
-			}
-			add(Signal{SourceXMP, "plus:DataMining", v, d.meaning, detail, ""})
-		}
-		switch strings.TrimSpace(x.TDMReservation) {
-		case "":
-		case "1":
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, OptOut, policyDetail(x.TDMPolicy), ""})
-		case "0":
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, Permission, policyDetail(x.TDMPolicy), ""})
-		default:
-			add(Signal{SourceTDMRep, "tdm:reservation", x.TDMReservation, RightsNotice, "unrecognised value; " + policyDetail(x.TDMPolicy), ""})
-		}
-		if strings.EqualFold(x.Marked, "true") {
-			add(Signal{SourceXMP, "xmpRights:Marked", x.Marked, RightsNotice, "rights-managed", ""})
-		}
-		for _, v := range x.UsageTerms {
-			add(Signal{SourceXMP, "xmpRights:UsageTerms", v, RightsNotice, "", ""})
-		}
-		if x.WebStatement != "" {
-			add(Signal{SourceXMP, "xmpRights:WebStatement", x.WebStatement, RightsNotice, "", ""})
-		}
-		for _, v := range x.Rights {
-			add(Signal{SourceXMP, "dc:rights", v, RightsNotice, "", ""})
-		}
-		for _, v := range x.Creators {
-			add(Signal{SourceXMP, "dc:creator", v, RightsNotice, "", ""})
-		}
-	}
-	if c := m.C2PA; c != nil {
-		for _, man := range c.Manifests {
-			for _, u := range man.TrainingMining {
-				src := SourceC2PA
-				if strings.HasPrefix(u.Assertion, "cawg.") {
-					src = SourceCAWG
-				}
-				s := Signal{Source: src, Field: u.Assertion + "/" + u.Key, Value: u.Use}
-				switch u.Use {
-				case "notAllowed":
-					s.Meaning = OptOut
-				case "constrained":
-					s.Meaning, s.Detail = OptOut, "constrained"
-					if u.ConstraintInfo != "" {
-						s.Detail += ": " + u.ConstraintInfo
-					}
-				case "allowed":
-					s.Meaning = Permission
-				default:
-					s.Meaning, s.Detail = RightsNotice, "unrecognised use"
-				}
-				add(s)
-			}
-		}
-	}
-	if i := m.IPTC; i != nil {
-		for _, v := range i.ByLine {
-			add(Signal{SourceIPTC, "2:80 By-line", v, RightsNotice, "", ""})
-		}
-		if i.Credit != "" {
-			add(Signal{SourceIPTC, "2:110 Credit", i.Credit, RightsNotice, "", ""})
-		}
-		if i.CopyrightNotice != "" {
-			add(Signal{SourceIPTC, "2:116 Copyright Notice", i.CopyrightNotice, RightsNotice, "", ""})
-		}
-	}
-	if e := m.EXIF; e != nil {
-		for _, f := range []struct{ field, v string }{
-			{"Artist", e.Artist}, {"Copyright", e.Copyright}, {"XPAuthor", e.XPAuthor},
-		} {
-			if f.v != "" {
-				add(Signal{SourceEXIF, f.field, f.v, RightsNotice, "", ""})
-			}
-		}
-		if e.GPS != nil {
-			add(Signal{SourceEXIF, "GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), Privacy, "where the photo was taken", ""})
-		}
-		if e.CameraOwnerName != "" {
-			add(Signal{SourceEXIF, "CameraOwnerName", e.CameraOwnerName, Privacy, "the camera owner's name", ""})
-		}
-		if e.BodySerialNumber != "" {
-			add(Signal{SourceEXIF, "BodySerialNumber", e.BodySerialNumber, Privacy, "identifies the camera", ""})
-		}
-	}
 	return append(append(optouts, notices...), privacy...)
+}
+
+// notice is a rights notice in a field.
+func notice(src Source, field, value string) Signal {
+	return Signal{Source: src, Field: field, Value: value, Meaning: RightsNotice}
+}
+
+// signals are the XMP packet's findings: PLUS data mining, TDMRep, rights
+// fields and creators.
+func (x *XMP) signals() []Signal {
+	if x == nil {
+		return nil
+	}
+	var out []Signal
+	for _, v := range x.DataMining {
+		key := DataMiningValue(v)
+		d, known := dataMining[key]
+		switch {
+		case known && d.meaning == "":
+			continue // unspecified: no statement either way
+		case !known && strings.HasPrefix(key, "DMI-PROHIBITED"):
+			d = dataMining["DMI-PROHIBITED"]
+		case !known:
+			d.meaning, d.detail = RightsNotice, "unrecognised PLUS Data Mining value"
+		}
+		detail := d.detail
+		if len(x.OtherConstraints) > 0 && strings.Contains(key, "PROHIBITED") {
+			detail += "; plus:OtherConstraints: " + strings.Join(x.OtherConstraints, " | ")
+		}
+		out = append(out, Signal{Source: SourceXMP, Field: "plus:DataMining", Value: v, Meaning: d.meaning, Detail: detail})
+	}
+	tdm := Signal{Source: SourceTDMRep, Field: "tdm:reservation", Value: x.TDMReservation, Detail: policyDetail(x.TDMPolicy)}
+	switch strings.TrimSpace(x.TDMReservation) {
+	case "":
+	case "1":
+		tdm.Meaning = OptOut
+		out = append(out, tdm)
+	case "0":
+		tdm.Meaning = Permission
+		out = append(out, tdm)
+	default:
+		tdm.Meaning, tdm.Detail = RightsNotice, "unrecognised value; "+tdm.Detail
+		out = append(out, tdm)
+	}
+	if strings.EqualFold(x.Marked, "true") {
+		s := notice(SourceXMP, "xmpRights:Marked", x.Marked)
+		s.Detail = "rights-managed"
+		out = append(out, s)
+	}
+	for _, v := range x.UsageTerms {
+		out = append(out, notice(SourceXMP, "xmpRights:UsageTerms", v))
+	}
+	if x.WebStatement != "" {
+		out = append(out, notice(SourceXMP, "xmpRights:WebStatement", x.WebStatement))
+	}
+	for _, v := range x.Rights {
+		out = append(out, notice(SourceXMP, "dc:rights", v))
+	}
+	for _, v := range x.Creators {
+		out = append(out, notice(SourceXMP, "dc:creator", v))
+	}
+	return out
+}
+
+// signals are the training-and-data-mining uses the C2PA and CAWG
+// assertions of every manifest state.
+func (c *C2PA) signals() []Signal {
+	if c == nil {
+		return nil
+	}
+	var out []Signal
+	for _, man := range c.Manifests {
+		for _, u := range man.TrainingMining {
+			src := SourceC2PA
+			if strings.HasPrefix(u.Assertion, "cawg.") {
+				src = SourceCAWG
+			}
+			s := Signal{Source: src, Field: u.Assertion + "/" + u.Key, Value: u.Use}
+			switch u.Use {
+			case "notAllowed":
+				s.Meaning = OptOut
+			case "constrained":
+				s.Meaning, s.Detail = OptOut, "constrained"
+				if u.ConstraintInfo != "" {
+					s.Detail += ": " + u.ConstraintInfo
+				}
+			case "allowed":
+				s.Meaning = Permission
+			default:
+				s.Meaning, s.Detail = RightsNotice, "unrecognised use"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// signals are the IPTC record's rights notices.
+func (i *IPTC) signals() []Signal {
+	if i == nil {
+		return nil
+	}
+	var out []Signal
+	for _, v := range i.ByLine {
+		out = append(out, notice(SourceIPTC, "2:80 By-line", v))
+	}
+	if i.Credit != "" {
+		out = append(out, notice(SourceIPTC, "2:110 Credit", i.Credit))
+	}
+	if i.CopyrightNotice != "" {
+		out = append(out, notice(SourceIPTC, "2:116 Copyright Notice", i.CopyrightNotice))
+	}
+	return out
+}
+
+// signals are the EXIF fields' rights notices and personal data.
+func (e *EXIF) signals() []Signal {
+	if e == nil {
+		return nil
+	}
+	var out []Signal
+	for _, f := range []struct{ field, v string }{
+		{"Artist", e.Artist}, {"Copyright", e.Copyright}, {"XPAuthor", e.XPAuthor},
+	} {
+		if f.v != "" {
+			out = append(out, notice(SourceEXIF, f.field, f.v))
+		}
+	}
+	personal := func(field, value, detail string) {
+		if value != "" {
+			out = append(out, Signal{Source: SourceEXIF, Field: field, Value: value, Meaning: Privacy, Detail: detail})
+		}
+	}
+	if e.GPS != nil {
+		personal("GPS", fmt.Sprintf("%.6f,%.6f", e.GPS.Latitude, e.GPS.Longitude), "where the photo was taken")
+	}
+	personal("CameraOwnerName", e.CameraOwnerName, "the camera owner's name")
+	personal("BodySerialNumber", e.BodySerialNumber, "identifies the camera")
+	return out
 }
 
 func policyDetail(url string) string {
