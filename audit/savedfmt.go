@@ -256,52 +256,33 @@ func (r *savedReader) count(size int) int {
 	return int(n)
 }
 
-// u32s and u64s use the array where it lies when they can, and decode it
-// otherwise.
-func (r *savedReader) u32s(n int) []uint32 {
-	b := r.take(uint64(4 * n))
+// view returns n elements of size bytes each: the array where it lies in
+// the file when the machine reads it as the file is written (little-endian,
+// aligned), else decoded into memory.
+func view[T any](r *savedReader, n, size int, decode func([]byte) T) []T {
+	b := r.take(uint64(size * n))
 	if r.err != nil || n == 0 {
 		return nil
 	}
-	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
-		return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), n)
+	var zero T
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%unsafe.Alignof(zero) == 0 {
+		return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
 	}
-	out := make([]uint32, n)
+	out := make([]T, n)
 	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[4*i:])
+		out[i] = decode(b[size*i:])
 	}
 	return out
 }
 
-func (r *savedReader) u64s(n int) []uint64 {
-	b := r.take(uint64(8 * n))
-	if r.err != nil || n == 0 {
-		return nil
-	}
-	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
-		return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), n)
-	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint64(b[8*i:])
-	}
-	return out
-}
+func (r *savedReader) u32s(n int) []uint32 { return view(r, n, 4, binary.LittleEndian.Uint32) }
+
+func (r *savedReader) u64s(n int) []uint64 { return view(r, n, 8, binary.LittleEndian.Uint64) }
 
 func (r *savedReader) recs(n int) []entryRec {
-	b := r.take(uint64(8 * n))
-	if r.err != nil || n == 0 {
-		return nil
-	}
-	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
-		return unsafe.Slice((*entryRec)(unsafe.Pointer(&b[0])), n)
-	}
-	out := make([]entryRec, n)
-	for i := range out {
-		x := b[8*i:]
-		out[i] = entryRec{meta: binary.LittleEndian.Uint32(x), kind: x[4], quality: int8(x[5]), variant: x[6], line: x[7]}
-	}
-	return out
+	return view(r, n, 8, func(x []byte) entryRec {
+		return entryRec{meta: binary.LittleEndian.Uint32(x), kind: x[4], quality: int8(x[5]), variant: x[6], line: x[7]}
+	})
 }
 
 // readSaved reads a mapped saved index into a registry whose arrays lie in

@@ -210,6 +210,12 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 			}
 			return yield(rec, nil)
 		}
+		// Once ctx is done, the records that finish within StopGrace still
+		// come; a worker or the source blocked in a read that ignores the
+		// cancel (a hung network file system) is left behind, so that the
+		// caller can write what it has and exit.
+		var grace <-chan time.Time
+		stopped := ctx.Done()
 		for open := true; open; {
 			select {
 			case rec, ok := <-checked:
@@ -218,35 +224,22 @@ func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, erro
 					break
 				}
 				if !emit(rec) {
+					if grace != nil {
+						return // already stopping: leave the stragglers
+					}
 					cancel()
 					for range checked { // wait for every worker and check to exit
 					}
 					<-produced
 					return
 				}
-			case <-ctx.Done():
-				// Stopped: the records that finish within StopGrace still
-				// come; a worker or the source blocked in a read that
-				// ignores the cancel (a hung network file system) is left
-				// behind, so that the caller can write what it has and
-				// exit.
-				grace := time.NewTimer(StopGrace)
-				defer grace.Stop()
-				for open {
-					select {
-					case rec, ok := <-checked:
-						if !ok {
-							open = false
-							break
-						}
-						if !emit(rec) {
-							return
-						}
-					case <-grace.C:
-						yield(Record{}, fmt.Errorf("audit: scan stopped (%w); a worker still blocked after %v was left behind", context.Cause(ctx), StopGrace))
-						return
-					}
-				}
+			case <-stopped:
+				t := time.NewTimer(StopGrace)
+				defer t.Stop()
+				grace, stopped = t.C, nil
+			case <-grace:
+				yield(Record{}, fmt.Errorf("audit: scan stopped (%w); a worker still blocked after %v was left behind", context.Cause(ctx), StopGrace))
+				return
 			}
 		}
 		// results is closed: every worker has finished; wait for the
