@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -626,13 +627,15 @@ func BenchmarkURLCheck(b *testing.B) {
 
 // BenchmarkRegistryAdd: what "registry add" costs per image, by the whole
 // image's hashes only (impl=whole, the baseline: as before crop variants)
-// and with every variant (impl=variants: seven crops and the image without
-// its border, from one read and one decode).
+// with every variant registry add records by default (impl=variants: seven
+// crops, the image without its border and seven turns, from one read and
+// one decode), with --shifted-crops (impl=shifted: 24 more PDQ crops) and
+// with --crop-grid (impl=grid: 184 more).
 //
 //	go test -bench RegistryAdd -count 5 > a.txt && benchstat -col /impl a.txt
 func BenchmarkRegistryAdd(b *testing.B) {
 	for _, img := range []*benchImage{webJPEG, photoJPEG} {
-		for _, impl := range []string{"whole", "variants"} {
+		for _, impl := range []string{"whole", "variants", "shifted", "grid"} {
 			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
 				data := img.bytes()
 				it := audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}
@@ -644,7 +647,7 @@ func BenchmarkRegistryAdd(b *testing.B) {
 						rec := audit.Process(it, nil)
 						es = audit.EntriesFor(&rec, nil, algos, "id", "", "", audit.Active, "")
 					} else {
-						rec, vs := audit.ProcessVariants(it, nil)
+						rec, vs := audit.ProcessVariants(it, &audit.Options{ShiftedCrops: impl == "shifted", CropGrid: impl == "grid"})
 						es = audit.EntriesFor(&rec, vs, algos, "id", "", "", audit.Active, "")
 					}
 					n = len(es)
@@ -663,9 +666,10 @@ func BenchmarkRegistryAdd(b *testing.B) {
 // (impl=whole, the baseline) and with their seven crop variants and the
 // PDQ of their seven turned copies, as registry add records them by
 // default (impl=variants: 10 M pHash entries and 18.75 M PDQ entries with
-// the default size). A variant's hashes lie near
-// its image's, as real crops' do. Half the queries are near a registered
-// image.
+// the default size); and against as many images with crop grids as make
+// registrySize() entries (impl=grid: 46 thousand images, their 184 grid
+// crops' PDQ each). A variant's hashes lie near its image's, as real
+// crops' do. Half the queries are near a registered image.
 //
 //	go test -bench MatchVariants -count 5 > m.txt && benchstat -col /impl m.txt
 func BenchmarkMatchVariants(b *testing.B) {
@@ -692,9 +696,15 @@ func BenchmarkMatchVariants(b *testing.B) {
 		}
 		return p
 	}
-	build := func(variants int) *audit.Registry {
+	// With crop grids, as many images as make registrySize() entries (about
+	// 207 per image: 46 thousand images at the default size).
+	gridImages := registrySize() / (2*(1+len(hash.Crops)) + len(hash.Dihedral) - 1 + len(hash.ShiftedCrops) + len(hash.GridCrops))
+	build := func(variants int, grid bool) *audit.Registry {
 		reg := &audit.Registry{}
 		for i, m := range imgs {
+			if grid && i >= gridImages {
+				break
+			}
 			for v := range variants {
 				name := ""
 				if v > 0 {
@@ -734,6 +744,22 @@ func BenchmarkMatchVariants(b *testing.B) {
 					reg.Add(e)
 				}
 			}
+			if grid {
+				// The crop grid: PDQ only, upright; each crop of its own
+				// size and place is far from the whole image's PDQ.
+				for _, name := range slices.Concat(hash.ShiftedCrops, hash.GridCrops) {
+					pdq := [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+					if name == hash.GridCrops[0] { // one near the whole image, for the queries near it
+						pdq = m.pdq
+					}
+					e, err := audit.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					e.Variant = name
+					reg.Add(e)
+				}
+			}
 		}
 		return reg
 	}
@@ -742,7 +768,7 @@ func BenchmarkMatchVariants(b *testing.B) {
 		q := &queries[i]
 		m := img{rng.Uint64(), [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}}
 		if i%2 == 0 {
-			m = imgs[rng.IntN(images)]
+			m = imgs[rng.IntN(gridImages)] // registered in every impl
 			m.ph = flip(m.ph, 4)
 			m.pdq[0] = flip(m.pdq[0], 12)
 		}
@@ -751,13 +777,13 @@ func BenchmarkMatchVariants(b *testing.B) {
 			q.PDQDihedral[k] = pdqOf([4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
 		}
 	}
-	for _, impl := range []string{"whole", "variants"} {
+	for _, impl := range []string{"whole", "variants", "grid"} {
 		variants := 1
-		if impl == "variants" {
+		if impl != "whole" {
 			variants = 1 + len(hash.Crops)
 		}
 		start := time.Now()
-		reg := build(variants)
+		reg := build(variants, impl == "grid")
 		// The radii Judge uses at this registry's size.
 		radii := reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii
 		reg.Match(nil, &queries[0], radii) // builds the index

@@ -36,6 +36,10 @@ type Rate struct {
 	Pairs, Measured int64
 	// Modelled says PerPair comes from the tail model.
 	Modelled bool
+	// Grid says the rate is of a registered image's crop grid
+	// (hash.ShiftedCrops and hash.GridCrops with the other variants): its
+	// 184 more crops give unrelated images more chances to come close.
+	Grid bool
 }
 
 // FalseMatchRate returns how often unrelated real images come within
@@ -47,6 +51,27 @@ func FalseMatchRate(a hash.Algo, d int) Rate {
 	if !ok || d < 0 {
 		return Rate{Algo: a, Distance: d}
 	}
+	return t.rate(a, d)
+}
+
+// GridFalseMatchRate is FalseMatchRate for PDQ against a registered image
+// with a crop grid (registry add --crop-grid).
+func GridFalseMatchRate(d int) Rate {
+	if d < 0 {
+		return Rate{Algo: hash.PDQAlg, Distance: d, Grid: true}
+	}
+	r := calibrationPDQGrid.rate(hash.PDQAlg, d)
+	r.Grid = true
+	// An unrelated image has every chance to come near a registered image
+	// with a crop grid that it has without one, and more; the two tail
+	// models, fitted apart, may not say so where nothing was measured.
+	if p := FalseMatchRate(hash.PDQAlg, d); p.PerPair > r.PerPair {
+		r.PerPair, r.Modelled = p.PerPair, p.Modelled
+	}
+	return r
+}
+
+func (t *calibrationTable) rate(a hash.Algo, d int) Rate {
 	d = min(d, len(t.within)-1)
 	r := Rate{Algo: a, Distance: d, Pairs: t.within[d], Measured: calibrationPairs}
 	r.PerPair = float64(r.Pairs) / float64(r.Measured)
@@ -62,11 +87,15 @@ func (r Rate) String() string {
 	if r.Measured == 0 {
 		return "no calibration"
 	}
-	if r.Modelled {
-		return fmt.Sprintf("about 1 in %s pairs of unrelated images, by the tail model (%d of %s measured pairs came this close)",
-			large(1/r.PerPair), r.Pairs, large(float64(r.Measured)))
+	of := "pairs of unrelated images"
+	if r.Grid {
+		of = "pairs of an unrelated image and a registered crop grid"
 	}
-	return fmt.Sprintf("1 in %s pairs of unrelated images (%d of %s measured)", large(1/r.PerPair), r.Pairs, large(float64(r.Measured)))
+	if r.Modelled {
+		return fmt.Sprintf("about 1 in %s %s, by the tail model (%d of %s measured pairs came this close)",
+			large(1/r.PerPair), of, r.Pairs, large(float64(r.Measured)))
+	}
+	return fmt.Sprintf("1 in %s %s (%d of %s measured)", large(1/r.PerPair), of, r.Pairs, large(float64(r.Measured)))
 }
 
 // large writes a count in words a reader takes in at once: 950, 4.2
@@ -127,6 +156,11 @@ type Operating struct {
 	Exclude int
 	// Images registered per algorithm: the N the rates are multiplied by.
 	Images map[hash.Algo]int
+	// GridImages of the PDQ Images have crop grids, whose variants are
+	// matched within Radii.PDQGrid and exclude within GridExclude, both
+	// set by GridFalseMatchRate; -1 when no grid match may exclude.
+	GridImages  int
+	GridExclude int
 	// Narrowed lists, per algorithm whose radius was narrowed, why.
 	Narrowed map[hash.Algo]string
 	// The budgets of expected false matches per image they were set for.
@@ -152,14 +186,21 @@ func (r *Registry) Operating(radii Radii, pol Policy) Operating {
 	for _, a := range hash.Algos {
 		n[a] = r.images(a)
 	}
-	op := operating(n, radii, exclBudget, revBudget)
+	op := operating(n, r.gridImages(), radii, exclBudget, revBudget)
 	r.ops.Store(k, op)
+	r.opsSet.Store(true)
 	return op
 }
 
 // OperatingAt returns the operating radii of a registry of n images with
 // entries of every perceptual algorithm.
 func OperatingAt(n int, radii Radii, pol Policy) Operating {
+	return OperatingWithGrids(n, 0, radii, pol)
+}
+
+// OperatingWithGrids is OperatingAt for a registry of n images, grids of
+// them registered with their crop grids.
+func OperatingWithGrids(n, grids int, radii Radii, pol Policy) Operating {
 	excl, rev := pol.budgets()
 	images := map[hash.Algo]int{}
 	for _, a := range hash.Algos {
@@ -167,12 +208,33 @@ func OperatingAt(n int, radii Radii, pol Policy) Operating {
 			images[a] = n
 		}
 	}
-	return operating(images, radii, excl, rev)
+	return operating(images, min(grids, n), radii, excl, rev)
 }
 
-func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget float64) Operating {
-	op := Operating{Radii: radii, Exclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{},
-		ExcludeBudget: exclBudget, ReviewBudget: revBudget}
+// Expected returns how many unrelated registered images a scanned image
+// comes within distance d of by algorithm a, at op's registry size: the
+// rate times the images.
+func (op *Operating) Expected(a hash.Algo, d int) float64 {
+	return FalseMatchRate(a, d).PerPair * float64(op.Images[a])
+}
+
+// ExpectedGrid is Expected for the variants of the crop grids: how many
+// registered images' crop grids a scanned image comes within distance d
+// of.
+func (op *Operating) ExpectedGrid(d int) float64 {
+	return GridFalseMatchRate(d).PerPair * float64(op.GridImages)
+}
+
+func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, revBudget float64) Operating {
+	op := Operating{Radii: radii, Exclude: -1, GridExclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{},
+		ExcludeBudget: exclBudget, ReviewBudget: revBudget, GridImages: grids}
+	// With crop grids, PDQ's budgets are shared: half for the other
+	// variants, half for the grids' (a false match is either, so the two
+	// halves bound the whole).
+	share := 1.0
+	if grids > 0 {
+		share = 0.5
+	}
 	for _, a := range hash.Algos {
 		if !a.Perceptual() {
 			continue
@@ -183,12 +245,16 @@ func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget floa
 		if n == 0 || asked < 0 {
 			continue
 		}
+		rev, excl := revBudget, exclBudget
+		if a == hash.PDQAlg {
+			rev, excl = rev*share, excl*share
+		}
 		rad := asked
-		for rad >= 0 && FalseMatchRate(a, rad).PerPair*float64(n) > revBudget {
+		for rad >= 0 && op.Expected(a, rad) > rev {
 			rad--
 		}
 		if rad < asked {
-			exp := FalseMatchRate(a, asked).PerPair * float64(n)
+			exp := op.Expected(a, asked)
 			what := fmt.Sprintf("%s radius %d narrowed to %d", a, asked, rad)
 			if rad < 0 {
 				what = fmt.Sprintf("%s turned off (radius %d asked)", a, asked)
@@ -199,7 +265,7 @@ func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget floa
 		}
 		if a == hash.PDQAlg {
 			e := rad
-			for e >= 0 && FalseMatchRate(a, e).PerPair*float64(n) > exclBudget {
+			for e >= 0 && op.Expected(a, e) > excl {
 				e--
 			}
 			op.Exclude = e
@@ -208,6 +274,22 @@ func operating(images map[hash.Algo]int, radii Radii, exclBudget, revBudget floa
 			// 10 M entries, 2.8 times the cost at 40 bits as at 31).
 			if e >= 0 && op.Radii.PDQ > e+PDQReviewBand {
 				op.Radii.PDQ = e + PDQReviewBand
+			}
+			if grids > 0 {
+				g := radii.grid()
+				for g >= 0 && op.ExpectedGrid(g) > rev {
+					g--
+				}
+				g = min(g, op.Radii.PDQ)
+				ge := g
+				for ge >= 0 && op.ExpectedGrid(ge) > excl {
+					ge--
+				}
+				op.GridExclude = ge
+				op.Radii.PDQGrid = g
+				if g <= 0 { // 0 would read as PDQ's radius
+					op.Radii.PDQGrid, op.GridExclude = -1, -1
+				}
 			}
 		}
 	}
@@ -299,21 +381,23 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 						v, _ := q.Get(a)
 						d = bits.OnesCount64(uint64(v) ^ c.codes[i])
 					}
-					if d <= inside || d > bound {
+					in := inside
+					if a == hash.PDQAlg && upright && r.inGrid(col, i) {
+						in = op.Radii.grid()
+					}
+					if d <= in || d > bound {
 						continue
 					}
 					e := r.st.entry(col, i)
 					if m, ok := best[e.Label()]; ok && m.Distance <= d {
 						continue
 					}
-					m := newMatch(e, d, inside)
+					m := newMatch(e, d, in)
 					m.Trimmed = qi > 0
 					if turn > 0 {
 						m.Variant = hash.Dihedral[turn]
 					}
-					rate := FalseMatchRate(a, d)
-					m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
-					m.ExpectedFalse = rate.PerPair * float64(op.Images[a])
+					m.setEvidence(op)
 					best[e.Label()] = m
 				}
 			}

@@ -1,7 +1,11 @@
 package audit_test
 
 import (
+	"image"
 	"image/color"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +120,105 @@ func TestFlatNeverExcludes(t *testing.T) {
 	reg.Add(own)
 	if r := process(photo, reg); r.Verdict != audit.Exclude || r.Matches[0].Decides != audit.Exclude {
 		t.Errorf("own photo: %s %v", r.Verdict, r.Reasons)
+	}
+}
+
+// TestCropGridCalibration: a registered image with a crop grid has more
+// crops for an unrelated image to come near, so its PDQ rate is at least
+// the plain one's; a registry counts its grids (loaded from text or from a
+// saved index) and narrows the PDQ radii for them; a copy cut 15 % smaller
+// off-centre matches a grid crop, with the grid's rate as its evidence.
+func TestCropGridCalibration(t *testing.T) {
+	prev := 0.0
+	for d := 0; d <= 256; d++ {
+		g, p := audit.GridFalseMatchRate(d), audit.FalseMatchRate(hash.PDQAlg, d)
+		if !g.Grid || g.PerPair < prev || g.PerPair < p.PerPair {
+			t.Fatalf("at %d: grid %+v, plain %+v, after %g", d, g, p, prev)
+		}
+		prev = g.PerPair
+	}
+	if s := audit.GridFalseMatchRate(31).String(); !strings.Contains(s, "crop grid") {
+		t.Errorf("grid evidence: %s", s)
+	}
+	for _, n := range []int{10_000, 1_000_000, 10_000_000} {
+		plain, grid := audit.OperatingAt(n, audit.DefaultRadii, audit.Policy{}), audit.OperatingWithGrids(n, n, audit.DefaultRadii, audit.Policy{})
+		// The budget is shared: half for the grids' crops, half for the rest.
+		if grid.Exclude > plain.Exclude || grid.Exclude >= 0 && grid.Expected(hash.PDQAlg, grid.Exclude) > audit.DefaultExcludeBudget/2 {
+			t.Errorf("%d images with grids: PDQ excludes within %d (plain %d)", n, grid.Exclude, plain.Exclude)
+		}
+		if grid.GridExclude > grid.Radii.PDQGrid || grid.Radii.PDQGrid > grid.Radii.PDQ ||
+			grid.GridExclude >= 0 && grid.ExpectedGrid(grid.GridExclude) > audit.DefaultExcludeBudget/2 ||
+			grid.Radii.PDQGrid >= 0 && grid.ExpectedGrid(grid.Radii.PDQGrid) > audit.DefaultReviewBudget/2 {
+			t.Errorf("%d images with grids: grid crops looked for within %d, exclude within %d", n, grid.Radii.PDQGrid, grid.GridExclude)
+		}
+		t.Logf("%d images: PDQ within %d, excludes within %d; with grids %d and %d, their crops %d and %d", n,
+			plain.Radii.PDQ, plain.Exclude, grid.Radii.PDQ, grid.Exclude, grid.Radii.PDQGrid, grid.GridExclude)
+	}
+
+	pic := photo(5, 720, 540)
+	algos := []hash.Algo{hash.SHA256, hash.PHash, hash.PDQAlg}
+	vs, _, err := hash.Variants(sample.JPEG(pic, 92), &hash.Options{CropGrid: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := hash.Variants(sample.JPEG(photo(6, 720, 540), 92), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range slices.Concat(audit.VariantEntries(vs, algos, "owner", "", "", audit.Active, ""),
+		audit.VariantEntries(other, algos, "plain", "", "", audit.Active, "")) {
+		lines = append(lines, e.Hash()+","+e.ID+",,,,,"+e.Variant)
+	}
+	path := filepath.Join(t.TempDir(), "reg.csv")
+	if err := os.WriteFile(path, []byte("hash,id,source,date,status,note,variant\n"+strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := audit.LoadRegistry(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SaveIndex(path+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := audit.LoadIndex(path+audit.IndexSuffix, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Entries added after an Operating count in the next.
+	more, err := audit.LoadRegistry(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := more.Operating(audit.DefaultRadii, audit.Policy{}).Images[hash.PDQAlg]
+	e, _ := audit.NewEntry("pdq:"+strings.Repeat("5a", 32), "late", "", "", audit.Active, "")
+	more.Add(e)
+	if after := more.Operating(audit.DefaultRadii, audit.Policy{}).Images[hash.PDQAlg]; after != before+1 {
+		t.Errorf("an entry added after Operating: %d PDQ images, then %d", before, after)
+	}
+
+	b := pic.Bounds()
+	cw, ch := b.Dx()*85/100, b.Dy()*85/100
+	x0, y0 := (b.Dx()-cw)/5, (b.Dy()-ch)*9/10
+	cut := sample.JPEG(imaging.Crop(pic, image.Rect(x0, y0, x0+cw, y0+ch)), 90)
+	for name, r := range map[string]*audit.Registry{"text": reg, "saved": saved} {
+		op := r.Operating(audit.DefaultRadii, audit.Policy{})
+		if op.GridImages != 1 || op.Images[hash.PDQAlg] != 2 {
+			t.Fatalf("%s: %d grids of %d PDQ images", name, op.GridImages, op.Images[hash.PDQAlg])
+		}
+		rec := audit.Process(audit.Item{Key: "cut", Read: func(int64) ([]byte, error) { return cut, nil }}, nil)
+		audit.Judge(&rec, r, audit.Policy{})
+		var found bool
+		for _, m := range rec.Matches {
+			if m.Algo == hash.PDQAlg && m.Entry == "owner" {
+				found = true
+				if !hash.IsGridCrop(m.EntryVariant) || !strings.Contains(m.Evidence, "crop grid") || m.FalseMatchRate != audit.GridFalseMatchRate(m.Distance).PerPair {
+					t.Errorf("%s: %+v", name, m)
+				}
+			}
+		}
+		if !found || rec.Verdict != audit.Exclude {
+			t.Errorf("%s: the cut copy: %s, %v", name, rec.Verdict, rec.Reasons)
+		}
 	}
 }

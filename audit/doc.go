@@ -22,7 +22,8 @@
 // finish, as an iter.Seq2[Record, error] whose error is final; a problem
 // with one item is that item's Record.Error and the scan goes on. Process
 // audits one item; ProcessVariants also returns the variants a registry
-// entry records (crops, border trimmed, turns).
+// entry records (crops, border trimmed, turns; with Options.ShiftedCrops
+// and Options.CropGrid, off-centre crops too).
 //
 // # Registries and matching
 //
@@ -40,8 +41,11 @@
 // entries match exactly; perceptual entries within a Hamming radius that
 // Registry.Operating narrows as the registry grows, from a calibration on
 // real images (FalseMatchRate), so that false matches stay within the
-// Policy's budgets. Only exact and PDQ matches exclude; a match says how
-// often unrelated images come that close. Withdrawn entries never match.
+// Policy's budgets. The crop grids' variants (hash.GridCrops), which give
+// unrelated images more chances, have a calibration (GridFalseMatchRate)
+// and radii of their own (Radii.PDQGrid, Operating.GridExclude). Only
+// exact and PDQ matches exclude; a match says how often unrelated images
+// come that close. Withdrawn entries never match.
 //
 // # Verdicts and reports
 //

@@ -182,9 +182,11 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			excl = append(excl, s)
 			continue
 		}
-		rate := FalseMatchRate(m.Algo, m.Distance)
-		m.FalseMatchRate, m.Evidence = rate.PerPair, rate.String()
-		m.ExpectedFalse = rate.PerPair * float64(op.Images[m.Algo])
+		grid := m.setEvidence(op)
+		excludeWithin, images := op.Exclude, op.Images[m.Algo]
+		if grid {
+			excludeWithin, images = op.GridExclude, op.GridImages
+		}
 		// Why a perceptual match is not enough to exclude, if it is not.
 		var weak string
 		switch {
@@ -194,8 +196,10 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", r.PDQQuality, hash.PDQWeakQuality)
 		case e.Quality >= 0 && e.Quality < hash.PDQWeakQuality:
 			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", e.Quality, hash.PDQWeakQuality)
-		case m.Distance > op.Exclude:
-			weak = fmt.Sprintf("beyond %d, where at %d registered images it could be chance (%.2g expected)", op.Exclude, op.Images[m.Algo], m.ExpectedFalse)
+		case m.Distance > excludeWithin && grid:
+			weak = fmt.Sprintf("a crop grid's variant beyond %d, where at %d registered crop grids it could be chance (%.2g expected)", excludeWithin, images, m.ExpectedFalse)
+		case m.Distance > excludeWithin:
+			weak = fmt.Sprintf("beyond %d, where at %d registered images it could be chance (%.2g expected)", excludeWithin, images, m.ExpectedFalse)
 		}
 		if weak == "" {
 			m.Decides = Exclude

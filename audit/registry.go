@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imgconsent/imgconsent/hash"
@@ -99,8 +100,10 @@ type Registry struct {
 	st     *store            // the entries, in columns (store.go)
 	active int               // entries that can match, counted as they are added
 	wholes map[hash.Algo]int // active perceptual entries of whole images, per algorithm
+	grids  map[string]bool   // ids of the images with an active crop grid (hash.GridCrops)
 	files  []string
-	ops    sync.Map // Operating per operatingKey
+	ops    sync.Map    // Operating per operatingKey
+	opsSet atomic.Bool // ops holds something
 
 	// The multi-index of each perceptual algorithm's entries and the order
 	// of the exact ones, built on the first Match for the radii it asks.
@@ -320,9 +323,16 @@ func (r *Registry) add(e *Entry) error {
 		return err
 	}
 	if active {
+		r.forgetOperating() // the counts it was made from change
 		r.active++
 		if e.Algo.Perceptual() && e.Variant == "" {
 			r.wholes[e.Algo]++
+		}
+		if e.Algo == hash.PDQAlg && hash.IsGridCrop(e.Variant) && !r.grids[e.ID] {
+			if r.grids == nil {
+				r.grids = map[string]bool{}
+			}
+			r.grids[e.ID] = true
 		}
 	}
 	if r.index != nil {
@@ -339,6 +349,7 @@ type registryMark struct {
 	cols                        []int
 	active                      int
 	wholes                      map[hash.Algo]int
+	grids                       map[string]bool
 }
 
 func (r *Registry) mark() registryMark {
@@ -347,7 +358,7 @@ func (r *Registry) mark() registryMark {
 		r.wholes = map[hash.Algo]int{}
 	}
 	m := registryMark{recs: len(r.st.recs), text: len(r.st.text), variants: len(r.st.variants), files: len(r.st.fileNames),
-		active: r.active, wholes: maps.Clone(r.wholes)}
+		active: r.active, wholes: maps.Clone(r.wholes), grids: maps.Clone(r.grids)}
 	for _, c := range r.st.cols {
 		m.cols = append(m.cols, c.len())
 	}
@@ -367,7 +378,8 @@ func (r *Registry) rollback(m registryMark) {
 		c.codes, c.globals = c.codes[:n*c.words], c.globals[:n]
 	}
 	st.strs, st.varIndex, st.fileIdx, st.lastRef = nil, nil, nil, 0 // made again from what is left
-	r.active, r.wholes = m.active, m.wholes
+	r.active, r.wholes, r.grids = m.active, m.wholes, m.grids
+	r.forgetOperating()
 	if r.index != nil {
 		r.index = nil
 		r.indexOnce = sync.Once{}
@@ -401,6 +413,40 @@ func (r *Registry) images(a hash.Algo) int {
 		return 0
 	}
 	return r.wholes[a]
+}
+
+// forgetOperating drops the Operating values made from the registry's
+// counts before they changed.
+func (r *Registry) forgetOperating() {
+	if r.opsSet.Swap(false) {
+		r.ops.Clear()
+	}
+}
+
+// gridImages counts the registered images with an active crop grid.
+func (r *Registry) gridImages() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.grids)
+}
+
+// rate is the calibrated rate of a perceptual match of e at distance d:
+// the crop grids' for one of their variants.
+func rate(e *Entry, d int) Rate {
+	if e.Algo == hash.PDQAlg && hash.IsGridCrop(e.Variant) {
+		return GridFalseMatchRate(d)
+	}
+	return FalseMatchRate(e.Algo, d)
+}
+
+// inGrid reports whether entry i of column col is a crop grid's variant.
+func (r *Registry) inGrid(col, i int) bool {
+	if len(r.grids) == 0 {
+		return false
+	}
+	rec := r.st.recs[r.st.cols[col].globals[i]]
+	return int(rec.variant) < len(r.st.variants) && hash.IsGridCrop(r.st.variants[rec.variant])
 }
 
 // Degenerate returns the entries flagged Degenerate.
@@ -851,6 +897,19 @@ type Radii struct {
 	DHash int
 	AHash int
 	PDQ   int // of 256 bits
+	// PDQGrid is the PDQ radius for the variants of crop grids
+	// (hash.GridCrops), at most PDQ: their 160 crops give unrelated images
+	// more chances to come near, so Operating narrows it apart from PDQ's
+	// by their own calibration. 0 means PDQ's; -1 leaves them out.
+	PDQGrid int
+}
+
+// grid is the radius in force for crop-grid variants.
+func (r Radii) grid() int {
+	if r.PDQGrid == 0 {
+		return r.PDQ
+	}
+	return min(r.PDQGrid, r.PDQ)
 }
 
 // DefaultRadii are the radii used when none are given: the farthest a
@@ -953,7 +1012,7 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 				if rad < 0 || idx == nil {
 					continue
 				}
-				found := func(col, e, d, k int) {
+				found := func(col, e, d, k, rad int) {
 					m := newMatch(r.st.entry(col, e), d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {
@@ -966,18 +1025,26 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 					// Every rotation and flip.
 					for k := range hash.Dihedral {
 						w := pdqWords(q.PDQVariant(k))
-						idx.Search(w[:], rad, func(e, d int) { found(col, e, d, k) })
+						idx.Search(w[:], rad, func(e, d int) { found(col, e, d, k, rad) })
 					}
-					// The registered turned and shifted copies, as the query is.
+					// The registered turned and shifted copies, as the
+					// query is; the crop grids' within their own radius.
 					if uidx := r.index[pdqUpright]; uidx != nil {
 						w := pdqWords(q.PDQ)
 						ucol := activeColumn(pdqUpright)
-						uidx.Search(w[:], rad, func(e, d int) { found(ucol, e, d, 0) })
+						grad := radii.grid()
+						uidx.Search(w[:], rad, func(e, d int) {
+							if !r.inGrid(ucol, e) {
+								found(ucol, e, d, 0, rad)
+							} else if d <= grad {
+								found(ucol, e, d, 0, grad)
+							}
+						})
 					}
 					continue
 				}
 				v, _ := q.Get(a)
-				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(col, e, d, 0) })
+				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(col, e, d, 0, rad) })
 			}
 		}
 	}
@@ -1075,6 +1142,19 @@ func pdqWords(p hash.PDQ) [4]uint64 {
 		w[i] = binary.BigEndian.Uint64(p[8*i:])
 	}
 	return w
+}
+
+// setEvidence sets a perceptual match's calibrated evidence at op's
+// registry size, and reports whether it matched a crop grid's variant
+// (whose rate and count are the grids').
+func (m *Match) setEvidence(op Operating) (grid bool) {
+	r := rate(m.entry, m.Distance)
+	m.FalseMatchRate, m.Evidence = r.PerPair, r.String()
+	m.ExpectedFalse = op.Expected(m.Algo, m.Distance)
+	if r.Grid {
+		m.ExpectedFalse = op.ExpectedGrid(m.Distance)
+	}
+	return r.Grid
 }
 
 func newMatch(e *Entry, d, rad int) Match {

@@ -143,6 +143,21 @@ func LoadIndex(path string, paths ...string) (*Registry, error) {
 			}
 		}
 	}
+	var gridCodes [256]bool
+	for i, v := range r.st.variants {
+		gridCodes[i] = hash.IsGridCrop(v)
+	}
+	if slices.Contains(gridCodes[:], true) {
+		c := &r.st.cols[activeColumn(pdqUpright)]
+		for _, g := range c.globals {
+			if rec := r.st.recs[g]; gridCodes[rec.variant] {
+				if r.grids == nil {
+					r.grids = map[string]bool{}
+				}
+				r.grids[string(r.st.meta(rec.meta).id)] = true
+			}
+		}
+	}
 	r.indexOnce.Do(func() {}) // the indexes are built, the exact columns sorted
 	return r, nil
 }

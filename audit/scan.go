@@ -78,6 +78,9 @@ type Options struct {
 	// ShiftedCrops makes ProcessVariants also record the shifted crops
 	// (hash.Options.ShiftedCrops).
 	ShiftedCrops bool
+	// CropGrid makes ProcessVariants also record the crop grid
+	// (hash.Options.CropGrid: the shifted crops and 160 more).
+	CropGrid bool
 	// Metadata limits; nil means the exif package's defaults.
 	Metadata *exif.Options
 	budget   *byteBudget     // shared by the workers of one Scan
@@ -360,7 +363,7 @@ func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
 	if o.IgnoreOrientation {
 		orient = 1
 	}
-	hopts := &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient, Reference: o.ReferenceHashes, ShiftedCrops: o.ShiftedCrops}
+	hopts := &hash.Options{MaxPixels: o.MaxPixels, Orientation: orient, Reference: o.ReferenceHashes, ShiftedCrops: o.ShiftedCrops, CropGrid: o.CropGrid}
 	var p hash.Perceptual
 	var info hash.Image
 	switch {

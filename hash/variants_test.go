@@ -276,6 +276,61 @@ func TestShiftedCrops(t *testing.T) {
 	}
 }
 
+// A crop grid variant is the PDQ the reference gives a copy cut at that
+// place, and a copy cut 15 % smaller at a place between the grid's points
+// is nearer one of them than the centred 85 % crop.
+func TestGridCrops(t *testing.T) {
+	t.Parallel()
+	if len(GridCrops) != 160 || len(slices.Compact(slices.Sorted(slices.Values(GridCrops)))) != 160 {
+		t.Fatalf("%d grid crop names, want 160 distinct", len(GridCrops))
+	}
+	for _, n := range []string{"crop-90%@12.5-0", "crop-85%@100-87.5"} {
+		if !IsGridCrop(n) || !IsShifted(n) || !UprightOnly(n) {
+			t.Errorf("%s: not a grid crop", n)
+		}
+	}
+	if IsGridCrop("crop-95%@25-0") || IsGridCrop("crop-90%") || IsGridCrop("crop-90%@50-50") {
+		t.Error("a shifted or centred crop taken for a grid crop")
+	}
+	photo := realPhoto(t, 800)
+	b := photo.Bounds()
+	vs, _, err := NewHasher().Variants(sample.JPEG(photo, 95), &Options{CropGrid: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1+len(Crops)+len(Dihedral)-1+len(ShiftedCrops)+len(GridCrops) {
+		t.Fatalf("%d variants with the crop grid", len(vs))
+	}
+	byName := map[string]Variant{}
+	for _, v := range vs {
+		byName[v.Name] = v
+	}
+	cut := func(keep, ax, ay float64) PDQ {
+		cw, ch := int(float64(b.Dx())*keep+0.5), int(float64(b.Dy())*keep+0.5)
+		x0, y0 := int(float64(b.Dx()-cw)*ax), int(float64(b.Dy()-ch)*ay)
+		p, _, err := Compute(sample.PNG(imaging.Crop(photo, image.Rect(x0, y0, x0+cw, y0+ch))), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PDQ
+	}
+	if d := PDQDistance(byName["crop-90%@12.5-87.5"].PDQ, cut(0.90, 0.125, 0.875)); d > 8 {
+		t.Errorf("crop-90%%@12.5-87.5: %d bits from the copy cut there", d)
+	}
+	// Between grid points: 85 % of each side, 20 % of the margin left, 90 %
+	// above.
+	c := cut(0.85, 0.2, 0.9)
+	best := 256
+	for _, n := range GridCrops {
+		best = min(best, PDQDistance(byName[n].PDQ, c))
+	}
+	centred := PDQDistance(byName["crop-85%"].PDQ, c)
+	t.Logf("a copy cut between the grid's points: %d bits from the nearest grid crop, %d from the centred crop", best, centred)
+	if best > 31 || best >= centred {
+		t.Errorf("a copy cut between the grid's points: %d bits from the nearest grid crop (centred crop %d)", best, centred)
+	}
+}
+
 // realPhoto is a real photo from the shared fixtures (pdq/large/L08.jpg),
 // resized to width w; the test is skipped without the fixtures.
 func realPhoto(t *testing.T, w int) image.Image {

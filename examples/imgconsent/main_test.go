@@ -17,6 +17,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -513,6 +514,58 @@ func TestRegistryCheckTrust(t *testing.T) {
 		"no PDQ entries: a perceptual match (64-bit hashes only) sends an image to review, never to exclude"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("registry check lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// registry add records the crop grid by default (--crop-grid), and a copy
+// cut 15 % smaller off-centre, which the centred crops miss, is excluded by
+// it; --crop-grid=false leaves it out.
+func TestRegistryAddCropGrid(t *testing.T) {
+	// A real photo: a drawn one is too flat for PDQ to exclude on.
+	photo, err := imaging.Open(filepath.Join("..", "..", "..", "shared", "fixtures", "pdq", "large", "L08.jpg"))
+	if err != nil {
+		t.Skip("no shared pdq/large fixtures")
+	}
+	dir := t.TempDir()
+	orig := imaging.Resize(photo, 640, 480, imaging.Lanczos)
+	os.WriteFile(filepath.Join(dir, "orig.jpg"), sample.JPEG(orig, 95), 0o644)
+	corpus := filepath.Join(dir, "corpus")
+	os.MkdirAll(corpus, 0o755)
+	cw, ch := 640*85/100, 480*85/100
+	x0, y0 := (640-cw)*3/10, (480-ch)*95/100
+	os.WriteFile(filepath.Join(corpus, "cut.jpg"), sample.JPEG(imaging.Crop(orig, image.Rect(x0, y0, x0+cw, y0+ch)), 85), 0o644)
+	reg := filepath.Join(dir, "grid.csv")
+	code, out, errOut := runCLI(t, "registry", "add", "--out", reg, filepath.Join(dir, "orig.jpg"))
+	if code != 0 {
+		t.Fatalf("registry add --crop-grid: %d %s %s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(reg); strings.Count(string(b), ",crop-85%@") != 80 || strings.Count(string(b), ",crop-90%@") != 80 || strings.Count(string(b), ",crop-95%@") != 24 {
+		t.Fatalf("registry add --crop-grid wrote:\n%s", b)
+	}
+	plain := filepath.Join(dir, "plain.csv")
+	if code, _, errOut := runCLI(t, "registry", "add", "--out", plain, "--crop-grid=false", filepath.Join(dir, "orig.jpg")); code != 0 {
+		t.Fatalf("registry add --crop-grid=false: %s", errOut)
+	}
+	if b, _ := os.ReadFile(plain); strings.Contains(string(b), "%@") {
+		t.Errorf("registry add --crop-grid=false wrote shifted crops:\n%s", b)
+	}
+	code, out, _ = runCLI(t, "registry", "check", reg)
+	if code != 0 || !strings.Contains(out, "1 of the 1 registered images have crop grids") {
+		t.Errorf("registry check: %d %s", code, out)
+	}
+	report := filepath.Join(dir, "out.jsonl")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", report); code != 0 {
+		t.Fatalf("scan: %s", errOut)
+	}
+	f, _ := os.Open(report)
+	defer f.Close()
+	for rec, err := range audit.ReadJSONL(f) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Verdict != audit.Exclude || !slices.ContainsFunc(rec.Matches, func(m audit.Match) bool { return hash.IsGridCrop(m.EntryVariant) }) {
+			t.Errorf("the cut copy: %s, %v", rec.Verdict, rec.Reasons)
 		}
 	}
 }

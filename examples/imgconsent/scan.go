@@ -550,6 +550,10 @@ func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy, prefix s
 		}
 	}
 	if n := op.Images[hash.PDQAlg]; n > 0 {
+		if op.GridImages > 0 {
+			fmt.Fprintf(w, "%s%d of the %d registered images have crop grids (registry add --crop-grid): a match of a grid's crop excludes within PDQ distance %d and is looked for within %d, by the grids' own false-match rate\n",
+				prefix, op.GridImages, n, op.GridExclude, op.Radii.PDQGrid)
+		}
 		if op.Exclude >= 0 {
 			fmt.Fprintf(w, "%sa PDQ match excludes within distance %d at %d registered images (fewer than 1 false exclusion per %.0f images expected), and is looked for within %d; other perceptual matches go to review\n",
 				prefix, op.Exclude, n, 1/op.ExcludeBudget, op.Radii.PDQ)

@@ -64,7 +64,7 @@ type config struct {
 	seed                     uint64
 	workers                  int
 	noVariants               bool
-	shifted                  bool
+	shifted, grid            bool
 }
 
 func run(args []string) error {
@@ -79,7 +79,8 @@ func run(args []string) error {
 	fl.Uint64Var(&c.seed, "seed", 1, "seed of the sample and of the edits")
 	fl.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "images processed at once")
 	fl.BoolVar(&c.noVariants, "no-variants", false, "register the whole image only, as before crop variants (for comparison)")
-	fl.BoolVar(&c.shifted, "shifted-crops", true, "register the shifted crops too (registry add --shifted-crops); the calibration is measured with them, the higher rate, so it is conservative for registries without")
+	fl.BoolVar(&c.shifted, "shifted-crops", true, "with -crop-grid=false, register the shifted crops still (registry add --crop-grid=false --shifted-crops); the calibration's other variants are measured with them, the higher rate, so it is conservative for registries without")
+	fl.BoolVar(&c.grid, "crop-grid", true, "register the crop grid too, as registry add does by default (the shifted crops, and 90 % and 85 % crops at 80 places each); -calibration needs it")
 	crops := fl.String("crops", "", "the crops to register instead of hash.Crops, for comparison: comma-separated aspects (w:h) and shares kept (90%)")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -236,7 +237,7 @@ func pkgOf(corpus, p string) string {
 func hashAll(c config, paths []string) []*img {
 	out := make([]*img, len(paths))
 	parallel(len(paths), c.workers, func(i int) {
-		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), &audit.Options{ShiftedCrops: c.shifted})
+		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), &audit.Options{ShiftedCrops: c.shifted, CropGrid: c.grid})
 		if rec.Perceptual == nil {
 			return
 		}
@@ -288,17 +289,29 @@ type near struct {
 	d       [4]int // phash, dhash, ahash, pdq
 	quality int
 	variant string // the registered variant of the nearest PDQ
+	// grid is the PDQ distance with the crop grid's variants too
+	// (hash.GridCrops; d[3] leaves them out).
+	grid        int
+	gridVariant string // the registered variant of the nearest PDQ, the crop grid's included
 }
 
 var algos = [4]hash.Algo{hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg}
 
 func closeness(q *hash.Perceptual, vs []hash.Variant) near {
-	n := near{d: [4]int{65, 65, 65, 257}, quality: 100}
+	n := near{d: [4]int{65, 65, 65, 257}, quality: 100, grid: 257}
 	queries := []*hash.Perceptual{q}
 	if q.Trimmed != nil {
 		queries = append(queries, q.Trimmed)
 	}
 	for _, v := range vs {
+		if v.PDQOnly && hash.IsGridCrop(v.Name) {
+			for _, qq := range queries {
+				if d := hash.PDQDistance(qq.PDQ, v.PDQ); d < n.grid {
+					n.grid, n.gridVariant = d, v.Name
+				}
+			}
+			continue
+		}
 		if v.PDQOnly {
 			// A turned variant: its PDQ against the copy as it is.
 			for _, qq := range queries {
@@ -326,6 +339,9 @@ func closeness(q *hash.Perceptual, vs []hash.Variant) near {
 		}
 	}
 	n.quality = min(q.PDQQuality, vs[0].PDQQuality)
+	if n.d[3] <= n.grid {
+		n.grid, n.gridVariant = n.d[3], n.variant
+	}
 	return n
 }
 
@@ -336,9 +352,12 @@ type pairStats struct {
 	joint   [65][258]int64 // pHash × PDQ distance, PDQ quality ≥ 50 at both ends
 	jointPD [65][65]int64  // pHash × dHash distance, the same
 	strong  [4][258]int64  // per algorithm, pairs whose PDQ quality ≥ 50 at both ends
-	nStrong int64
-	closest [4][]closePair // the nearest pairs per algorithm, PDQ quality ≥ 50 at both ends
-	mu      sync.Mutex
+	// PDQ with the crop grid's variants (near.grid), as hist and strong
+	histGrid, strongGrid [258]int64
+	hasGrid              bool // the registered images have crop grids
+	nStrong              int64
+	closest              [5][]closePair // the nearest pairs per algorithm, PDQ quality ≥ 50 at both ends; [4]: PDQ with the crop grid
+	mu                   sync.Mutex
 }
 
 type closePair struct {
@@ -361,9 +380,12 @@ func related(a, b string) bool {
 // another package, as registered: ordered pairs, none of them related.
 func comparePairs(imgs []*img, workers int) *pairStats {
 	s := &pairStats{}
+	for _, m := range imgs {
+		s.hasGrid = s.hasGrid || slices.ContainsFunc(m.vars, func(v hash.Variant) bool { return hash.IsGridCrop(v.Name) })
+	}
 	parallel(len(imgs), workers, func(i int) {
 		var local pairStats
-		var close [4][]closePair
+		var close [5][]closePair
 		for _, b := range imgs {
 			if related(b.pkg, imgs[i].pkg) {
 				// A package often ships several edits of one picture (a
@@ -386,7 +408,12 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 					close[a] = append(close[a], closePair{imgs[i], b, n})
 				}
 			}
+			local.histGrid[n.grid]++
+			if n.quality >= hash.PDQWeakQuality && n.grid < n.d[3] && n.grid <= 40 {
+				close[4] = append(close[4], closePair{imgs[i], b, n})
+			}
 			if n.quality >= hash.PDQWeakQuality {
+				local.strongGrid[n.grid]++
 				local.joint[n.d[0]][n.d[3]]++
 				local.jointPD[n.d[0]][n.d[1]]++
 			}
@@ -402,6 +429,11 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 			}
 			s.closest[a] = append(s.closest[a], close[a]...)
 		}
+		s.closest[4] = append(s.closest[4], close[4]...)
+		for d := range local.histGrid {
+			s.histGrid[d] += local.histGrid[d]
+			s.strongGrid[d] += local.strongGrid[d]
+		}
 		for x := range local.joint {
 			for y := range local.joint[x] {
 				s.joint[x][y] += local.joint[x][y]
@@ -411,6 +443,10 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 			}
 		}
 	})
+	slices.SortFunc(s.closest[4], func(x, y closePair) int { return x.n.grid - y.n.grid })
+	if len(s.closest[4]) > 12 {
+		s.closest[4] = s.closest[4][:12]
+	}
 	for a := range 4 {
 		slices.SortFunc(s.closest[a], func(x, y closePair) int { return x.n.d[a] - y.n.d[a] })
 		if len(s.closest[a]) > 12 {
@@ -444,6 +480,7 @@ var edits = []edit{
 	{"rotate 270°", func(m image.Image, _ *rand.Rand) image.Image { return imaging.Rotate270(m) }, "jpeg"},
 	{"crop 5 %", cropEdit(0.05), "jpeg"},
 	{"crop 10 %", cropEdit(0.10), "jpeg"},
+	{"crop 12 %", cropEdit(0.12), "jpeg"},
 	{"crop 15 %", cropEdit(0.15), "jpeg"},
 	{"crop square", aspectEdit(1), "jpeg"},
 	{"crop 4:5", aspectEdit(0.8), "jpeg"},
@@ -532,7 +569,7 @@ func watermark(m image.Image, _ *rand.Rand) image.Image {
 	d := &font.Drawer{Dst: small, Src: image.NewUniform(color.NRGBA{255, 255, 255, 153}), Face: face, Dot: fixed.P(2, 12)}
 	d.DrawString(text)
 	b := m.Bounds()
-	w := max(b.Dx()/3, tw)
+	w := max(b.Dx()/3, 8) // scaled to the image: a small image's text shrinks with it
 	big := imaging.Resize(small, w, 0, imaging.Linear)
 	out := imaging.Clone(m)
 	at := image.Pt(b.Dx()-w-b.Dx()/20, b.Dy()-big.Bounds().Dy()-b.Dy()/20)

@@ -65,6 +65,8 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 	switch {
 	case c.noVariants:
 		variants = "the whole image only registered (-no-variants)"
+	case c.grid:
+		variants += ", and the crop grid's 184 PDQ crops (registry add's default, --crop-grid)"
 	case c.shifted:
 		variants += ", and the 24 shifted crops (--shifted-crops)"
 	default:
@@ -84,11 +86,11 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 		{0, 2, 4, 5, 6},
 		{10, 16, 20, 24, 28, 31, 36, 40, 45, 50, 60, 70},
 	}
-	for a := range 4 {
-		m := fitTail(s.strong[a][:], s.nStrong)
-		fmt.Fprintf(w, "### %s\n\n| radius | pairs (quality ≥ 50) | rate | tail model | at 10⁴ | at 10⁶ | at 10⁷ | at 10⁸ | pairs, all |\n|---|---|---|---|---|---|---|---|---|\n", algos[a])
-		for _, r := range radii[a] {
-			n := cum(s.strong[a][:], r)
+	rateTable := func(title string, strong, hist []int64, radii []int) {
+		m := fitTail(strong, s.nStrong)
+		fmt.Fprintf(w, "### %s\n\n| radius | pairs (quality ≥ 50) | rate | tail model | at 10⁴ | at 10⁶ | at 10⁷ | at 10⁸ | pairs, all |\n|---|---|---|---|---|---|---|---|---|\n", title)
+		for _, r := range radii {
+			n := cum(strong, r)
 			rate := float64(n) / float64(s.nStrong)
 			if n < 10 {
 				rate = max(rate, m.cdf(r))
@@ -97,9 +99,16 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 			for _, N := range registrySizes {
 				fmt.Fprintf(w, " %s |", sci(rate*N))
 			}
-			fmt.Fprintf(w, " %d |\n", cum(s.hist[a][:], r))
+			fmt.Fprintf(w, " %d |\n", cum(hist, r))
 		}
 		fmt.Fprintf(w, "\nDistance of unrelated pairs (quality ≥ 50): mean %.1f, sd %.1f; %s. Expected counts use the measured rate, or the model's where fewer than 10 pairs were measured and it is higher.\n\n", m.mean, m.sd, m)
+	}
+	for a := range 4 {
+		rateTable(string(algos[a]), s.strong[a][:], s.hist[a][:], radii[a])
+	}
+	if s.hasGrid {
+		fmt.Fprintf(w, "The registered images' crop grids (--crop-grid) left out above; with them, PDQ:\n\n")
+		rateTable("pdq, with the crop grid", s.strongGrid[:], s.histGrid[:], radii[3])
 	}
 	fmt.Fprintf(w, "### Two hashes agreeing on the same registered image (quality ≥ 50)\n\n| pHash ≤ | PDQ ≤ | pairs |\n|---|---|---|\n")
 	for _, pr := range [][2]int{{10, 31}, {10, 50}, {12, 60}, {16, 70}} {
@@ -122,6 +131,13 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 		for _, p := range s.closest[a][:min(6, len(s.closest[a]))] {
 			fmt.Fprintf(w, "- %s %d (phash %d, dhash %d, ahash %d, pdq %d, quality %d, variant %q): %s ~ %s\n", algos[a], p.n.d[a],
 				p.n.d[0], p.n.d[1], p.n.d[2], p.n.d[3], p.n.quality, p.n.variant, rel(c, p.a.path), rel(c, p.b.path))
+		}
+	}
+	if s.hasGrid {
+		fmt.Fprintf(w, "\nWith the crop grid, the nearest unrelated pairs that a grid crop brought nearer:\n\n")
+		for _, p := range s.closest[4] {
+			fmt.Fprintf(w, "- pdq %d (without the grid %d; phash %d, dhash %d, quality %d, variant %q): %s ~ %s\n", p.n.grid, p.n.d[3],
+				p.n.d[0], p.n.d[1], p.n.quality, p.n.gridVariant, rel(c, p.a.path), rel(c, p.b.path))
 		}
 	}
 	writeRecall(w, c, imgs, edits)
@@ -151,27 +167,49 @@ func writeRecall(w *bytes.Buffer, c config, imgs []*img, edits map[string]*editR
 			n++
 			ph += b2i(x.d[0] <= 10)
 			dh += b2i(x.d[1] <= 8)
-			p31 += b2i(x.d[3] <= 31)
-			p50 += b2i(x.d[3] <= 50)
+			p31 += b2i(x.grid <= 31) // the nearest PDQ of every variant registered
+			p50 += b2i(x.grid <= 50)
 			caught += b2i(r.right[i] || r.verdict[i] == audit.Exclude)
 			ex += b2i(r.rightExcl[i])
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", e, pct(ph, n), pct(dh, n), pct(p31, n), pct(p50, n), pct(caught, n), pct(ex, n))
 	}
+	fmt.Fprintf(w, "\n### Copies missed\n\nThe copies of informative originals that the audit neither excluded nor sent to review naming their original, for the edits recall targets are set for, with their distances to it (PDQ: without the crop grid, then with it):\n\n")
+	for _, e := range []string{"watermark text", "border 10 %", "crop 15 %", "crop square", "crop 4:5"} {
+		r, listed := edits[e], 0
+		for i, x := range r.near {
+			if imgs[i].vars[0].PDQQuality < 50 || r.right[i] || r.verdict[i] == audit.Exclude {
+				continue
+			}
+			if listed++; listed > 6 {
+				break
+			}
+			fmt.Fprintf(w, "- %s: pHash %d, dHash %d, PDQ %d / %d (quality %d), verdict %s: %s\n", e, x.d[0], x.d[1], x.d[3], x.grid, x.quality, r.verdict[i], rel(c, imgs[i].path))
+		}
+	}
 	fmt.Fprintf(w, "\n### Recall by registry size\n\nThe same copies against the radii the default policy uses at each registry size (each algorithm's radius narrowed until fewer than 1 image in 100 would be reviewed by a false match of it; PDQ excluding within the radius that keeps false exclusions under 1 in 10,000 images).\n\n")
+	if c.grid {
+		fmt.Fprintf(w, "With crop grids: every registered image has one; the radii column adds the grids' own (looked for within; exclude within).\n\n")
+	}
 	fmt.Fprintf(w, "| registry images | radii (pHash, dHash, PDQ; PDQ excludes within) | caught, all edits | excluded, all edits | caught, crop 15 %% | caught, border 10 %% |\n|---|---|---|---|---|---|\n")
 	for _, N := range []int{300, 1e4, 1e6, 1e7, 1e8} {
 		op := audit.OperatingAt(N, audit.DefaultRadii, audit.Policy{})
+		if c.grid {
+			op = audit.OperatingWithGrids(N, N, audit.DefaultRadii, audit.Policy{})
+		}
 		var n, caught, ex, n15, c15, nb, cb int
 		for _, e := range editsList() {
 			for i, x := range edits[e].near {
 				if imgs[i].vars[0].PDQQuality < 50 {
 					continue
 				}
-				ok := x.d[0] <= op.Radii.PHash || x.d[1] <= op.Radii.DHash || x.d[3] <= op.Radii.PDQ
+				// The crop grids' variants within their own radii (x.grid
+				// is nearer than x.d[3] only by one of them).
+				ok := x.d[0] <= op.Radii.PHash || x.d[1] <= op.Radii.DHash || x.d[3] <= op.Radii.PDQ ||
+					c.grid && x.grid <= op.Radii.PDQGrid
 				n++
 				caught += b2i(ok)
-				ex += b2i(x.d[3] <= op.Exclude && x.quality >= 50)
+				ex += b2i(x.quality >= 50 && (x.d[3] <= op.Exclude || c.grid && x.grid <= op.GridExclude))
 				if e == "crop 15 %" {
 					n15++
 					c15 += b2i(ok)
@@ -182,7 +220,11 @@ func writeRecall(w *bytes.Buffer, c config, imgs []*img, edits map[string]*editR
 				}
 			}
 		}
-		fmt.Fprintf(w, "| %d | %d, %d, %d; %d | %s | %s | %s | %s |\n", N, op.Radii.PHash, op.Radii.DHash, op.Radii.PDQ, op.Exclude, pct(caught, n), pct(ex, n), pct(c15, n15), pct(cb, nb))
+		radii := fmt.Sprintf("%d, %d, %d; %d", op.Radii.PHash, op.Radii.DHash, op.Radii.PDQ, op.Exclude)
+		if c.grid {
+			radii += fmt.Sprintf("; grids %d; %d", op.Radii.PDQGrid, op.GridExclude)
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", N, radii, pct(caught, n), pct(ex, n), pct(c15, n15), pct(cb, nb))
 	}
 }
 
