@@ -787,7 +787,11 @@ func BenchmarkMatchVariants(b *testing.B) {
 		// The radii Judge uses at this registry's size.
 		radii := reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii
 		reg.Match(nil, &queries[0], radii) // builds the index
-		b.Logf("%s: %d images, %d entries, built and indexed in %v; radii %+v", impl, images, reg.Len(), time.Since(start).Round(time.Millisecond), radii)
+		n := images
+		if impl == "grid" {
+			n = gridImages
+		}
+		b.Logf("%s: %d images, %d entries, built and indexed in %v; radii %+v", impl, n, reg.Len(), time.Since(start).Round(time.Millisecond), radii)
 		b.Run("impl="+impl, func(b *testing.B) {
 			i, hits := 0, 0
 			for b.Loop() {
