@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"sort"
 
 	"github.com/imgconsent/imgconsent/hash"
@@ -332,6 +333,7 @@ var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
 // It compares p with every entry (a linear scan: meant for one image at a
 // time, as inspect does).
 func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r == nil || p == nil || r.st == nil {
 		return nil
 	}

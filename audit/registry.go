@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,12 +112,15 @@ type Registry struct {
 	index     map[hash.Algo]*Index
 	// mapped is the saved index file the columns are read from, when the
 	// registry was loaded from one (LoadIndex); unmapped when r is freed.
+	// The collector cannot see slices into it, so every method that reads
+	// the columns keeps r alive to its end (runtime.KeepAlive).
 	mapped *mapping
 }
 
 // Entries returns every entry, withdrawn ones included, in file order. The
 // registry holds its entries in columns: each call makes them again.
 func (r *Registry) Entries() []*Entry {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r.st == nil {
 		return nil
 	}
@@ -303,6 +307,7 @@ func (r *Registry) Add(e *Entry) {
 }
 
 func (r *Registry) add(e *Entry) error {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r.st == nil {
 		r.st = newStore()
 		r.wholes = map[hash.Algo]int{}
@@ -451,6 +456,7 @@ func (r *Registry) inGrid(col, i int) bool {
 
 // Degenerate returns the entries flagged Degenerate.
 func (r *Registry) Degenerate() []*Entry {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r.st == nil {
 		return nil
 	}
@@ -970,6 +976,7 @@ type Match struct {
 // perceptual hashes within radii. A nil perceptual skips the perceptual
 // algorithms. Matches are ordered by distance, then entry.
 func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Match {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r == nil {
 		return nil
 	}
@@ -1061,6 +1068,7 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 // SHA-256, MD5 and perceptual hashes (see Match), and by its URL (url and
 // domain entries).
 func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r == nil {
 		return nil
 	}

@@ -50,6 +50,7 @@ func fileSHA256(path string) ([32]byte, error) {
 // (Operating). r must have been loaded from files (Load, LoadRegistry): the
 // index records their SHA-256 to notice when one changes.
 func (r *Registry) SaveIndex(path string, radii Radii) error {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
 	if r.st == nil {
 		r.st = newStore()
 	}

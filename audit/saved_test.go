@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -132,6 +133,48 @@ func TestTurnedVariantsMatch(t *testing.T) {
 				continue
 			}
 			t.Logf("%s copy, %s: %d bits from the %s variant", name, which, best.Distance, best.EntryVariant)
+		}
+	}
+}
+
+// A registry loaded from a saved index reads its columns from the mapped
+// file, which is unmapped once the registry is unreachable: a call that
+// is the registry's last use must keep it alive to the end, or the
+// collector unmaps the columns under it (a crash the fuzzer found).
+func TestSavedIndexUnmappedOnlyAfterUse(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "reg.csv")
+	var rows []string
+	rows = append(rows, "hash,id,source")
+	for i := range 20_000 {
+		rows = append(rows, fmt.Sprintf("phash:%016x,p%d,someone@example.org", uint64(i+1)*0x9e3779b97f4a7c15, i))
+	}
+	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
+	orig, err := audit.LoadRegistry(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := reg + audit.IndexSuffix
+	if err := orig.SaveIndex(idx, audit.DefaultRadii); err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(1))
+	load := func() *audit.Registry {
+		r, err := audit.LoadIndex(idx, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	seven := uint64(7)
+	q := &hash.Perceptual{PHash: hash.Hash64(seven * 0x9e3779b97f4a7c15)}
+	for range 4 {
+		// Each registry's only use: its last.
+		if n := len(load().Entries()); n != 20_000 {
+			t.Fatalf("%d entries", n)
+		}
+		if m := load().Match(nil, q, audit.Radii{PHash: 64}); len(m) != 20_000 {
+			t.Fatalf("%d matches", len(m))
 		}
 	}
 }
