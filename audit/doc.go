@@ -53,7 +53,9 @@
 // entry matches within the exclusion radius or the file or its URL
 // objects, Review when a near match needs a person, the image could not be
 // read in full, or it carries a rights notice or personal data (each can
-// be allowed by the Policy), Keep otherwise. Judge needs only the record,
+// be allowed by the Policy), Keep otherwise. Each of its Reasons has a
+// kind (Reason.Kind: ReasonRegistryMatch, ReasonFileObjects …) and a text
+// with the evidence; reports write the text. Judge needs only the record,
 // so a report read back with ReadJSONL can be judged again against a newer
 // registry without decoding any image (Rematch).
 //

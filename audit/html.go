@@ -52,7 +52,7 @@ func (h *HTMLReport) Write(r Record) error {
 	h.sum.Add(r)
 	counted := map[string]bool{} // each kind of reason once per image
 	for _, reason := range r.Reasons {
-		k := string(r.Verdict) + ": " + ReasonKind(reason) // as Summary counts them
+		k := string(r.Verdict) + ": " + reason.kind() // as Summary counts them
 		if !counted[k] {
 			counted[k] = true
 			h.reasons[k]++

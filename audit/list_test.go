@@ -88,7 +88,7 @@ func TestInternalURLsRefused(t *testing.T) {
 	for key, r := range recs {
 		kinds := ""
 		for _, reason := range r.Reasons {
-			kinds += audit.ReasonKind(reason) + " "
+			kinds += reason.Kind + " "
 		}
 		if r.Verdict != audit.Review || r.URLCheck == nil || !strings.Contains(r.URLCheck.Refused, "loopback") || !strings.Contains(kinds, audit.ReasonURLRefused) {
 			t.Errorf("%s: %s %v %+v", key, r.Verdict, r.Reasons, r.URLCheck)

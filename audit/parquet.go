@@ -85,7 +85,7 @@ func NewParquetWriter(w io.Writer) *ParquetWriter {
 // ToParquet converts a record to its Parquet row.
 func ToParquet(r Record) ParquetRow {
 	row := ParquetRow{Key: r.Key, Path: r.Path, URL: r.URL, Size: r.Size, MD5: r.MD5, Width: int32(r.Width), Height: int32(r.Height),
-		Format: r.Format, Decoder: r.Decoder, Verdict: string(r.Verdict), Reasons: r.Reasons, Error: r.Error,
+		Format: r.Format, Decoder: r.Decoder, Verdict: string(r.Verdict), Reasons: reasonTexts(r.Reasons), Error: r.Error,
 		MetadataError: r.MetadataError, Millis: r.Millis}
 	if r.SHA256 != nil {
 		row.SHA256 = r.SHA256.String()

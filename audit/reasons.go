@@ -55,6 +55,47 @@ const (
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
+// A Reason is one reason for a verdict: its Kind (one of the Reason…
+// constants), stable and countable, and its Text, which carries the
+// evidence ("the file objects: XMP …"). Reports hold its text alone, as
+// before; a reason read back from one (UnmarshalText) finds its kind again
+// by ReasonKind.
+type Reason struct {
+	Kind string
+	Text string
+}
+
+// String returns the reason's text.
+func (r Reason) String() string { return r.Text }
+
+// MarshalText returns the reason's text: reports write it alone.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.Text), nil }
+
+// UnmarshalText reads a reason's text from a report, and its kind from the
+// text (ReasonKind).
+func (r *Reason) UnmarshalText(b []byte) error {
+	r.Text = string(b)
+	r.Kind = ReasonKind(r.Text)
+	return nil
+}
+
+// kind is the reason's Kind, or, for one made without it, ReasonKind's.
+func (r Reason) kind() string {
+	if r.Kind != "" {
+		return r.Kind
+	}
+	return ReasonKind(r.Text)
+}
+
+// reasonTexts returns the texts of reasons, as reports write them.
+func reasonTexts(rs []Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text
+	}
+	return out
+}
+
 // ReasonKind names the kind of a reason Judge wrote, for counting records
 // by reason (Summary.Reasons) without the evidence that makes each reason
 // text unique.

@@ -84,7 +84,7 @@ type Record struct {
 	URLCheck *URLCheck `json:"url_check,omitempty"`
 
 	Verdict Verdict  `json:"verdict"`
-	Reasons []string `json:"reasons"`
+	Reasons []Reason `json:"reasons"`
 
 	// Error says why the image could not be read or decoded (no perceptual
 	// hashes); MetadataError why its metadata could not be read in full.
@@ -160,7 +160,7 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	op := reg.Operating(pol.radii(), pol)
 	r.Matches = reg.MatchRecord(r, op.Radii)
 	r.Reasons = r.Reasons[:0]
-	var excl, rev []string
+	var excl, rev []Reason
 	var excluding map[string]bool // objections a match excludes by
 	exclude := func(label string) {
 		if excluding == nil {
@@ -179,7 +179,7 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			if m.Source != "" {
 				s += "; filed by " + m.Source
 			}
-			excl = append(excl, s)
+			excl = append(excl, Reason{ReasonRegistryMatch, s})
 			continue
 		}
 		grid := m.setEvidence(op)
@@ -212,23 +212,23 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	// A perceptual match too weak alone, of an objection another of its
 	// hashes excludes by, is corroboration, not a reason for review: it
 	// follows the reasons that decide.
-	var also []string
+	var also []Reason
 	for i := range r.Matches {
 		m := &r.Matches[i]
 		if !m.Algo.Perceptual() {
 			continue
 		}
-		var s string
+		var s Reason
 		switch {
 		case m.Decides == Exclude:
-			s = fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())
+			s = Reason{ReasonRegistryMatch, fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
 		case excluding[m.Entry]:
-			s = fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())
+			s = Reason{ReasonRegistryMatch, fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
 		default:
-			s = fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])
+			s = Reason{ReasonRegistryNear, fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])}
 		}
 		if m.Source != "" {
-			s += "; filed by " + m.Source
+			s.Text += "; filed by " + m.Source
 		}
 		switch {
 		case m.Decides == Exclude:
@@ -240,68 +240,68 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		}
 	}
 	excl = append(excl, also...)
-	var notes []string // evidence that changes nothing: permissions, allowed findings
+	var notes []Reason // evidence that changes nothing: permissions, allowed findings
 	if p := r.Path; unlistable(p) || p == "" && unlistable(r.Key) {
 		// The keep-list holds one path per line: this one cannot be on it.
-		rev = append(rev, reasonPathUnlistable+strconv.Quote(cmp.Or(p, r.Key)))
+		rev = append(rev, Reason{ReasonPathUnlistable, reasonPathUnlistable + strconv.Quote(cmp.Or(p, r.Key))})
 	}
 	if r.URLCheck != nil && r.URLCheck.Refused != "" {
 		// Never kept, whatever the policy says of URLs that could not be
 		// checked: a dataset that points inside the network is suspect.
-		rev = append(rev, reasonURLRefused+r.URLCheck.Refused)
+		rev = append(rev, Reason{ReasonURLRefused, reasonURLRefused + r.URLCheck.Refused})
 	}
 	for _, sg := range r.Signals {
 		switch sg.Meaning {
 		case exif.OptOut:
 			switch {
 			case sg.FromURL():
-				excl = append(excl, reasonURLObjects+sg.String())
+				excl = append(excl, Reason{ReasonURLObjects, reasonURLObjects + sg.String()})
 			case sg.Constrained() && pol.ReviewConstrained:
-				rev = append(rev, reasonConstrains+sg.String())
+				rev = append(rev, Reason{ReasonFileConstrains, reasonConstrains + sg.String()})
 			default:
-				excl = append(excl, reasonObjects+sg.String())
+				excl = append(excl, Reason{ReasonFileObjects, reasonObjects + sg.String()})
 			}
 		case exif.Permission:
 			if sg.FromURL() {
-				notes = append(notes, reasonURLAllows+sg.String())
+				notes = append(notes, Reason{ReasonURLAllows, reasonURLAllows + sg.String()})
 			} else {
-				notes = append(notes, reasonAllows+sg.String())
+				notes = append(notes, Reason{ReasonFileAllows, reasonAllows + sg.String()})
 			}
 		case exif.Undetermined:
 			switch pol.URLUnknown {
 			case Exclude:
-				excl = append(excl, reasonURLUnknownExcluded+sg.String())
+				excl = append(excl, Reason{ReasonURLUnknown, reasonURLUnknownExcluded + sg.String()})
 			case Keep:
-				notes = append(notes, reasonURLUnknownKept+sg.String())
+				notes = append(notes, Reason{ReasonURLUnknownKept, reasonURLUnknownKept + sg.String()})
 			default:
-				rev = append(rev, reasonURLUnknown+sg.String())
+				rev = append(rev, Reason{ReasonURLUnknown, reasonURLUnknown + sg.String()})
 			}
 		case exif.RightsNotice:
 			if pol.AllowRightsNotices {
-				notes = append(notes, reasonRightsAllowed+sg.String())
+				notes = append(notes, Reason{ReasonRightsAllowed, reasonRightsAllowed + sg.String()})
 			} else {
-				rev = append(rev, reasonRights+sg.String())
+				rev = append(rev, Reason{ReasonRightsNotice, reasonRights + sg.String()})
 			}
 		case exif.Privacy:
 			if pol.AllowPrivacy {
-				notes = append(notes, reasonPrivacyAllowed+sg.String())
+				notes = append(notes, Reason{ReasonPersonalAllowed, reasonPrivacyAllowed + sg.String()})
 			} else {
-				rev = append(rev, reasonPrivacy+sg.String())
+				rev = append(rev, Reason{ReasonPersonalData, reasonPrivacy + sg.String()})
 			}
 		}
 	}
 	if r.Error != "" {
-		what := "could not be decoded, so only an exact (sha256) match was possible"
+		kind, what := ReasonUndecodable, "could not be decoded, so only an exact (sha256) match was possible"
 		if r.SHA256 == nil {
-			what = "could not be read, so it could not be matched at all"
+			kind, what = ReasonUnreadable, "could not be read, so it could not be matched at all"
 		}
-		rev = append(rev, fmt.Sprintf(reasonImage+"%s: %s", what, r.Error))
+		rev = append(rev, Reason{kind, fmt.Sprintf(reasonImage+"%s: %s", what, r.Error)})
 	}
 	if r.MetadataError != "" {
 		if pol.AllowMetadataErrors {
-			notes = append(notes, reasonMetaAllowed+r.MetadataError)
+			notes = append(notes, Reason{ReasonMetadataAllowed, reasonMetaAllowed + r.MetadataError})
 		} else {
-			rev = append(rev, reasonMeta+r.MetadataError)
+			rev = append(rev, Reason{ReasonMetadataError, reasonMeta + r.MetadataError})
 		}
 	}
 	switch {
@@ -313,11 +313,12 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		r.Reasons = append(r.Reasons, rev...)
 	default:
 		r.Verdict = Keep
-		what := reasonNoMatch
+		why := Reason{ReasonNoMatch, reasonNoMatch}
 		if reg == nil || reg.Active() == 0 {
-			what = reasonNoRegistry
+			why = Reason{ReasonNoRegistry, reasonNoRegistry}
 		}
-		r.Reasons = append(r.Reasons, what+"; no objection in the file")
+		why.Text += "; no objection in the file"
+		r.Reasons = append(r.Reasons, why)
 	}
 	r.Reasons = append(r.Reasons, notes...)
 }

@@ -42,7 +42,7 @@ func NewJSONLWriter(w io.Writer) *JSONLWriter {
 // Write writes one record.
 func (w *JSONLWriter) Write(r Record) error {
 	if r.Reasons == nil {
-		r.Reasons = []string{}
+		r.Reasons = []Reason{}
 	}
 	if err := w.enc.Encode(&r); err != nil {
 		return fmt.Errorf("audit: write jsonl: %w", err)
@@ -133,7 +133,7 @@ func (w *CSVWriter) Write(r Record) error {
 	}
 	c := csvText
 	row := []string{
-		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(r.Reasons, " | ")), c(MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
+		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(reasonTexts(r.Reasons), " | ")), c(MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
 		c(r.Format), itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), c(artist), c(copyright), gps, orient,
 		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}
@@ -278,7 +278,7 @@ func (s *Summary) Add(r Record) {
 	}
 	clear(seen)
 	for _, reason := range r.Reasons {
-		if k := ReasonKind(reason); !seen[k] {
+		if k := reason.kind(); !seen[k] {
 			seen[k] = true
 			s.Reasons[k]++
 		}

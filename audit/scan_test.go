@@ -115,7 +115,7 @@ func TestScanDirectory(t *testing.T) {
 		{"c/bad-exif.jpg", audit.Review, false, "metadata not fully readable"},
 	} {
 		r := recs[tc.key]
-		if r.Verdict != tc.verdict || (r.Error != "") != tc.hasError || !strings.Contains(strings.Join(r.Reasons, "\n"), tc.reason) {
+		if r.Verdict != tc.verdict || (r.Error != "") != tc.hasError || !strings.Contains(fmt.Sprint(r.Reasons), tc.reason) {
 			t.Errorf("%s: verdict %s, error %q, reasons %q; want %s, error %v, a reason with %q",
 				tc.key, r.Verdict, r.Error, r.Reasons, tc.verdict, tc.hasError, tc.reason)
 		}

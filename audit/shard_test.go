@@ -131,9 +131,13 @@ func TestReasonKinds(t *testing.T) {
 				for _, rg := range []*audit.Registry{reg, nil} {
 					audit.Judge(&rec, rg, pol)
 					for _, reason := range rec.Reasons {
-						k := audit.ReasonKind(reason)
-						if k == audit.ReasonOther {
+						k := reason.Kind
+						if k == "" || k == audit.ReasonOther {
 							t.Errorf("no kind for %q", reason)
+						}
+						// A report holds the text: read back, it has the same kind.
+						if back := audit.ReasonKind(reason.Text); back != k {
+							t.Errorf("%q: kind %s, read back as %s", reason, k, back)
 						}
 						seen[k] = true
 					}

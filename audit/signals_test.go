@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func TestInFileSignals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			data := tc.data
 			r := audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Policy: tc.pol})
-			if r.Verdict != tc.want || !strings.Contains(strings.Join(r.Reasons, "\n"), tc.reason) {
+			if r.Verdict != tc.want || !strings.Contains(fmt.Sprint(r.Reasons), tc.reason) {
 				t.Errorf("%s %q; want %s with %q", r.Verdict, r.Reasons, tc.want, tc.reason)
 			}
 			if r.Perceptual == nil {

@@ -24,7 +24,7 @@ import (
 func kinds(r audit.Record) []string {
 	var out []string
 	for _, reason := range r.Reasons {
-		out = append(out, audit.ReasonKind(reason))
+		out = append(out, reason.Kind)
 	}
 	slices.Sort(out)
 	return out
@@ -102,7 +102,7 @@ func TestScanChecksURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	audit.Judge(&back, nil, audit.Policy{})
-	if back.Verdict != audit.Exclude || !strings.Contains(strings.Join(back.Reasons, " "), srv.URL+"/robots.txt") {
+	if back.Verdict != audit.Exclude || !strings.Contains(fmt.Sprint(back.Reasons), srv.URL+"/robots.txt") {
 		t.Errorf("rejudged: %s %v", back.Verdict, back.Reasons)
 	}
 

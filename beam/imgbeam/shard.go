@@ -143,7 +143,7 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 			return fmt.Errorf("imgbeam: shard %s: %w", shard, err)
 		}
 		if rec.Reasons == nil {
-			rec.Reasons = []string{}
+			rec.Reasons = []audit.Reason{}
 		}
 		line.Reset()
 		if err := enc.Encode(&rec); err != nil {

@@ -113,7 +113,7 @@ func demoWeb(root string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%-8s %s\n", strings.ToUpper(string(r.Verdict)), strings.TrimPrefix(r.Key, base))
 		if r.Verdict != audit.Keep {
 			for _, reason := range r.Reasons {
-				fmt.Fprintf(stdout, "         - %s\n", strings.NewReplacer(base, "", cdn, "<cdn>").Replace(reason))
+				fmt.Fprintf(stdout, "         - %s\n", strings.NewReplacer(base, "", cdn, "<cdn>").Replace(reason.Text))
 			}
 		}
 	}

@@ -151,6 +151,6 @@ func printRecord(w io.Writer, r audit.Record) {
 	row("metadata error", r.MetadataError)
 	row("verdict", strings.ToUpper(string(r.Verdict)))
 	for _, s := range r.Reasons {
-		row("reason", s)
+		row("reason", s.Text)
 	}
 }
