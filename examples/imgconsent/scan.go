@@ -321,55 +321,65 @@ func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout i
 // records end without error: a list under its final name is complete.
 func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
 	var sum audit.Summary
-	var w audit.MultiWriter
-	var files []*os.File
-	var renames [][2]string
-	closeAll := func() error {
-		errs := []error{w.Close()}
-		for _, f := range files {
-			errs = append(errs, f.Close())
-		}
-		return errors.Join(errs...)
+	out, err := openOutputs(o, stdout)
+	if err != nil {
+		return sum, 0, err
 	}
-	open := func(path string, inPlace bool, mk func(io.Writer) audit.Writer) error {
-		if path == "" {
-			return nil
-		}
-		if path == "-" {
-			w = append(w, mk(stdout))
-			return nil
-		}
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-		}
-		name := path
-		if !inPlace {
-			name = path + ".partial"
-			renames = append(renames, [2]string{name, path})
-		}
-		f, err := os.Create(name)
+	if o.resume != nil {
+		// The records of the run resumed, judged again against this run's
+		// registry and policy, go to every output; the report is written
+		// again with them and then continued.
+		f, err := resumeReport(o.report, func(r audit.Record) error {
+			sum.Add(r)
+			return out.w.Write(r)
+		}, &o)
 		if err != nil {
-			return err
+			out.close()
+			return sum, 0, err
 		}
-		files = append(files, f)
-		w = append(w, mk(f))
-		return nil
+		out.files = append(out.files, f)
+		out.w = append(out.w, audit.NewJSONLWriter(f))
 	}
-	jsonlReport := o.report != "" && o.report != "-" && !strings.HasSuffix(strings.ToLower(o.report), ".csv")
+	start := time.Now()
+	scanErr := out.drain(records, &sum)
+	elapsed := time.Since(start)
+	if err := out.close(); err != nil && scanErr == nil {
+		scanErr = fmt.Errorf("writing the outputs: %w", err)
+	}
+	if scanErr == nil {
+		scanErr = out.commit()
+	}
+	return sum, elapsed, scanErr
+}
+
+// outputSet is one run's outputs: their writers, the files under them, and
+// the outputs written under a .partial name, renamed when the run ends well
+// (all but a JSON Lines report, which a later --resume continues).
+type outputSet struct {
+	stdout  io.Writer
+	w       audit.MultiWriter
+	files   []*os.File
+	renames [][2]string
+}
+
+// openOutputs creates the files of every output o names but a resumed
+// report (writeRecords opens that one as it reads it).
+func openOutputs(o outputs, stdout io.Writer) (*outputSet, error) {
+	out := &outputSet{stdout: stdout}
+	csvReport := strings.HasSuffix(strings.ToLower(o.report), ".csv")
+	jsonlReport := o.report != "" && o.report != "-" && !csvReport
 	report := func(wr io.Writer) audit.Writer { return audit.NewJSONLWriter(wr) }
-	if strings.HasSuffix(strings.ToLower(o.report), ".csv") {
+	if csvReport {
 		report = func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }
 	}
 	if o.resume != nil {
 		if !jsonlReport {
-			return sum, 0, fmt.Errorf("%w: --resume continues a JSON Lines report: give --out FILE.jsonl", errUsage)
+			return nil, fmt.Errorf("%w: --resume continues a JSON Lines report: give --out FILE.jsonl", errUsage)
 		}
-	} else if err := open(o.report, jsonlReport, report); err != nil {
-		return sum, 0, err
+	} else if err := out.open(o.report, jsonlReport, report); err != nil {
+		return nil, err
 	}
-	for _, out := range []struct {
+	for _, each := range []struct {
 		path string
 		mk   func(io.Writer) audit.Writer
 	}{
@@ -379,59 +389,84 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 		{o.html, func(wr io.Writer) audit.Writer { return audit.NewHTMLReport(wr, "imgconsent audit") }},
 		{o.parquet, func(wr io.Writer) audit.Writer { return audit.NewParquetWriter(wr) }},
 	} {
-		if err := open(out.path, false, out.mk); err != nil {
-			closeAll()
-			return sum, 0, err
+		if err := out.open(each.path, false, each.mk); err != nil {
+			out.close()
+			return nil, err
 		}
 	}
-	if o.resume != nil {
-		// The records of the run resumed, judged again against this run's
-		// registry and policy, go to every output; the report is written
-		// again with them and then continued.
-		f, err := resumeReport(o.report, func(r audit.Record) error {
-			sum.Add(r)
-			return w.Write(r)
-		}, &o)
-		if err != nil {
-			closeAll()
-			return sum, 0, err
-		}
-		files = append(files, f)
-		w = append(w, audit.NewJSONLWriter(f))
+	return out, nil
+}
+
+// open adds an output: none for an empty path, standard output for "-",
+// else the file, created with its folder (under a .partial name unless
+// inPlace).
+func (out *outputSet) open(path string, inPlace bool, mk func(io.Writer) audit.Writer) error {
+	if path == "" {
+		return nil
 	}
-	start := time.Now()
-	lastFlush := start
-	var scanErr error
+	if path == "-" {
+		out.w = append(out.w, mk(out.stdout))
+		return nil
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	name := path
+	if !inPlace {
+		name = path + ".partial"
+		out.renames = append(out.renames, [2]string{name, path})
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	out.files = append(out.files, f)
+	out.w = append(out.w, mk(f))
+	return nil
+}
+
+// drain writes every record to every output, counting it in sum, and
+// flushes the outputs every second so that an interrupted run keeps what
+// it wrote. It stops at the scan's error or the outputs' first.
+func (out *outputSet) drain(records iter.Seq2[audit.Record, error], sum *audit.Summary) error {
+	lastFlush := time.Now()
 	for rec, err := range records {
 		if err != nil {
-			scanErr = err
-			break
+			return err
 		}
 		sum.Add(rec)
-		if err := w.Write(rec); err != nil {
-			scanErr = fmt.Errorf("writing the outputs: %w", err)
-			break
+		if err := out.w.Write(rec); err != nil {
+			return fmt.Errorf("writing the outputs: %w", err)
 		}
 		if time.Since(lastFlush) > time.Second {
 			lastFlush = time.Now()
-			if err := w.Flush(); err != nil {
-				scanErr = fmt.Errorf("writing the outputs: %w", err)
-				break
+			if err := out.w.Flush(); err != nil {
+				return fmt.Errorf("writing the outputs: %w", err)
 			}
 		}
 	}
-	elapsed := time.Since(start)
-	if err := closeAll(); err != nil && scanErr == nil {
-		scanErr = fmt.Errorf("writing the outputs: %w", err)
+	return nil
+}
+
+// close closes the writers, then the files under them.
+func (out *outputSet) close() error {
+	errs := []error{out.w.Close()}
+	for _, f := range out.files {
+		errs = append(errs, f.Close())
 	}
-	if scanErr == nil {
-		for _, rn := range renames {
-			if err := os.Rename(rn[0], rn[1]); err != nil {
-				return sum, elapsed, fmt.Errorf("writing the outputs: %w", err)
-			}
+	return errors.Join(errs...)
+}
+
+// commit gives the outputs written under .partial names their own.
+func (out *outputSet) commit() error {
+	for _, rn := range out.renames {
+		if err := os.Rename(rn[0], rn[1]); err != nil {
+			return fmt.Errorf("writing the outputs: %w", err)
 		}
 	}
-	return sum, elapsed, scanErr
+	return nil
 }
 
 // resumeReport continues a JSON Lines report left by an interrupted scan.
