@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -117,44 +118,54 @@ func TestPDQReferenceEveryPath(t *testing.T) {
 		t.Skip("no pdq/large fixtures")
 	}
 	defer f.Close()
-	dists := map[string][]int{}
+	var rows [][]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "#") {
-			continue
+		if !strings.HasPrefix(sc.Text(), "#") {
+			rows = append(rows, strings.Split(sc.Text(), "\t"))
 		}
-		parts := strings.Split(sc.Text(), "\t")
-		want, err := ParsePDQ(parts[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		quality, _ := strconv.Atoi(parts[2])
-		data, err := os.ReadFile(filepath.Join(dir, parts[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, h, err := jpegSize(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		line := fmt.Sprintf("%s %9s", parts[0], parts[3])
-		for name, opts := range pdqPaths(w, h) {
-			p, info, err := Compute(data, opts)
-			if err != nil {
-				t.Fatalf("%s %s: %v", parts[0], name, err)
-			}
-			if info.Decoder != name && info.Fallback == "" && !(name == "jpeg-1/4" && info.Decoder == "jpeg-1/2") {
-				t.Fatalf("%s: asked for %s, got %s", parts[0], name, info.Decoder)
-			}
-			d := PDQDistance(p.PDQ, want)
-			dists[name] = append(dists[name], d)
-			line += fmt.Sprintf("  %s %d", name, d)
-			if d > 16 && quality >= PDQWeakQuality {
-				t.Errorf("%s (%s, quality %d): %s %d bits from the reference", parts[0], parts[3], quality, name, d)
-			}
-		}
-		t.Log(line)
 	}
+	dists := map[string][]int{}
+	var mu sync.Mutex
+	t.Run("photos", func(t *testing.T) { // returns when every photo's test has ended
+		for _, parts := range rows {
+			t.Run(parts[0], func(t *testing.T) {
+				t.Parallel() // the photos share the cores
+				want, err := ParsePDQ(parts[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				quality, _ := strconv.Atoi(parts[2])
+				data, err := os.ReadFile(filepath.Join(dir, parts[0]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, h, err := jpegSize(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				line := fmt.Sprintf("%s %9s", parts[0], parts[3])
+				for name, opts := range pdqPaths(w, h) {
+					p, info, err := Compute(data, opts)
+					if err != nil {
+						t.Fatalf("%s %s: %v", parts[0], name, err)
+					}
+					if info.Decoder != name && info.Fallback == "" && !(name == "jpeg-1/4" && info.Decoder == "jpeg-1/2") {
+						t.Fatalf("%s: asked for %s, got %s", parts[0], name, info.Decoder)
+					}
+					d := PDQDistance(p.PDQ, want)
+					mu.Lock()
+					dists[name] = append(dists[name], d)
+					mu.Unlock()
+					line += fmt.Sprintf("  %s %d", name, d)
+					if d > 16 && quality >= PDQWeakQuality {
+						t.Errorf("%s (%s, quality %d): %s %d bits from the reference", parts[0], parts[3], quality, name, d)
+					}
+				}
+				t.Log(line)
+			})
+		}
+	})
 	for name, ds := range dists {
 		slices.Sort(ds)
 		within := 0
