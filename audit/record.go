@@ -179,7 +179,7 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			if m.Source != "" {
 				s += "; filed by " + m.Source
 			}
-			excl = append(excl, Reason{ReasonRegistryMatch, s})
+			excl = append(excl, Reason{Kind: ReasonRegistryMatch, Text: s})
 			continue
 		}
 		grid := m.setEvidence(op)
@@ -221,11 +221,11 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		var s Reason
 		switch {
 		case m.Decides == Exclude:
-			s = Reason{ReasonRegistryMatch, fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
+			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
 		case excluding[m.Entry]:
-			s = Reason{ReasonRegistryMatch, fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
+			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
 		default:
-			s = Reason{ReasonRegistryNear, fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])}
+			s = Reason{Kind: ReasonRegistryNear, Text: fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])}
 		}
 		if m.Source != "" {
 			s.Text += "; filed by " + m.Source
@@ -243,50 +243,50 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	var notes []Reason // evidence that changes nothing: permissions, allowed findings
 	if p := r.Path; unlistable(p) || p == "" && unlistable(r.Key) {
 		// The keep-list holds one path per line: this one cannot be on it.
-		rev = append(rev, Reason{ReasonPathUnlistable, reasonPathUnlistable + strconv.Quote(cmp.Or(p, r.Key))})
+		rev = append(rev, Reason{Kind: ReasonPathUnlistable, Text: reasonPathUnlistable + strconv.Quote(cmp.Or(p, r.Key))})
 	}
 	if r.URLCheck != nil && r.URLCheck.Refused != "" {
 		// Never kept, whatever the policy says of URLs that could not be
 		// checked: a dataset that points inside the network is suspect.
-		rev = append(rev, Reason{ReasonURLRefused, reasonURLRefused + r.URLCheck.Refused})
+		rev = append(rev, Reason{Kind: ReasonURLRefused, Text: reasonURLRefused + r.URLCheck.Refused})
 	}
 	for _, sg := range r.Signals {
 		switch sg.Meaning {
 		case exif.OptOut:
 			switch {
 			case sg.FromURL():
-				excl = append(excl, Reason{ReasonURLObjects, reasonURLObjects + sg.String()})
+				excl = append(excl, Reason{Kind: ReasonURLObjects, Text: reasonURLObjects + sg.String()})
 			case sg.Constrained() && pol.ReviewConstrained:
-				rev = append(rev, Reason{ReasonFileConstrains, reasonConstrains + sg.String()})
+				rev = append(rev, Reason{Kind: ReasonFileConstrains, Text: reasonConstrains + sg.String()})
 			default:
-				excl = append(excl, Reason{ReasonFileObjects, reasonObjects + sg.String()})
+				excl = append(excl, Reason{Kind: ReasonFileObjects, Text: reasonObjects + sg.String()})
 			}
 		case exif.Permission:
 			if sg.FromURL() {
-				notes = append(notes, Reason{ReasonURLAllows, reasonURLAllows + sg.String()})
+				notes = append(notes, Reason{Kind: ReasonURLAllows, Text: reasonURLAllows + sg.String()})
 			} else {
-				notes = append(notes, Reason{ReasonFileAllows, reasonAllows + sg.String()})
+				notes = append(notes, Reason{Kind: ReasonFileAllows, Text: reasonAllows + sg.String()})
 			}
 		case exif.Undetermined:
 			switch pol.URLUnknown {
 			case Exclude:
-				excl = append(excl, Reason{ReasonURLUnknown, reasonURLUnknownExcluded + sg.String()})
+				excl = append(excl, Reason{Kind: ReasonURLUnknown, Text: reasonURLUnknownExcluded + sg.String()})
 			case Keep:
-				notes = append(notes, Reason{ReasonURLUnknownKept, reasonURLUnknownKept + sg.String()})
+				notes = append(notes, Reason{Kind: ReasonURLUnknownKept, Text: reasonURLUnknownKept + sg.String()})
 			default:
-				rev = append(rev, Reason{ReasonURLUnknown, reasonURLUnknown + sg.String()})
+				rev = append(rev, Reason{Kind: ReasonURLUnknown, Text: reasonURLUnknown + sg.String()})
 			}
 		case exif.RightsNotice:
 			if pol.AllowRightsNotices {
-				notes = append(notes, Reason{ReasonRightsAllowed, reasonRightsAllowed + sg.String()})
+				notes = append(notes, Reason{Kind: ReasonRightsAllowed, Text: reasonRightsAllowed + sg.String()})
 			} else {
-				rev = append(rev, Reason{ReasonRightsNotice, reasonRights + sg.String()})
+				rev = append(rev, Reason{Kind: ReasonRightsNotice, Text: reasonRights + sg.String()})
 			}
 		case exif.Privacy:
 			if pol.AllowPrivacy {
-				notes = append(notes, Reason{ReasonPersonalAllowed, reasonPrivacyAllowed + sg.String()})
+				notes = append(notes, Reason{Kind: ReasonPersonalAllowed, Text: reasonPrivacyAllowed + sg.String()})
 			} else {
-				rev = append(rev, Reason{ReasonPersonalData, reasonPrivacy + sg.String()})
+				rev = append(rev, Reason{Kind: ReasonPersonalData, Text: reasonPrivacy + sg.String()})
 			}
 		}
 	}
@@ -295,13 +295,13 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		if r.SHA256 == nil {
 			kind, what = ReasonUnreadable, "could not be read, so it could not be matched at all"
 		}
-		rev = append(rev, Reason{kind, fmt.Sprintf(reasonImage+"%s: %s", what, r.Error)})
+		rev = append(rev, Reason{Kind: kind, Text: fmt.Sprintf(reasonImage+"%s: %s", what, r.Error)})
 	}
 	if r.MetadataError != "" {
 		if pol.AllowMetadataErrors {
-			notes = append(notes, Reason{ReasonMetadataAllowed, reasonMetaAllowed + r.MetadataError})
+			notes = append(notes, Reason{Kind: ReasonMetadataAllowed, Text: reasonMetaAllowed + r.MetadataError})
 		} else {
-			rev = append(rev, Reason{ReasonMetadataError, reasonMeta + r.MetadataError})
+			rev = append(rev, Reason{Kind: ReasonMetadataError, Text: reasonMeta + r.MetadataError})
 		}
 	}
 	switch {
@@ -313,9 +313,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		r.Reasons = append(r.Reasons, rev...)
 	default:
 		r.Verdict = Keep
-		why := Reason{ReasonNoMatch, reasonNoMatch}
+		why := Reason{Kind: ReasonNoMatch, Text: reasonNoMatch}
 		if reg == nil || reg.Active() == 0 {
-			why = Reason{ReasonNoRegistry, reasonNoRegistry}
+			why = Reason{Kind: ReasonNoRegistry, Text: reasonNoRegistry}
 		}
 		why.Text += "; no objection in the file"
 		r.Reasons = append(r.Reasons, why)
