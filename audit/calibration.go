@@ -327,7 +327,8 @@ func (r *Radii) set(a hash.Algo, v int) {
 var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
 
 // NearMisses returns, for each perceptual algorithm, the k registered
-// objections nearest to p that the operating radius of op left out, within
+// objections nearest to p that the operating radius of op left out (none
+// that a variant matches by that algorithm), within
 // NearMissRadii: what an auditor weighs when a match is disputed. Each
 // carries its calibrated evidence, as Judge sets it, but decides nothing.
 // It compares p with every entry (a linear scan: meant for one image at a
@@ -353,7 +354,8 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 			continue
 		}
 		inside, bound := op.Radii.Of(a), NearMissRadii.Of(a)
-		best := map[string]Match{} // per objection, its nearest entry
+		best := map[string]Match{}   // per objection, its nearest entry
+		matched := map[string]bool{} // objections a variant matches by a: no near miss of a
 		cols := []int{activeColumn(a)}
 		if a == hash.PDQAlg {
 			cols = append(cols, activeColumn(pdqUpright))
@@ -387,7 +389,11 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 					if a == hash.PDQAlg && upright && r.inGrid(col, i) {
 						in = op.Radii.grid()
 					}
-					if d <= in || d > bound {
+					if d <= in {
+						matched[r.st.entry(col, i).Label()] = true
+						continue
+					}
+					if d > bound {
 						continue
 					}
 					e := r.st.entry(col, i)
@@ -405,8 +411,10 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 			}
 		}
 		var ms []Match
-		for _, m := range best {
-			ms = append(ms, m)
+		for label, m := range best {
+			if !matched[label] {
+				ms = append(ms, m)
+			}
 		}
 		sort.Slice(ms, func(i, j int) bool {
 			if ms[i].Distance != ms[j].Distance {

@@ -221,5 +221,11 @@ func TestCropGridCalibration(t *testing.T) {
 		if !found || rec.Verdict != audit.Exclude {
 			t.Errorf("%s: the cut copy: %s, %v", name, rec.Verdict, rec.Reasons)
 		}
+		// Matched by PDQ, the owner's photo is no PDQ near miss of it.
+		for _, m := range r.NearMisses(rec.Perceptual, op, 5) {
+			if m.Algo == hash.PDQAlg && m.Entry == "owner" {
+				t.Errorf("%s: a near miss of an objection that matched: %+v", name, m)
+			}
+		}
 	}
 }
