@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/mindex"
 )
 
 // Status of a registry entry. An empty status in a file means Active.
@@ -1134,12 +1135,12 @@ func (r *Registry) buildIndexes(radii Radii) {
 		if a == pdqUpright {
 			rad = max(radii.Of(hash.PDQAlg), 0)
 		}
-		idx, perm := newIndex(col.codes, col.words, rad, true)
+		idx, perm := mindex.Build(col.codes, col.words, rad, true)
 		globals := make([]uint32, len(perm))
 		for i, p := range perm {
 			globals[i] = col.globals[p]
 		}
-		col.codes, col.globals = idx.codes, globals
+		col.codes, col.globals = idx.Codes(), globals
 		r.index[a] = idx
 	}
 }
@@ -1169,3 +1170,14 @@ func newMatch(e *Entry, d, rad int) Match {
 	return Match{Entry: e.Label(), Algo: e.Algo, Distance: d, Radius: rad, Source: e.Source, EntryVariant: e.Variant,
 		Registry: fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line), entry: e}
 }
+
+// Index finds every code within a Hamming radius of a query by
+// multi-index hashing; see NewIndex. (It lives in internal/mindex with its
+// form in a saved index file.)
+type Index = mindex.Index
+
+// NewIndex indexes the codes, words 64-bit words each (code i is
+// codes[i*words:(i+1)*words]), with tables sized for queries of radius r;
+// Index.Search then finds, in the order of the codes, every code within a
+// radius of a query: exactly what a linear scan finds.
+func NewIndex(codes []uint64, words, r int) *Index { return mindex.New(codes, words, r) }

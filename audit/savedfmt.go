@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/mindex"
 )
 
 // The saved index's layout is the registry's columns (store.go) and its
@@ -158,18 +159,7 @@ func writeSaved(out io.Writer, r *Registry, sources []savedSource) error {
 			continue
 		}
 		w.u32(uint32(algoCode(a)))
-		w.u32(uint32(idx.words))
-		w.u32(uint32(idx.n))
-		w.u32(uint32(idx.radius))
-		w.u32(uint32(len(idx.subs)))
-		for _, sub := range idx.subs {
-			w.u32(uint32(sub.start))
-			w.u32(uint32(sub.width))
-			w.u32s(sub.offsets)
-			w.u32s(sub.items)
-			w.u64(uint64(len(sub.inline)))
-			w.u64s(sub.inline)
-		}
+		idx.Encode(indexWriter{w})
 	}
 	w.u32(w.crc)
 	if w.err == nil {
@@ -336,42 +326,21 @@ func readSaved(b []byte) (*Registry, []savedSource, error) {
 		return nil, nil, err
 	}
 	reg.st = st
-	reg.index = map[hash.Algo]*Index{}
+	reg.index = map[hash.Algo]*mindex.Index{}
 	nidx := r.u32()
 	if nidx > uint32(len(savedAlgos)) {
 		return nil, nil, errors.New("impossible number of indexes")
 	}
 	for range nidx {
-		head := [5]uint32{r.u32(), r.u32(), r.u32(), r.u32(), r.u32()}
-		if r.err != nil || int(head[0]) >= len(savedAlgos) || !savedAlgos[head[0]].Perceptual() && savedAlgos[head[0]] != pdqUpright {
+		code := r.u32()
+		if r.err != nil || int(code) >= len(savedAlgos) || !savedAlgos[code].Perceptual() && savedAlgos[code] != pdqUpright {
 			return nil, nil, errors.New("an index of an unknown algorithm")
 		}
-		a := savedAlgos[head[0]]
+		a := savedAlgos[code]
 		col := &st.cols[activeColumn(a)]
-		if int(head[1]) != col.words || int(head[2]) != col.len() || head[4] == 0 || head[4] > 64 {
-			return nil, nil, fmt.Errorf("the %s index has impossible dimensions", a)
-		}
-		idx := &Index{words: col.words, codes: col.codes, n: col.len(), radius: int(head[3])}
-		for s := range head[4] {
-			sub := substring{start: uint(r.u32()), width: uint(r.u32())}
-			if sub.width == 0 || sub.width > maxSubstringBits || sub.start+sub.width > uint(64*col.words) {
-				r.fail("a substring table has impossible dimensions")
-			}
-			sub.offsets = r.u32s(r.count(4))
-			r.pad()
-			sub.items = r.u32s(r.count(4))
-			r.pad()
-			sub.inline = r.u64s(r.count(8))
-			if r.err != nil {
-				return nil, nil, r.err
-			}
-			if len(sub.inline) > 0 && idx.words != 1 {
-				return nil, nil, fmt.Errorf("the %s index has inline codes of more than one word", a)
-			}
-			if err := sub.check(idx.n, s == 0); err != nil {
-				return nil, nil, fmt.Errorf("the %s index: %w", a, err)
-			}
-			idx.subs = append(idx.subs, sub)
+		idx, err := mindex.Decode(indexReader{r}, col.codes, col.words, col.len())
+		if err != nil {
+			return nil, nil, fmt.Errorf("the %s index: %w", a, err)
 		}
 		reg.index[a] = idx
 	}
@@ -415,34 +384,22 @@ func (st *store) check() error {
 	return nil
 }
 
-// check verifies a substring table read from a file: 2^width + 1
-// non-decreasing offsets ending at n, and n entry numbers below n (none
-// for a first table, whose codes are sorted).
-func (sub *substring) check(n int, first bool) error {
-	if len(sub.offsets) != 1<<sub.width+1 {
-		return errors.New("a table has the wrong number of offsets")
-	}
-	prev := uint32(0)
-	for _, o := range sub.offsets {
-		if o < prev {
-			return errors.New("a table's offsets decrease")
-		}
-		prev = o
-	}
-	if sub.offsets[0] != 0 || int(prev) != n {
-		return errors.New("a table's offsets do not cover its entries")
-	}
-	if first && len(sub.items) == 0 && len(sub.inline) == 0 ||
-		!first && len(sub.items) == 0 && len(sub.inline) == n {
-		return nil
-	}
-	if len(sub.items) != n || len(sub.inline) != 0 {
-		return errors.New("a table has the wrong number of entries")
-	}
-	for _, e := range sub.items {
-		if int(e) >= n {
-			return errors.New("a table refers to an entry past the last")
-		}
-	}
-	return nil
+// indexWriter and indexReader are the saved file's writer and reader as
+// the multi-index writes and reads its tables.
+type indexWriter struct{ w *savedWriter }
+
+func (x indexWriter) U32(v uint32)    { x.w.u32(v) }
+func (x indexWriter) U64(v uint64)    { x.w.u64(v) }
+func (x indexWriter) U32s(v []uint32) { x.w.u32s(v) }
+func (x indexWriter) U64s(v []uint64) { x.w.u64(uint64(len(v))); x.w.u64s(v) }
+
+type indexReader struct{ r *savedReader }
+
+func (x indexReader) U32() uint32 { return x.r.u32() }
+func (x indexReader) U32s() []uint32 {
+	v := x.r.u32s(x.r.count(4))
+	x.r.pad()
+	return v
 }
+func (x indexReader) U64s() []uint64 { return x.r.u64s(x.r.count(8)) }
+func (x indexReader) Err() error     { return x.r.err }

@@ -1,7 +1,13 @@
-package audit
+// Package mindex is the multi-index the audit package's registries search
+// their perceptual hashes with (Index), and its form in a saved index file
+// (Index.Encode, Decode): the arrays are written as they lie in memory, and
+// read back where they lie in a mapped file, once every length and entry
+// number in them is checked.
+package mindex
 
 import (
 	"cmp"
+	"errors"
 	"math"
 	"math/bits"
 	"slices"
@@ -27,7 +33,7 @@ type Index struct {
 	radius int // the radius the tables were sized for
 	subs   []substring
 	// order numbers the codes as the caller gave them, for an index
-	// built by NewIndex (its codes are sorted); nil in a registry, whose
+	// built by New (its codes are sorted); nil in a registry, whose
 	// columns are sorted with the codes.
 	order []uint32
 }
@@ -36,7 +42,7 @@ type substring struct {
 	start, width uint     // bit range within the code, counted from the top
 	offsets      []uint32 // 2^width + 1
 	// items are entry numbers, grouped by substring value. The first table
-	// of an index built in order (newIndex) has none: its codes are sorted
+	// of an index built in order (Build) has none: its codes are sorted
 	// by that substring, so bucket v is entries offsets[v] to offsets[v+1].
 	items []uint32
 	// inline, in the other tables of such an index of one-word codes,
@@ -48,7 +54,7 @@ type substring struct {
 // maxSubstringBits caps a table at 2^22 offsets (16 MiB).
 const maxSubstringBits = 22
 
-// NewIndex indexes the codes, words 64-bit words each (code i is
+// New indexes the codes, words 64-bit words each (code i is
 // codes[i*words:(i+1)*words]; 1 word for a 64-bit hash, 4 for PDQ), for
 // queries of radius up to r; a larger radius falls back to a linear scan.
 // It chooses the number and width of substrings by the expected cost of a
@@ -57,8 +63,8 @@ const maxSubstringBits = 22
 // cheapest. The index keeps a copy of the codes, sorted by the first
 // substring, and reports entries by their place in codes; it is safe for
 // concurrent searches.
-func NewIndex(codes []uint64, words, r int) *Index {
-	idx, perm := newIndex(codes, words, r, true)
+func New(codes []uint64, words, r int) *Index {
+	idx, perm := Build(codes, words, r, true)
 	idx.order = make([]uint32, len(perm))
 	for i, p := range perm {
 		idx.order[i] = uint32(p)
@@ -66,10 +72,10 @@ func NewIndex(codes []uint64, words, r int) *Index {
 	return idx
 }
 
-// newIndex is NewIndex; with sorted, it first orders the codes by their
+// Build is New; with sorted, it first orders the codes by their
 // first substring (in a new slice) and returns the order, perm[i] being the
 // code now at i, so that the first table needs no entry numbers.
-func newIndex(codes []uint64, words, r int, sorted bool) (*Index, []int) {
+func Build(codes []uint64, words, r int, sorted bool) (*Index, []int) {
 	n := len(codes) / words
 	idx := &Index{words: words, codes: codes, n: n, radius: r}
 	total := 64 * words
@@ -276,6 +282,10 @@ func enumerate(v uint64, width uint, k int, f func(uint64)) {
 // Len is the number of codes.
 func (idx *Index) Len() int { return idx.n }
 
+// Codes returns the codes the index searches: for one Build made sorted,
+// in their sorted order (entry e is Codes()[e*words:(e+1)*words]).
+func (idx *Index) Codes() []uint64 { return idx.codes }
+
 // Substrings is the number of substring tables.
 func (idx *Index) Substrings() int { return len(idx.subs) }
 
@@ -291,4 +301,107 @@ func (idx *Index) BytesPerEntry() float64 {
 		total += float64(4*len(s.items) + 4*len(s.offsets) + 8*len(s.inline))
 	}
 	return total / float64(idx.n)
+}
+
+// Encoder is what an index is written with: the saved index file's writer.
+type Encoder interface {
+	U32(uint32)
+	U64(uint64)
+	// U32s and U64s write a count, then the values (U32s then padding to
+	// 8 bytes).
+	U32s([]uint32)
+	U64s([]uint64)
+}
+
+// Encode writes the index's dimensions and tables (not its codes, which
+// its owner writes).
+func (idx *Index) Encode(w Encoder) {
+	w.U32(uint32(idx.words))
+	w.U32(uint32(idx.n))
+	w.U32(uint32(idx.radius))
+	w.U32(uint32(len(idx.subs)))
+	for _, sub := range idx.subs {
+		w.U32(uint32(sub.start))
+		w.U32(uint32(sub.width))
+		w.U32s(sub.offsets)
+		w.U32s(sub.items)
+		w.U64s(sub.inline)
+	}
+}
+
+// Decoder is what an index is read with: the saved index file's reader,
+// which checks every length against what is left of the file.
+type Decoder interface {
+	U32() uint32
+	// U32s and U64s read a count, then that many values (U32s then the
+	// padding to 8 bytes).
+	U32s() []uint32
+	U64s() []uint64
+	Err() error
+}
+
+// Decode reads an index Encode wrote, over n codes of words 64-bit words,
+// and checks that its tables are possible: it fails, never panics, on a
+// damaged or forged file.
+func Decode(r Decoder, codes []uint64, words, n int) (*Index, error) {
+	head := [4]uint32{r.U32(), r.U32(), r.U32(), r.U32()}
+	if r.Err() != nil {
+		return nil, r.Err()
+	}
+	if int(head[0]) != words || int(head[1]) != n || head[3] == 0 || head[3] > 64 {
+		return nil, errors.New("the index has impossible dimensions")
+	}
+	idx := &Index{words: words, codes: codes, n: n, radius: int(head[2])}
+	for s := range head[3] {
+		sub := substring{start: uint(r.U32()), width: uint(r.U32())}
+		if sub.width == 0 || sub.width > maxSubstringBits || sub.start+sub.width > uint(64*words) {
+			return nil, errors.New("a substring table has impossible dimensions")
+		}
+		sub.offsets = r.U32s()
+		sub.items = r.U32s()
+		sub.inline = r.U64s()
+		if r.Err() != nil {
+			return nil, r.Err()
+		}
+		if len(sub.inline) > 0 && words != 1 {
+			return nil, errors.New("the index has inline codes of more than one word")
+		}
+		if err := sub.check(n, s == 0); err != nil {
+			return nil, err
+		}
+		idx.subs = append(idx.subs, sub)
+	}
+	return idx, nil
+}
+
+// check verifies a substring table read from a file: 2^width + 1
+// non-decreasing offsets ending at n, and n entry numbers below n (none
+// for a first table, whose codes are sorted).
+func (sub *substring) check(n int, first bool) error {
+	if len(sub.offsets) != 1<<sub.width+1 {
+		return errors.New("a table has the wrong number of offsets")
+	}
+	prev := uint32(0)
+	for _, o := range sub.offsets {
+		if o < prev {
+			return errors.New("a table's offsets decrease")
+		}
+		prev = o
+	}
+	if sub.offsets[0] != 0 || int(prev) != n {
+		return errors.New("a table's offsets do not cover its entries")
+	}
+	if first && len(sub.items) == 0 && len(sub.inline) == 0 ||
+		!first && len(sub.items) == 0 && len(sub.inline) == n {
+		return nil
+	}
+	if len(sub.items) != n || len(sub.inline) != 0 {
+		return errors.New("a table has the wrong number of entries")
+	}
+	for _, e := range sub.items {
+		if int(e) >= n {
+			return errors.New("a table refers to an entry past the last")
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package audit
+package mindex
 
 import (
 	"fmt"
@@ -81,7 +81,7 @@ func TestMIHEqualsLinearScan(t *testing.T) {
 						codes[i] = codes[i-1] // the same hash filed twice
 					}
 				}
-				idx, perm := newIndex(codes, tc.words, tc.r, sorted)
+				idx, perm := Build(codes, tc.words, tc.r, sorted)
 				if sorted {
 					// Entry numbers are positions in the sorted codes: the
 					// linear scan reads the same.
