@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -166,23 +164,13 @@ func TestCropGridCalibration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
+	lines := []string{"hash,id,source,date,status,note,variant"}
 	for _, e := range slices.Concat(audit.VariantEntries(vs, algos, "owner", "", "", audit.Active, ""),
 		audit.VariantEntries(other, algos, "plain", "", "", audit.Active, "")) {
 		lines = append(lines, e.Hash()+","+e.ID+",,,,,"+e.Variant)
 	}
-	path := filepath.Join(t.TempDir(), "reg.csv")
-	if err := os.WriteFile(path, []byte("hash,id,source,date,status,note,variant\n"+strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := audit.LoadRegistry(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.SaveIndex(path+audit.IndexSuffix, audit.DefaultRadii); err != nil {
-		t.Fatal(err)
-	}
-	saved, err := audit.LoadIndex(path+audit.IndexSuffix, path)
+	path, idx, reg := savedRegistry(t, lines)
+	saved, err := audit.LoadIndex(idx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,9 +183,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			continue
 		}
 		grid := m.setEvidence(op)
-		excludeWithin, images := op.Exclude, op.Images[m.Algo]
+		excludeWithin, images, what, of := op.Exclude, op.Images[m.Algo], "", "registered images"
 		if grid {
-			excludeWithin, images = op.GridExclude, op.GridImages
+			excludeWithin, images, what, of = op.GridExclude, op.GridImages, "a crop grid's variant ", "registered crop grids"
 		}
 		// Why a perceptual match is not enough to exclude, if it is not.
 		var weak string
@@ -196,10 +196,8 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", r.PDQQuality, hash.PDQWeakQuality)
 		case e.Quality >= 0 && e.Quality < hash.PDQWeakQuality:
 			weak = fmt.Sprintf("a weak PDQ (quality %d < %d): too flat an image to exclude on", e.Quality, hash.PDQWeakQuality)
-		case m.Distance > excludeWithin && grid:
-			weak = fmt.Sprintf("a crop grid's variant beyond %d, where at %d registered crop grids it could be chance (%.2g expected)", excludeWithin, images, m.ExpectedFalse)
 		case m.Distance > excludeWithin:
-			weak = fmt.Sprintf("beyond %d, where at %d registered images it could be chance (%.2g expected)", excludeWithin, images, m.ExpectedFalse)
+			weak = fmt.Sprintf("%sbeyond %d, where at %d %s it could be chance (%.2g expected)", what, excludeWithin, images, of, m.ExpectedFalse)
 		}
 		if weak == "" {
 			m.Decides = Exclude

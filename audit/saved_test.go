@@ -17,25 +17,33 @@ import (
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
+// savedRegistry writes rows (a header, then entries) to a CSV registry in
+// a temporary folder, parses it and saves its index beside it.
+func savedRegistry(t *testing.T, rows []string) (reg, idx string, parsed *audit.Registry) {
+	t.Helper()
+	reg = filepath.Join(t.TempDir(), "reg.csv")
+	if err := os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := audit.LoadRegistry(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx = reg + audit.IndexSuffix
+	if err := parsed.SaveIndex(idx, audit.DefaultRadii); err != nil {
+		t.Fatal(err)
+	}
+	return reg, idx, parsed
+}
+
 func TestSavedIndex(t *testing.T) {
-	dir := t.TempDir()
-	reg := filepath.Join(dir, "reg.csv")
 	var rows []string
 	rows = append(rows, "hash,id")
 	for i := range 500 {
 		rows = append(rows, fmt.Sprintf("phash:%016x,p%d", uint64(i+1)*0x9e3779b97f4a7c15, i))
 	}
 	rows = append(rows, "pdq:"+pdqHex+",the-pdq", "phash:0000000000000000,flat", sha+",the-sha")
-	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
-
-	orig, err := audit.LoadRegistry(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := reg + audit.IndexSuffix
-	if err := orig.SaveIndex(idx, audit.DefaultRadii); err != nil {
-		t.Fatal(err)
-	}
+	reg, idx, orig := savedRegistry(t, rows)
 	loaded, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg)
 	if err != nil || rebuilt {
 		t.Fatalf("%v rebuilt=%v", err, rebuilt)
@@ -142,22 +150,12 @@ func TestTurnedVariantsMatch(t *testing.T) {
 // is the registry's last use must keep it alive to the end, or the
 // collector unmaps the columns under it (a crash the fuzzer found).
 func TestSavedIndexUnmappedOnlyAfterUse(t *testing.T) {
-	dir := t.TempDir()
-	reg := filepath.Join(dir, "reg.csv")
 	var rows []string
 	rows = append(rows, "hash,id,source")
 	for i := range 20_000 {
 		rows = append(rows, fmt.Sprintf("phash:%016x,p%d,someone@example.org", uint64(i+1)*0x9e3779b97f4a7c15, i))
 	}
-	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
-	orig, err := audit.LoadRegistry(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := reg + audit.IndexSuffix
-	if err := orig.SaveIndex(idx, audit.DefaultRadii); err != nil {
-		t.Fatal(err)
-	}
+	reg, idx, _ := savedRegistry(t, rows)
 	defer debug.SetGCPercent(debug.SetGCPercent(1))
 	load := func() *audit.Registry {
 		r, err := audit.LoadIndex(idx, reg)

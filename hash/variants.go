@@ -157,25 +157,21 @@ func storedPoint(x, y, sw, sh, o int) (int, int) {
 // IsShifted reports whether a variant name is one of ShiftedCrops or
 // GridCrops.
 func IsShifted(name string) bool {
-	_, ok := shiftedNames[name]
+	_, ok := offCentre[name]
 	return ok
 }
 
 // IsGridCrop reports whether a variant name is one of GridCrops.
-func IsGridCrop(name string) bool { return gridNames[name] }
+func IsGridCrop(name string) bool { return offCentre[name] }
 
-var gridNames = func() map[string]bool {
+// offCentre holds the names of ShiftedCrops (false) and GridCrops (true).
+var offCentre = func() map[string]bool {
 	m := map[string]bool{}
+	for _, n := range ShiftedCrops {
+		m[n] = false
+	}
 	for _, n := range GridCrops {
 		m[n] = true
-	}
-	return m
-}()
-
-var shiftedNames = func() map[string]struct{} {
-	m := map[string]struct{}{}
-	for _, n := range slices.Concat(ShiftedCrops, GridCrops) {
-		m[n] = struct{}{}
 	}
 	return m
 }()
