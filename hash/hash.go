@@ -2,177 +2,23 @@ package hash
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
 	_ "image/gif"  // register GIF
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
-	"math/bits"
 	"strings"
 	"sync"
 
 	"github.com/corona10/goimagehash"
 	"github.com/disintegration/imaging"
+	"github.com/imgconsent/imgconsent/hash/hashes"
 	_ "golang.org/x/image/bmp"  // register BMP
 	_ "golang.org/x/image/tiff" // register TIFF
 	_ "golang.org/x/image/webp" // register WebP
 )
-
-// Algo names a hash algorithm as it is written in registries and reports.
-type Algo string
-
-// The algorithms imgconsent computes.
-const (
-	SHA256 Algo = "sha256" // SHA-256 of the file's bytes: exact match only
-	PHash  Algo = "phash"  // 64-bit DCT perceptual hash
-	DHash  Algo = "dhash"  // 64-bit difference hash
-	AHash  Algo = "ahash"  // 64-bit average hash
-	PDQAlg Algo = "pdq"    // Meta's 256-bit PDQ
-	MD5    Algo = "md5"    // MD5 of the file's bytes, as older hash lists carry
-)
-
-// Algos lists every algorithm, exact first.
-var Algos = []Algo{SHA256, MD5, PHash, DHash, AHash, PDQAlg}
-
-// Bits is the length of the algorithm's hash in bits, or 0 for an unknown
-// algorithm.
-func (a Algo) Bits() int {
-	switch a {
-	case SHA256, PDQAlg:
-		return 256
-	case PHash, DHash, AHash:
-		return 64
-	case MD5:
-		return 128
-	}
-	return 0
-}
-
-// Perceptual reports whether the algorithm matches within a Hamming radius
-// (true) rather than exactly (false).
-func (a Algo) Perceptual() bool { return a == PHash || a == DHash || a == AHash || a == PDQAlg }
-
-// Hash64 is a 64-bit perceptual hash. Its text form is 16 lower-case hex
-// digits, the same digits goimagehash prints after its "p:" prefix.
-type Hash64 uint64
-
-// String returns the 16 hex digits.
-func (h Hash64) String() string { return fmt.Sprintf("%016x", uint64(h)) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (h Hash64) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (h *Hash64) UnmarshalText(b []byte) error {
-	v, err := ParseHash64(string(b))
-	if err != nil {
-		return err
-	}
-	*h = v
-	return nil
-}
-
-// ParseHash64 parses exactly 16 hex digits (either case).
-func ParseHash64(s string) (Hash64, error) {
-	if len(s) != 16 {
-		return 0, fmt.Errorf("hash: 64-bit hash needs 16 hex digits, got %d", len(s))
-	}
-	var b [8]byte
-	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
-		return 0, fmt.Errorf("hash: 64-bit hash %q: %w", s, err)
-	}
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return Hash64(v), nil
-}
-
-// Distance is the Hamming distance between two 64-bit hashes: the number of
-// bits in which they differ, 0 to 64.
-func Distance(a, b Hash64) int { return bits.OnesCount64(uint64(a ^ b)) }
-
-// Digest is a SHA-256 digest. Its text form is 64 lower-case hex digits.
-type Digest [sha256.Size]byte
-
-// String returns the 64 hex digits.
-func (d Digest) String() string { return hex.EncodeToString(d[:]) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Digest) UnmarshalText(b []byte) error {
-	v, err := ParseDigest(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// ParseDigest parses exactly 64 hex digits (either case).
-func ParseDigest(s string) (Digest, error) {
-	var d Digest
-	if len(s) != 2*len(d) {
-		return d, fmt.Errorf("hash: sha256 needs %d hex digits, got %d", 2*len(d), len(s))
-	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, fmt.Errorf("hash: sha256 %q: %w", s, err)
-	}
-	return d, nil
-}
-
-// Sum returns the SHA-256 digest of data.
-func Sum(data []byte) Digest { return sha256.Sum256(data) }
-
-// Perceptual holds the perceptual hashes of one image: three 64-bit ones
-// and PDQ, with PDQ's quality and the PDQ of each rotation and flip of the
-// image (in the order of Dihedral, the first being PDQ itself).
-type Perceptual struct {
-	PHash      Hash64 `json:"phash"`
-	DHash      Hash64 `json:"dhash"`
-	AHash      Hash64 `json:"ahash"`
-	PDQ        PDQ    `json:"pdq"`
-	PDQQuality int    `json:"pdq_quality"`
-	// PDQDihedral holds the PDQ of the image turned each way of Dihedral
-	// but the first; with PDQ they let a registry entry match a rotated or
-	// mirrored copy without decoding the image again.
-	PDQDihedral [7]PDQ `json:"pdq_dihedral"`
-	// Trimmed holds the hashes of the image without its uniform border
-	// (a frame, letterbox or pillarbox bars), when it has one of at least
-	// 2 % of a side: a copy framed or letterboxed on the way matches its
-	// original by these. Nil when there is no such border.
-	Trimmed *Perceptual `json:"trimmed,omitempty"`
-}
-
-// WeakPDQ reports whether the PDQ hash has a quality below PDQWeakQuality.
-func (p Perceptual) WeakPDQ() bool { return p.PDQQuality < PDQWeakQuality }
-
-// PDQVariant returns the PDQ of the image turned the k-th way of Dihedral.
-func (p Perceptual) PDQVariant(k int) PDQ {
-	if k == 0 {
-		return p.PDQ
-	}
-	return p.PDQDihedral[k-1]
-}
-
-// Get returns the hash for a perceptual algorithm, and false for any other.
-func (p Perceptual) Get(a Algo) (Hash64, bool) {
-	switch a {
-	case PHash:
-		return p.PHash, true
-	case DHash:
-		return p.DHash, true
-	case AHash:
-		return p.AHash, true
-	}
-	return 0, false
-}
 
 // Image describes a decoded image.
 type Image struct {
@@ -526,16 +372,16 @@ func (h *Hasher) Variants(data []byte, opts *Options) ([]Variant, Image, error) 
 		for k := 1; k < len(Dihedral); k++ {
 			parts = append(parts, part{name: Dihedral[k], pdqOnly: true, px: whole, turn: turnFor[orient][k]})
 		}
-		var sets []*shiftGrid
+		var sets []*hashes.Grid
 		if o.ShiftedCrops || o.CropGrid {
-			sets = append(sets, shiftedGrid)
+			sets = append(sets, hashes.ShiftedGrid)
 		}
 		if o.CropGrid {
-			sets = append(sets, cropGrids...)
+			sets = append(sets, hashes.CropGrids...)
 		}
 		for _, g := range sets {
-			for i, r := range g.rects(e.imgW, e.imgH, orient) {
-				parts = append(parts, part{name: g.names[i], pdqOnly: true, px: r, turn: shown})
+			for i, r := range gridRects(g, e.imgW, e.imgH, orient) {
+				parts = append(parts, part{name: g.Names[i], pdqOnly: true, px: r, turn: shown})
 			}
 		}
 	}

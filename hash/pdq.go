@@ -1,65 +1,8 @@
 package hash
 
 import (
-	"encoding/binary"
-	"encoding/hex"
-	"fmt"
 	"math"
-	"math/bits"
 )
-
-// PDQ is Meta's 256-bit perceptual hash (facebook/ThreatExchange, pdq/). Its
-// text form is 64 hex digits, as Meta's references print it: the hash as a
-// big-endian 256-bit number whose bit k is set when DCT coefficient k (row
-// major over the 16×16 block) is above the median.
-type PDQ [32]byte
-
-// String returns the 64 hex digits.
-func (p PDQ) String() string { return hex.EncodeToString(p[:]) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (p PDQ) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (p *PDQ) UnmarshalText(b []byte) error {
-	v, err := ParsePDQ(string(b))
-	if err != nil {
-		return err
-	}
-	*p = v
-	return nil
-}
-
-// ParsePDQ parses exactly 64 hex digits (either case).
-func ParsePDQ(s string) (PDQ, error) {
-	var p PDQ
-	if len(s) != 64 {
-		return p, fmt.Errorf("hash: PDQ needs 64 hex digits, got %d", len(s))
-	}
-	if _, err := hex.Decode(p[:], []byte(s)); err != nil {
-		return p, fmt.Errorf("hash: PDQ %q: %w", s, err)
-	}
-	return p, nil
-}
-
-// PDQDistance is the Hamming distance between two PDQ hashes, 0 to 256.
-func PDQDistance(a, b PDQ) int {
-	d := 0
-	for i := 0; i < 32; i += 8 {
-		d += bits.OnesCount64(binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]))
-	}
-	return d
-}
-
-func (p *PDQ) setBit(k int) { p[31-k/8] |= 1 << (k % 8) }
-
-// PDQWeakQuality is the quality below which a PDQ hash is weak: the image
-// is too flat for its hash to say much (Meta's HMA uses the same cut-off).
-const PDQWeakQuality = 50
-
-// Dihedral names the 8 rotations and flips of an image, the ways a copy can
-// be turned: the PDQ of each comes from the one DCT.
-var Dihedral = [8]string{"original", "rotate-90-ccw", "rotate-180", "rotate-90-cw", "mirror-x", "mirror-y", "transpose", "transverse"}
 
 // pdqDCT[i][j] = √(2/64) cos(π/128 (i+1)(2j+1)): rows 1–16 of the 64-point
 // DCT-II, as PDQ defines them (the DC row is left out).
@@ -202,7 +145,7 @@ func (s *pdqState) thresholdAt(median float32) PDQ {
 	var p PDQ
 	for k, v := range s.v {
 		if v > median {
-			p.setBit(k)
+			setBit(&p, k)
 		}
 	}
 	return p
@@ -355,3 +298,7 @@ func selectK(v []float32, k int) float32 {
 	}
 	return v[k]
 }
+
+// setBit sets bit k of p, counted from the last byte as PDQ's text form
+// reads.
+func setBit(p *PDQ, k int) { p[31-k/8] |= 1 << (k % 8) }

@@ -293,8 +293,8 @@ func TestPDQText(t *testing.T) {
 		t.Error("63 digits parsed")
 	}
 	var q PDQ
-	q.setBit(255)
-	q.setBit(0)
+	setBit(&q, 255)
+	setBit(&q, 0)
 	if q.String() != "8000000000000000000000000000000000000000000000000000000000000001" {
 		t.Errorf("bit order: %s", q)
 	}

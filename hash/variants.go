@@ -1,122 +1,27 @@
 package hash
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"slices"
-	"strconv"
+
+	"github.com/imgconsent/imgconsent/hash/hashes"
 )
 
-// A Crop is a centred part of an image that a registry entry also records,
-// so that a copy cut to another shape still matches: scraped copies are
-// routinely cut to a square, to 4:5 or 16:9, or trimmed at the edges.
-type Crop struct {
-	Name string
-	// Aspect is the crop's width over its height, as displayed: the largest
-	// centred rectangle of that shape. 0 keeps the image's own shape.
-	Aspect float64
-	// Keep is the share of each side kept when Aspect is 0.
-	Keep float64
-}
-
-// Crops are the crops a registry entry records besides the whole image
-// (Hasher.Variants). An aspect crop within 3 % of the image's own shape is
-// left out: it would hash like the whole image.
-var Crops = []Crop{
-	{Name: "crop-square", Aspect: 1},
-	{Name: "crop-4:5", Aspect: 4.0 / 5},
-	{Name: "crop-16:9", Aspect: 16.0 / 9},
-	{Name: "crop-95%", Keep: 0.95},
-	{Name: "crop-90%", Keep: 0.9},
-	{Name: "crop-85%", Keep: 0.85},
-	{Name: "crop-80%", Keep: 0.8},
-}
-
-// ShiftedKeep is the share of each side the shifted crops keep.
-const ShiftedKeep = 0.95
-
-// A shiftGrid is a set of off-centre crops of one size: crops keeping keep
-// of each side, their free margin split at the n×n points of a grid (the
-// centre left out: it is a crop of Crops).
-type shiftGrid struct {
-	keep  float64
-	n     int
-	names []string
-}
-
-// anchors returns the share of the margin, in percent, left of (above) a
-// crop at each of the grid's n places: 0 to 100 in equal steps.
-func (g *shiftGrid) anchors() []float64 {
-	out := make([]float64, g.n)
-	for i := range out {
-		out[i] = 100 * float64(i) / float64(g.n-1)
-	}
-	return out
-}
-
-func newGrid(keep float64, n int) *shiftGrid {
-	g := &shiftGrid{keep: keep, n: n}
-	as := g.anchors()
-	for _, y := range as {
-		for _, x := range as {
-			if x == 50 && y == 50 {
-				continue
-			}
-			g.names = append(g.names, fmt.Sprintf("crop-%d%%@%s-%s", int(keep*100+0.5),
-				strconv.FormatFloat(x, 'f', -1, 64), strconv.FormatFloat(y, 'f', -1, 64)))
-		}
-	}
-	return g
-}
-
-// shiftedGrid is ShiftedCrops: 95 % crops on a 5×5 grid. The crop grid
-// (Options.CropGrid) adds 90 % and 85 % crops on 9×9 grids: PDQ moves by
-// tens of bits when the crop under it moves by 2 % of a side or changes
-// size by 2.5 %, so copies cut 10 or 15 % off anywhere need crops of that
-// size placed at steps of at most 2 % (1.25 and 1.9 % here).
-var (
-	shiftedGrid = newGrid(ShiftedKeep, 5)
-	cropGrids   = []*shiftGrid{newGrid(0.90, 9), newGrid(0.85, 9)}
-)
-
-// ShiftedCrops names the crops of ShiftedKeep of each side at the 24 other
-// points of a 5×5 grid of positions: "crop-95%@X-Y", X and Y the percent
-// of the margin left of and above it, as displayed. PDQ moves by a median
-// of 56 bits when a copy is cut 5 % off-centre, so a registry entry records
-// the PDQ of these too: a copy cut anywhere is then within 14 bits of one
-// (median on real photos), where the centred crop alone leaves most over
-// 31. PDQ only, compared with a copy as it is; Variants hashes them when
-// Options.ShiftedCrops is set.
-var ShiftedCrops = shiftedGrid.names
-
-// GridCrops names the crops of the crop grid (Options.CropGrid), besides
-// ShiftedCrops: 90 % and 85 % of each side at the 80 other points of a 9×9
-// grid, "crop-90%@12.5-0" and so on, named as ShiftedCrops are. A copy cut
-// 10 or 15 % smaller anywhere is then within 24 bits of one (median on
-// real photos, against 54 to 58 from the centred crop). PDQ only.
-var GridCrops = func() []string {
-	var out []string
-	for _, g := range cropGrids {
-		out = append(out, g.names...)
-	}
-	return out
-}()
-
-// rects returns the crops of grid g of a w×h image stored under
-// orientation o, in the order of g.names, in stored pixels: each is placed
+// gridRects returns the crops of grid g of a w×h image stored under
+// orientation o, in the order of g.Names, in stored pixels: each is placed
 // on the image as displayed.
-func (g *shiftGrid) rects(w, h, o int) []image.Rectangle {
+func gridRects(g *hashes.Grid, w, h, o int) []image.Rectangle {
 	dw, dh := w, h
 	if o >= 5 {
 		dw, dh = h, w
 	}
-	cw, ch := int(float64(dw)*g.keep+0.5), int(float64(dh)*g.keep+0.5)
+	cw, ch := int(float64(dw)*g.Keep+0.5), int(float64(dh)*g.Keep+0.5)
 	if cw < 16 || ch < 16 || cw >= dw || ch >= dh {
 		return nil
 	}
 	var out []image.Rectangle
-	as := g.anchors()
+	as := g.Anchors()
 	for _, ay := range as {
 		for _, ax := range as {
 			if ax == 50 && ay == 50 {
@@ -152,60 +57,6 @@ func storedPoint(x, y, sw, sh, o int) (int, int) {
 		return sw - 1 - y, x
 	}
 	return x, y
-}
-
-// IsShifted reports whether a variant name is one of ShiftedCrops or
-// GridCrops.
-func IsShifted(name string) bool {
-	_, ok := offCentre[name]
-	return ok
-}
-
-// IsGridCrop reports whether a variant name is one of GridCrops.
-func IsGridCrop(name string) bool { return offCentre[name] }
-
-// offCentre holds the names of ShiftedCrops (false) and GridCrops (true).
-var offCentre = func() map[string]bool {
-	m := map[string]bool{}
-	for _, n := range ShiftedCrops {
-		m[n] = false
-	}
-	for _, n := range GridCrops {
-		m[n] = true
-	}
-	return m
-}()
-
-// UprightOnly reports whether a variant is PDQ only and compared with a
-// copy as it is, never turned: a turn (IsTurn) or a shifted crop.
-func UprightOnly(name string) bool { return IsTurn(name) || IsShifted(name) }
-
-// IsTurn reports whether a variant name is one of Dihedral's turns (not
-// "original"): a PDQ-only variant of the image turned that way, to be
-// compared with a copy as it is, not turned again.
-func IsTurn(name string) bool {
-	for _, d := range Dihedral[1:] {
-		if name == d {
-			return true
-		}
-	}
-	return false
-}
-
-// VariantTrimmed names the hashes of an image with its uniform border cut
-// off (see Perceptual.Trimmed).
-const VariantTrimmed = "trimmed"
-
-// Variant is one version of an image that a registry entry records: the
-// whole image (Name ""), a crop of Crops, or the image with its border
-// trimmed (VariantTrimmed).
-type Variant struct {
-	Name string
-	// PDQOnly marks a variant whose only hash is PDQ, compared with a copy
-	// as it is: the image turned a way of Dihedral (Name), as Meta's
-	// reference reads a turned copy, or a shifted crop (ShiftedCrops).
-	PDQOnly bool
-	Perceptual
 }
 
 // rect is a part of a plane, in samples.
