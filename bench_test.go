@@ -34,9 +34,11 @@ import (
 	"github.com/corona10/goimagehash"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/mindex"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -168,10 +170,10 @@ func BenchmarkMetadata(b *testing.B) {
 
 // benchRegistry is the registry the pipeline benchmarks match against:
 // 1000 pHash entries spread over the hash space.
-func benchRegistry(b *testing.B) *audit.Registry {
-	reg := &audit.Registry{}
+func benchRegistry(b *testing.B) *registry.Registry {
+	reg := &registry.Registry{}
 	for i := range 1000 {
-		e, err := audit.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", audit.Active, "")
+		e, err := registry.NewEntry(fmt.Sprintf("phash:%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprint(i), "", "", registry.Active, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -328,7 +330,7 @@ func BenchmarkRegistry(b *testing.B) {
 		n := registrySize()
 		codes := registryCodes(n, tc.words)
 		start := time.Now()
-		idx := audit.NewIndex(codes, tc.words, tc.radius)
+		idx := mindex.New(codes, tc.words, tc.radius)
 		b.Logf("%s: %d entries indexed in %v, %d substrings, %.1f bytes per entry",
 			tc.algo, n, time.Since(start).Round(time.Millisecond), idx.Substrings(), idx.BytesPerEntry())
 		rng := rand.New(rand.NewPCG(7, 8))
@@ -413,11 +415,11 @@ func registryFile(b *testing.B, algo string, words, n int) string {
 		b.Fatal(err)
 	}
 	f.Close()
-	reg, err := audit.LoadRegistry(path)
+	reg, err := registry.Open(registry.Options{}, path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := reg.SaveIndex(path+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+	if err := reg.SaveIndex(path+registry.IndexSuffix, registry.DefaultRadii); err != nil {
 		b.Fatal(err)
 	}
 	registryFiles.Store(key, path)
@@ -443,7 +445,7 @@ func BenchmarkRegistryLoad(b *testing.B) {
 		for _, impl := range []string{"parse", "saved"} {
 			b.Run("algo="+tc.algo+"/impl="+impl, func(b *testing.B) {
 				path := registryFile(b, tc.algo, tc.words, n)
-				info, err := os.Stat(path + audit.IndexSuffix)
+				info, err := os.Stat(path + registry.IndexSuffix)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -452,13 +454,13 @@ func BenchmarkRegistryLoad(b *testing.B) {
 					runtime.GC()
 					var before runtime.MemStats
 					runtime.ReadMemStats(&before)
-					var reg *audit.Registry
+					var reg *registry.Registry
 					if impl == "saved" {
-						reg, err = audit.LoadIndex(path+audit.IndexSuffix, path)
+						reg, err = registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: path + registry.IndexSuffix}, path)
 					} else {
-						reg, err = audit.LoadRegistry(path)
+						reg, err = registry.Open(registry.Options{}, path)
 						if err == nil {
-							reg.Match(nil, &hash.Perceptual{}, reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii) // builds the indexes
+							reg.Match(registry.Query{Perceptual: &hash.Perceptual{}}, reg.Operating(registry.DefaultRadii, registry.Budgets{}).Radii) // builds the indexes
 						}
 					}
 					if err != nil {
@@ -642,13 +644,13 @@ func BenchmarkRegistryAdd(b *testing.B) {
 				algos := []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}
 				n := 0
 				for b.Loop() {
-					var es []*audit.Entry
+					var es []*registry.Entry
 					if impl == "whole" {
 						rec := audit.Process(it, nil)
-						es = audit.EntriesFor(&rec, nil, algos, "id", "", "", audit.Active, "")
+						es = registry.EntriesFor(rec.Query(), nil, algos, "id", "", "", registry.Active, "")
 					} else {
 						rec, vs := audit.ProcessVariants(it, &audit.Options{ShiftedCrops: impl == "shifted", CropGrid: impl == "grid"})
-						es = audit.EntriesFor(&rec, vs, algos, "id", "", "", audit.Active, "")
+						es = registry.EntriesFor(rec.Query(), vs, algos, "id", "", "", registry.Active, "")
 					}
 					n = len(es)
 				}
@@ -699,8 +701,8 @@ func BenchmarkMatchVariants(b *testing.B) {
 	// With crop grids, as many images as make registrySize() entries (about
 	// 207 per image: 46 thousand images at the default size).
 	gridImages := registrySize() / (2*(1+len(hash.Crops)) + len(hash.Dihedral) - 1 + len(hash.ShiftedCrops) + len(hash.GridCrops))
-	build := func(variants int, grid bool) *audit.Registry {
-		reg := &audit.Registry{}
+	build := func(variants int, grid bool) *registry.Registry {
+		reg := &registry.Registry{}
 		for i, m := range imgs {
 			if grid && i >= gridImages {
 				break
@@ -718,7 +720,7 @@ func BenchmarkMatchVariants(b *testing.B) {
 					}
 				}
 				for _, text := range []string{fmt.Sprintf("phash:%016x", ph), "pdq:" + pdqOf(pdq).String()} {
-					e, err := audit.NewEntry(text, fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					e, err := registry.NewEntry(text, fmt.Sprintf("img-%d", i), "", "", registry.Active, "")
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -736,7 +738,7 @@ func BenchmarkMatchVariants(b *testing.B) {
 					for k := range pdq {
 						pdq[k] = flip(pdq[k], 10)
 					}
-					e, err := audit.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					e, err := registry.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", registry.Active, "")
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -752,7 +754,7 @@ func BenchmarkMatchVariants(b *testing.B) {
 					if name == hash.GridCrops[0] { // one near the whole image, for the queries near it
 						pdq = m.pdq
 					}
-					e, err := audit.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", audit.Active, "")
+					e, err := registry.NewEntry("pdq:"+pdqOf(pdq).String(), fmt.Sprintf("img-%d", i), "", "", registry.Active, "")
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -785,8 +787,8 @@ func BenchmarkMatchVariants(b *testing.B) {
 		start := time.Now()
 		reg := build(variants, impl == "grid")
 		// The radii Judge uses at this registry's size.
-		radii := reg.Operating(audit.DefaultRadii, audit.Policy{}).Radii
-		reg.Match(nil, &queries[0], radii) // builds the index
+		radii := reg.Operating(registry.DefaultRadii, registry.Budgets{}).Radii
+		reg.Match(registry.Query{Perceptual: &queries[0]}, radii) // builds the index
 		n := images
 		if impl == "grid" {
 			n = gridImages
@@ -795,7 +797,7 @@ func BenchmarkMatchVariants(b *testing.B) {
 		b.Run("impl="+impl, func(b *testing.B) {
 			i, hits := 0, 0
 			for b.Loop() {
-				hits += len(reg.Match(nil, &queries[i%len(queries)], radii))
+				hits += len(reg.Match(registry.Query{Perceptual: &queries[i%len(queries)]}, radii))
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")

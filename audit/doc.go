@@ -25,27 +25,14 @@
 // entry records (crops, border trimmed, turns; with Options.ShiftedCrops
 // and Options.CropGrid, off-centre crops too).
 //
-// # Registries and matching
+// # Registries
 //
-// A Registry holds opt-out entries, each naming an image by a hash
-// ("phash:c3a1…", "pdq:…", "sha256:…", "md5:…") or a URL or domain, with an
-// id, source, date, status, note and, for an entry made by registry add,
-// the variant of the image it was computed from. It is read from CSV, JSON
-// Lines, plain hash lists and HMA/ThreatExchange exports by LoadRegistry,
-// which names the file and line of every entry it cannot read. It holds
-// its entries in columns (about 22 bytes per 64-bit entry and 100 per PDQ
-// entry at 10 million, plus each objection's text), and makes an *Entry
-// only for a match or a listing. Registry.SaveIndex writes the columns and
-// multi-indexes to one file that LoadIndex and LoadIndexed map and use in
-// place: nothing is parsed or copied, and processes share its pages. Exact
-// entries match exactly; perceptual entries within a Hamming radius that
-// Registry.Operating narrows as the registry grows, from a calibration on
-// real images (FalseMatchRate), so that false matches stay within the
-// Policy's budgets. The crop grids' variants (hash.GridCrops), which give
-// unrelated images more chances, have a calibration (GridFalseMatchRate)
-// and radii of their own (Radii.PDQGrid, Operating.GridExclude). Only
-// exact and PDQ matches exclude; a match says how often unrelated images
-// come that close. Withdrawn entries never match.
+// Package audit/registry reads opt-out registries and matches a record's
+// hashes and URL against them (Record.Query); Options.Registry is the one
+// a scan matches against. Only exact and PDQ matches exclude, within radii
+// that keep the expected false matches within the Policy's budgets
+// (Policy.Budgets); every perceptual match says how often unrelated real
+// images come that close.
 //
 // # Verdicts and reports
 //

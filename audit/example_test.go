@@ -18,6 +18,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -76,38 +77,6 @@ func pngOf(img image.Image) []byte {
 	return b.Bytes()
 }
 
-func ExampleLoadRegistry() {
-	dir, _ := os.MkdirTemp("", "registry")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "optouts.csv")
-	os.WriteFile(path, []byte(`hash,id,source,date,status,note
-phash:c3a1ff0012345678,obj-1,alice@example.org,2026-05-01,active,portfolio
-sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad,obj-2,bob,2026-05-02,,
-p:0f0f0f0f0f0f0f0f,obj-3,carol,2026-05-03,withdrawn,changed her mind
-`), 0o644)
-
-	reg, err := audit.LoadRegistry(path)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Printf("%d entries, %d active\n", reg.Len(), reg.Active())
-	for _, e := range reg.Entries() {
-		fmt.Println(e.ID, e.Algo, e.Status)
-	}
-
-	// A line that cannot be read fails the load, naming file and line.
-	os.WriteFile(path, []byte("phash:c3a1ff0012345678,obj-1\nphash:c3a1,obj-2\n"), 0o644)
-	_, err = audit.LoadRegistry(path)
-	fmt.Println(strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
-	// Output:
-	// 3 entries, 2 active
-	// obj-1 phash active
-	// obj-2 sha256 active
-	// obj-3 phash withdrawn
-	// audit: registry optouts.csv:2: hash: 64-bit hash needs 16 hex digits, got 4
-}
-
 func ExampleScan() {
 	// A corpus: two photos, a smaller re-encoded copy of a photo whose owner
 	// objected, and a file that is not an image.
@@ -122,8 +91,8 @@ func ExampleScan() {
 	// The owner's registry entries, as "registry add" makes them: pHash,
 	// dHash and PDQ of the original and of its crops.
 	variants, _, _ := hash.NewHasher().Variants(jpegOf(objected, 95), nil)
-	reg := &audit.Registry{}
-	for _, e := range audit.VariantEntries(variants, nil, "obj-42", "owner", "2026-11-01", audit.Active, "") {
+	reg := &registry.Registry{}
+	for _, e := range registry.VariantEntries(variants, nil, "obj-42", "owner", "2026-11-01", registry.Active, "") {
 		reg.Add(e)
 	}
 
@@ -139,7 +108,7 @@ func ExampleScan() {
 	for _, r := range recs {
 		fmt.Printf("%-10s %s", r.Key, r.Verdict)
 		for _, m := range r.Matches {
-			if m.Decides == audit.Exclude { // a PDQ match close enough to be sure
+			if m.Decides == registry.DecidesExclude { // a PDQ match close enough to be sure
 				fmt.Printf(": %s by %s", m.Entry, m.Algo)
 			}
 		}

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
-func htmlCorpus(t *testing.T) (string, *audit.Registry) {
+func htmlCorpus(t *testing.T) (string, *registry.Registry) {
 	dir := t.TempDir()
 	orig := sample.JPEG(sample.Photo(120, 300, 200), 90)
 	writeFile(t, filepath.Join(dir, "<script>alert(1)</script>.jpg"), orig)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -76,7 +77,7 @@ func (l List) Items(ctx context.Context) iter.Seq2[Item, error] {
 			if l.Open != nil {
 				it.Read = l.Open.reader(ctx, line)
 			}
-			if u := NormalizeURL(line); u != "" {
+			if u := registry.NormalizeURL(line); u != "" {
 				var got atomic.Pointer[urlcheck.Response]
 				it = Item{Key: line, Path: line, URL: line, Read: fetch(ctx, client, line, &got), Response: got.Load}
 			}

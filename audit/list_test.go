@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -30,8 +31,8 @@ func TestList(t *testing.T) {
 	local := filepath.Join(dir, "local.jpg")
 	writeFile(t, local, jpg)
 	list := strings.Join([]string{"# my list", local, "", srv.URL + "/a.jpg", srv.URL + "/missing.jpg", srv.URL + "/big.jpg", filepath.Join(dir, "nope.jpg")}, "\n")
-	reg := &audit.Registry{}
-	reg.Read(strings.NewReader("hash,id\nurl:"+srv.URL+"/a.jpg,by-url\n"), "r.csv", audit.FormatAuto)
+	reg := &registry.Registry{}
+	reg.Read(strings.NewReader("hash,id\nurl:"+srv.URL+"/a.jpg,by-url\n"), "r.csv", registry.FormatAuto)
 	recs := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{Registry: reg, MaxFileBytes: 10000}))
 	if len(recs) != 5 {
 		t.Fatalf("%d records", len(recs))

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -42,8 +43,8 @@ func TestParquetSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(file, buf.Bytes(), 0o644)
-	reg := &audit.Registry{}
-	reg.Read(bytesReader("hash,id\ndomain:blocked.example.org,blocked\n"), "r.csv", audit.FormatAuto)
+	reg := &registry.Registry{}
+	reg.Read(bytesReader("hash,id\ndomain:blocked.example.org,blocked\n"), "r.csv", registry.FormatAuto)
 	recs := collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{file}}, &audit.Options{Registry: reg}))
 	if len(recs) != 3 {
 		t.Fatalf("%d records: %v", len(recs), recs)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -29,7 +30,7 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 		}
 		return *rec.Perceptual
 	}
-	r := audit.DefaultRadii
+	r := registry.DefaultRadii
 	dist := func(a, b hash.Perceptual) [4]int {
 		pdq := 256
 		for k := range hash.Dihedral { // as the registry matches PDQ

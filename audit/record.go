@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
@@ -72,12 +73,12 @@ type Record struct {
 
 	// Metadata read from the file (package exif); Signals are the findings
 	// in it that bear on the verdict, each with its evidence.
-	EXIF    *exif.EXIF    `json:"exif,omitempty"`
-	XMP     *exif.XMP     `json:"xmp,omitempty"`
-	IPTC    *exif.IPTC    `json:"iptc,omitempty"`
-	C2PA    *exif.C2PA    `json:"c2pa,omitempty"`
-	Signals []exif.Signal `json:"signals,omitempty"`
-	Matches []Match       `json:"matches,omitempty"`
+	EXIF    *exif.EXIF       `json:"exif,omitempty"`
+	XMP     *exif.XMP        `json:"xmp,omitempty"`
+	IPTC    *exif.IPTC       `json:"iptc,omitempty"`
+	C2PA    *exif.C2PA       `json:"c2pa,omitempty"`
+	Signals []exif.Signal    `json:"signals,omitempty"`
+	Matches []registry.Match `json:"matches,omitempty"`
 
 	// URLCheck is how the image's URL was checked (Options.URLs); its
 	// findings are among the Signals, each with the URL that said it.
@@ -102,6 +103,19 @@ type Record struct {
 	response *urlcheck.Response // what Item.Response gave, for the URL check; then nil
 }
 
+// Query is what the record's image is matched by in a registry: its hashes,
+// its URL and, when the URL check followed redirects, where it led.
+func (r *Record) Query() registry.Query {
+	q := registry.Query{SHA256: r.SHA256, MD5: r.MD5, Perceptual: r.Perceptual}
+	if r.URL != "" {
+		q.URLs = append(q.URLs, r.URL)
+	}
+	if r.URLCheck != nil && r.URLCheck.Final != "" {
+		q.URLs = append(q.URLs, r.URLCheck.Final)
+	}
+	return q
+}
+
 func (r *Record) setErr(err error) {
 	r.Err = err
 	r.Error = err.Error()
@@ -113,7 +127,7 @@ func (r *Record) setErr(err error) {
 // and metadata errors all send an image to review.
 type Policy struct {
 	// Radii for perceptual matching; nil means DefaultRadii.
-	Radii *Radii
+	Radii *registry.Radii
 	// ReviewConstrained sends an image whose C2PA or CAWG training-mining
 	// assertion says "constrained" to review (a person reads the
 	// constraint) instead of excluding it.
@@ -146,9 +160,15 @@ type Policy struct {
 	ReviewBudget float64
 }
 
-func (p Policy) radii() Radii {
+// Budgets are the policy's budgets of expected false matches, as the
+// registry's Operating takes them.
+func (p Policy) Budgets() registry.Budgets {
+	return registry.Budgets{Exclude: p.ExcludeBudget, Review: p.ReviewBudget}
+}
+
+func (p Policy) radii() registry.Radii {
 	if p.Radii == nil {
-		return DefaultRadii
+		return registry.DefaultRadii
 	}
 	return *p.Radii
 }
@@ -156,9 +176,9 @@ func (p Policy) radii() Radii {
 // Judge matches the record's hashes against reg (which may be nil) and sets
 // its Matches, Verdict and Reasons. It reads nothing but the record, so a
 // record from an earlier report can be judged again against a new registry.
-func Judge(r *Record, reg *Registry, pol Policy) {
-	op := reg.Operating(pol.radii(), pol)
-	r.Matches = reg.MatchRecord(r, op.Radii)
+func Judge(r *Record, reg *registry.Registry, pol Policy) {
+	op := reg.Operating(pol.radii(), pol.Budgets())
+	r.Matches = reg.Match(r.Query(), op.Radii)
 	r.Reasons = r.Reasons[:0]
 	var excl, rev []Reason
 	var excluding map[string]bool // objections a match excludes by
@@ -171,9 +191,9 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 	why := make([]string, len(r.Matches))
 	for i := range r.Matches {
 		m := &r.Matches[i]
-		e := m.entry
+		e := m.Registered()
 		if !m.Algo.Perceptual() {
-			m.Decides = Exclude
+			m.Decides = registry.DecidesExclude
 			exclude(m.Entry)
 			s := fmt.Sprintf(reasonRegistry+" %s (%s) matches exactly", m.Entry, e.Hash())
 			if m.Source != "" {
@@ -182,7 +202,7 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			excl = append(excl, Reason{Kind: ReasonRegistryMatch, Text: s})
 			continue
 		}
-		grid := m.setEvidence(op)
+		grid := m.SetEvidence(op)
 		excludeWithin, images, what, of := op.Exclude, op.Images[m.Algo], "", "registered images"
 		if grid {
 			excludeWithin, images, what, of = op.GridExclude, op.GridImages, "a crop grid's variant ", "registered crop grids"
@@ -200,10 +220,10 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 			weak = fmt.Sprintf("%sbeyond %d, where at %d %s it could be chance (%.2g expected)", what, excludeWithin, images, of, m.ExpectedFalse)
 		}
 		if weak == "" {
-			m.Decides = Exclude
+			m.Decides = registry.DecidesExclude
 			exclude(m.Entry)
 		} else {
-			m.Decides = Review
+			m.Decides = registry.DecidesReview
 		}
 		why[i] = weak
 	}
@@ -218,18 +238,18 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		}
 		var s Reason
 		switch {
-		case m.Decides == Exclude:
-			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
+		case m.Decides == registry.DecidesExclude:
+			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) matches by %s", m.Entry, m.Registered().Hash(), m.Describe())}
 		case excluding[m.Entry]:
-			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.entry.Hash(), m.Describe())}
+			s = Reason{Kind: ReasonRegistryMatch, Text: fmt.Sprintf(reasonRegistry+" %s (%s) also matches by %s", m.Entry, m.Registered().Hash(), m.Describe())}
 		default:
-			s = Reason{Kind: ReasonRegistryNear, Text: fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.entry.Hash(), m.Describe(), why[i])}
+			s = Reason{Kind: ReasonRegistryNear, Text: fmt.Sprintf(reasonNearMatch+" %s (%s) by %s; %s", m.Entry, m.Registered().Hash(), m.Describe(), why[i])}
 		}
 		if m.Source != "" {
 			s.Text += "; filed by " + m.Source
 		}
 		switch {
-		case m.Decides == Exclude:
+		case m.Decides == registry.DecidesExclude:
 			excl = append(excl, s)
 		case excluding[m.Entry]:
 			also = append(also, s)
@@ -319,35 +339,4 @@ func Judge(r *Record, reg *Registry, pol Policy) {
 		r.Reasons = append(r.Reasons, why)
 	}
 	r.Reasons = append(r.Reasons, notes...)
-}
-
-// Describe says how a perceptual match was made, and how sure it is:
-// "pdq at distance 12 (radius 45), its crop-square variant: 1 in …".
-func (m *Match) Describe() string {
-	s := fmt.Sprintf("%s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
-	if m.EntryVariant != "" {
-		s += ", its " + m.EntryVariant + " variant"
-	}
-	if m.Trimmed {
-		s += ", the image without its border"
-	}
-	if m.Variant != "" {
-		s += ", the image turned " + m.Variant
-	}
-	return s + ": " + m.Evidence
-}
-
-// MatchList writes matches compactly, as in the CSV report:
-// "entry:algo:distance" joined by "; ", a perceptual match followed by what
-// it decides and its calibrated false-match rate
-// ("obj-1:pdq:12 exclude 1e-15").
-func MatchList(ms []Match) string {
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = fmt.Sprintf("%s:%s:%d", m.Entry, m.Algo, m.Distance)
-		if m.Algo.Perceptual() && m.Decides != "" {
-			parts[i] += fmt.Sprintf(" %s %.2g", m.Decides, m.FalseMatchRate)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

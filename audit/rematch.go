@@ -6,6 +6,8 @@ import (
 	"iter"
 	"maps"
 	"slices"
+
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 // Rematched is a record from an earlier report judged again.
@@ -22,7 +24,7 @@ func (r Rematched) Changed() bool { return r.Before != r.Verdict }
 // reg under pol, reading no image: the hashes, signals and errors stored in
 // each record are all a verdict needs. A record that cannot be read yields
 // its error and the rematch goes on.
-func Rematch(records iter.Seq2[Record, error], reg *Registry, pol Policy) iter.Seq2[Rematched, error] {
+func Rematch(records iter.Seq2[Record, error], reg *registry.Registry, pol Policy) iter.Seq2[Rematched, error] {
 	return func(yield func(Rematched, error) bool) {
 		for rec, err := range records {
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/exif"
 )
 
@@ -133,7 +134,7 @@ func (w *CSVWriter) Write(r Record) error {
 	}
 	c := csvText
 	row := []string{
-		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(reasonTexts(r.Reasons), " | ")), c(MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
+		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(reasonTexts(r.Reasons), " | ")), c(registry.MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
 		c(r.Format), itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), c(artist), c(copyright), gps, orient,
 		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}

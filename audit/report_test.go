@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 // scanned returns the records of a small corpus: an objected copy, a photo
 // with EXIF signals, a plain photo, and a broken file.
-func scanned(t *testing.T) ([]audit.Record, *audit.Registry) {
+func scanned(t *testing.T) ([]audit.Record, *registry.Registry) {
 	t.Helper()
 	dir := t.TempDir()
 	orig := sample.JPEG(sample.Photo(60, 320, 240), 90)
@@ -75,7 +76,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 	// Against an empty registry the copy is no longer excluded.
 	copyRec := back[slices.IndexFunc(back, func(r audit.Record) bool { return r.Key == "copy.jpg" })]
-	audit.Judge(&copyRec, &audit.Registry{}, audit.Policy{})
+	audit.Judge(&copyRec, &registry.Registry{}, audit.Policy{})
 	if copyRec.Verdict != audit.Keep || len(copyRec.Matches) != 0 {
 		t.Errorf("re-judged copy: %s %v", copyRec.Verdict, copyRec.Matches)
 	}
@@ -83,9 +84,9 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 // strip drops what does not survive JSON (unexported match pointers).
 func strip(r audit.Record) audit.Record {
-	ms := make([]audit.Match, len(r.Matches))
+	ms := make([]registry.Match, len(r.Matches))
 	for i, m := range r.Matches {
-		ms[i] = audit.Match{Entry: m.Entry, Algo: m.Algo, Distance: m.Distance, Radius: m.Radius, Source: m.Source, Registry: m.Registry}
+		ms[i] = registry.Match{Entry: m.Entry, Algo: m.Algo, Distance: m.Distance, Radius: m.Radius, Source: m.Source, Registry: m.Registry}
 	}
 	r.Matches = ms
 	return r

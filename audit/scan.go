@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
@@ -61,7 +62,7 @@ type Options struct {
 	// Workers is the number of files processed at once; 0 means GOMAXPROCS.
 	Workers int
 	// Registry to match against; nil matches nothing.
-	Registry *Registry
+	Registry *registry.Registry
 	// Policy turns findings into verdicts; the zero Policy is the default.
 	Policy Policy
 	// MaxFileBytes refuses larger files; 0 means DefaultMaxFileBytes.

@@ -18,6 +18,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -34,16 +35,16 @@ func writeFile(t *testing.T, path string, data []byte) {
 
 // registryFor returns a registry objecting to the given originals by their
 // sha256, phash and dhash, with ids obj-<name>.
-func registryFor(t *testing.T, originals map[string][]byte) *audit.Registry {
+func registryFor(t *testing.T, originals map[string][]byte) *registry.Registry {
 	t.Helper()
-	reg := &audit.Registry{}
+	reg := &registry.Registry{}
 	for name, data := range originals {
 		rec := audit.Process(audit.Item{Key: name, Read: func(int64) ([]byte, error) { return data, nil }}, nil)
 		if rec.Perceptual == nil {
 			t.Fatalf("original %s: %s", name, rec.Error)
 		}
 		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String(), "pdq:" + rec.PDQ.String()} {
-			e, err := audit.NewEntry(v, "obj-"+name, "test", "", audit.Active, "")
+			e, err := registry.NewEntry(v, "obj-"+name, "test", "", registry.Active, "")
 			if err != nil {
 				t.Fatal(err)
 			}

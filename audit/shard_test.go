@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
@@ -109,8 +110,8 @@ func TestShardsThroughOpener(t *testing.T) {
 // Every reason Judge writes has a kind, so Summary.Reasons never counts
 // "other".
 func TestReasonKinds(t *testing.T) {
-	reg := &audit.Registry{}
-	if err := reg.Read(strings.NewReader("hash,id\ndomain:blocked.example.org,b1\n"), "r.csv", audit.FormatAuto); err != nil {
+	reg := &registry.Registry{}
+	if err := reg.Read(strings.NewReader("hash,id\ndomain:blocked.example.org,b1\n"), "r.csv", registry.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
 	sig := func(m exif.Meaning, v string) exif.Signal {
@@ -128,7 +129,7 @@ func TestReasonKinds(t *testing.T) {
 	for _, pol := range []audit.Policy{{}, {ReviewConstrained: true, AllowRightsNotices: true, AllowPrivacy: true, AllowMetadataErrors: true}} {
 		for _, r := range [][]audit.Record{records} {
 			for _, rec := range r {
-				for _, rg := range []*audit.Registry{reg, nil} {
+				for _, rg := range []*registry.Registry{reg, nil} {
 					audit.Judge(&rec, rg, pol)
 					for _, reason := range rec.Reasons {
 						k := reason.Kind

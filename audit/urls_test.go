@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/internal/sample"
@@ -235,8 +236,8 @@ func TestRegistryMatchesRedirectTarget(t *testing.T) {
 		http.NotFound(w, r)
 	}))
 	defer origin.Close()
-	reg := &audit.Registry{}
-	if err := reg.Read(strings.NewReader("hash,id\nurl:"+cdn.URL+"/store/a.jpg,cdn-copy\n"), "r.csv", audit.FormatAuto); err != nil {
+	reg := &registry.Registry{}
+	if err := reg.Read(strings.NewReader("hash,id\nurl:"+cdn.URL+"/store/a.jpg,cdn-copy\n"), "r.csv", registry.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Retries: -1})

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 	"github.com/imgconsent/imgconsent/beam/internal/shards"
 )
@@ -40,7 +41,7 @@ func BenchmarkAudit(b *testing.B) {
 	c := benchCorpus
 	cfg := imgbeam.Config{Registries: []string{c.Registry}}
 	b.Run("run=local", func(b *testing.B) {
-		reg, _, err := audit.LoadIndexed(cfg.RegistryOptions, audit.DefaultRadii, c.Registry)
+		reg, err := registry.Open(cfg.RegistryOptions, c.Registry)
 		if err != nil {
 			b.Fatal(err)
 		}

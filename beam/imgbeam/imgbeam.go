@@ -36,6 +36,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -50,10 +51,10 @@ type Config struct {
 	// KeepLists a keep-list (the paths safe to train on) per shard.
 	Parquet, KeepLists bool
 	// Registries are the opt-out registry files every worker loads, in any
-	// format audit.Registry reads; a saved index beside the first is used
+	// format registry.Registry reads; a saved index beside the first is used
 	// when fresh.
 	Registries      []string
-	RegistryOptions audit.RegistryOptions
+	RegistryOptions registry.Options
 	// Policy turns findings into verdicts.
 	Policy audit.Policy
 	// Workers is the images one shard's scan processes at once; 0 means

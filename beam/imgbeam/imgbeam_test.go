@@ -18,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 	"github.com/imgconsent/imgconsent/beam/internal/shards"
 )
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 // records by shard, keyed by report name.
 func local(t *testing.T, c *shards.Corpus, cfg imgbeam.Config, bases []string) (map[string][]audit.Record, audit.Summary) {
 	t.Helper()
-	reg, _, err := audit.LoadIndexed(cfg.RegistryOptions, audit.DefaultRadii, cfg.Registries...)
+	reg, err := registry.Open(cfg.RegistryOptions, cfg.Registries...)
 	if err != nil {
 		t.Fatal(err)
 	}

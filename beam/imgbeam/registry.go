@@ -13,7 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
-	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 // A worker process loads each registry once, however many DoFn instances
@@ -26,16 +26,16 @@ var (
 
 type loadedRegistry struct {
 	once sync.Once
-	reg  *audit.Registry
+	reg  *registry.Registry
 	err  error
 }
 
 // registryFor returns the registry cfg names, loading it on first use.
-func registryFor(ctx context.Context, cfg Config) (*audit.Registry, error) {
+func registryFor(ctx context.Context, cfg Config) (*registry.Registry, error) {
 	keyJSON, _ := json.Marshal(struct {
 		Paths []string
-		Opts  audit.RegistryOptions
-		Radii *audit.Radii
+		Opts  registry.Options
+		Radii *registry.Radii
 	}{cfg.Registries, cfg.RegistryOptions, cfg.Policy.Radii})
 	key := string(keyJSON)
 	registriesMu.Lock()
@@ -54,8 +54,8 @@ func registryFor(ctx context.Context, cfg Config) (*audit.Registry, error) {
 	return l.reg, l.err
 }
 
-func loadRegistry(ctx context.Context, cfg Config) (*audit.Registry, error) {
-	radii := audit.DefaultRadii
+func loadRegistry(ctx context.Context, cfg Config) (*registry.Registry, error) {
+	radii := registry.DefaultRadii
 	if cfg.Policy.Radii != nil {
 		radii = *cfg.Policy.Radii
 	}
@@ -85,15 +85,17 @@ func loadRegistry(ctx context.Context, cfg Config) (*audit.Registry, error) {
 				return nil, fmt.Errorf("imgbeam: registry %s: %w", p, err)
 			}
 			if i == 0 {
-				if err := copyFile(ctx, p+audit.IndexSuffix, dst+audit.IndexSuffix); err != nil {
-					os.Remove(dst + audit.IndexSuffix) // no index: parse the files
+				if err := copyFile(ctx, p+registry.IndexSuffix, dst+registry.IndexSuffix); err != nil {
+					os.Remove(dst + registry.IndexSuffix) // no index: parse the files
 				}
 			}
 			local = append(local, dst)
 		}
 		paths = local
 	}
-	reg, _, err := audit.LoadIndexed(cfg.RegistryOptions, radii, paths...)
+	opts := cfg.RegistryOptions
+	opts.Index, opts.Radii = registry.IndexWhenFresh, &radii
+	reg, err := registry.Open(opts, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("imgbeam: registry: %w", err)
 	}

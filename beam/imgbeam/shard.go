@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -36,7 +37,7 @@ type auditShardFn struct {
 	Cfg   Config
 	Bases []string
 
-	reg  *audit.Registry
+	reg  *registry.Registry
 	urls *urlcheck.Checker
 }
 

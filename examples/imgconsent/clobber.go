@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 // A named file: the flag or role that names it, and its path.
@@ -91,7 +92,7 @@ func registryInputs(paths []string) []named {
 		in = append(in, named{"the registry", p})
 	}
 	if len(paths) > 0 {
-		in = append(in, named{"the saved index of the registry", paths[0] + audit.IndexSuffix})
+		in = append(in, named{"the saved index of the registry", paths[0] + registry.IndexSuffix})
 	}
 	return slices.Clip(in)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -49,7 +50,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := buildDemo(corpus, regPath); err != nil {
 		return fmt.Errorf("building the sample corpus: %w", err)
 	}
-	reg, err := audit.LoadRegistry(regPath)
+	reg, err := registry.Open(registry.Options{}, regPath)
 	if err != nil {
 		return err
 	}
@@ -177,15 +178,15 @@ func buildDemo(dir, regPath string) error {
 
 	// The registry, written the way "imgconsent registry add --variants=false"
 	// writes it.
-	var entries []*audit.Entry
+	var entries []*registry.Entry
 	for _, seed := range []int{101, 102, 103, 104, 105, 106} {
 		rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
-		status := audit.Active
+		status := registry.Active
 		note := "owner asked not to train on this photo"
 		if seed == 104 {
-			status, note = audit.Withdrawn, "owner withdrew the objection"
+			status, note = registry.Withdrawn, "owner withdrew the objection"
 		}
-		entries = append(entries, audit.EntriesFor(&rec, nil, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)...)
+		entries = append(entries, registry.EntriesFor(rec.Query(), nil, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)...)
 	}
 	os.Remove(regPath)
 	_, _, err := appendEntries(regPath, entries)

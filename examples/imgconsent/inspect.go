@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) error {
@@ -38,9 +39,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		if rec.Error != "" {
 			failed++
 		}
-		var near []audit.Match
+		var near []registry.Match
 		if opts.Registry != nil {
-			op := opts.Registry.Operating(policyRadii(opts.Policy), opts.Policy)
+			op := opts.Registry.Operating(policyRadii(opts.Policy), opts.Policy.Budgets())
 			near = opts.Registry.NearMisses(rec.Perceptual, op, nearMissesShown)
 		}
 		if *asJSON {
@@ -86,7 +87,7 @@ const nearMissesShown = 3
 
 // describeNearMiss says how close an image came to a registered objection
 // without matching it, and how often unrelated images come as close.
-func describeNearMiss(m audit.Match) string {
+func describeNearMiss(m registry.Match) string {
 	return fmt.Sprintf("%s by %s; %.3g such matches expected per image at this registry's size", m.Entry, m.Describe(), m.ExpectedFalse)
 }
 

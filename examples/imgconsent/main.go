@@ -16,11 +16,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/imgconsent/imgconsent/internal/flagset"
 )
 
 const usage = `imgconsent audits image datasets for consent.

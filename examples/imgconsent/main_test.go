@@ -17,6 +17,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -485,7 +486,7 @@ func TestInspectNearMisses(t *testing.T) {
 	}
 	code, out, _ = runCLI(t, "inspect", "--json", img, "--registry", reg)
 	var got struct {
-		NearMisses []audit.Match `json:"near_misses"`
+		NearMisses []registry.Match `json:"near_misses"`
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || len(got.NearMisses) != 2 || got.NearMisses[0].FalseMatchRate <= 0 {
 		t.Errorf("inspect --json near misses: %d %s", code, out)
@@ -564,7 +565,7 @@ func TestRegistryAddCropGrid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Verdict != audit.Exclude || !slices.ContainsFunc(rec.Matches, func(m audit.Match) bool { return hash.IsGridCrop(m.EntryVariant) }) {
+		if rec.Verdict != audit.Exclude || !slices.ContainsFunc(rec.Matches, func(m registry.Match) bool { return hash.IsGridCrop(m.EntryVariant) }) {
 			t.Errorf("the cut copy: %s, %v", rec.Verdict, rec.Reasons)
 		}
 	}

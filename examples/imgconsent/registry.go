@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -87,7 +88,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		algos = append(algos, a)
 	}
 
-	var entries []*audit.Entry
+	var entries []*registry.Entry
 	var failed []string
 	for _, path := range pos {
 		rec, vs := audit.ProcessVariants(audit.FileItem(path), &audit.Options{ShiftedCrops: *shifted, CropGrid: *grid})
@@ -102,7 +103,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		if eid == "" {
 			eid = "img-" + rec.SHA256.String()[:12]
 		}
-		es := audit.EntriesFor(&rec, vs, algos, eid, *source, *date, audit.Active, *note)
+		es := registry.EntriesFor(rec.Query(), vs, algos, eid, *source, *date, registry.Active, *note)
 		entries = append(entries, es...)
 		msg := fmt.Sprintf("%s: %d entries as %s", path, len(es), eid)
 		if rec.Perceptual == nil {
@@ -145,7 +146,7 @@ var oldRegistryHeader = registryHeader[:6]
 // interleave lines; an image already there (its SHA-256, or an id with
 // the same algorithm and variant) is not added again and comes back in
 // dup; a last line without a newline gets one first.
-func appendEntries(path string, entries []*audit.Entry) (added int, dup []string, err error) {
+func appendEntries(path string, entries []*registry.Entry) (added int, dup []string, err error) {
 	jsonl := strings.HasSuffix(strings.ToLower(path), ".jsonl")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -165,7 +166,7 @@ func appendEntries(path string, entries []*audit.Entry) (added int, dup []string
 		if columns, err = checkCSVHeader(path); err != nil {
 			return 0, nil, err
 		}
-		if columns < len(registryHeader) && slices.ContainsFunc(entries, func(e *audit.Entry) bool { return e.Variant != "" }) {
+		if columns < len(registryHeader) && slices.ContainsFunc(entries, func(e *registry.Entry) bool { return e.Variant != "" }) {
 			return 0, nil, fmt.Errorf("%s has no variant column: add \",variant\" to its header line, or give --variants=false", path)
 		}
 	}
@@ -223,16 +224,17 @@ func appendEntries(path string, entries []*audit.Entry) (added int, dup []string
 // an objection (entries sharing an id) goes when the file has its SHA-256,
 // or its id for the same algorithm and variant. It returns the ids
 // dropped.
-func newEntries(path string, exists bool, entries []*audit.Entry) ([]*audit.Entry, []string, error) {
+func newEntries(path string, exists bool, entries []*registry.Entry) ([]*registry.Entry, []string, error) {
 	if !exists {
 		return entries, nil, nil
 	}
-	have := &audit.Registry{SkipBadLines: true, AllowDegenerate: true}
-	if err := have.Load(path); err != nil && have.Len() == 0 {
+	have, err := registry.Open(registry.Options{SkipBadLines: true, AllowDegenerate: true}, path)
+	if err != nil {
 		// A file of bad lines only: nothing there to duplicate.
 		if !strings.Contains(err.Error(), "were skipped") {
 			return nil, nil, err
 		}
+		have = &registry.Registry{}
 	}
 	type key struct {
 		id, variant string
@@ -254,7 +256,7 @@ func newEntries(path string, exists bool, entries []*audit.Entry) ([]*audit.Entr
 			old[e.ID] = true
 		}
 	}
-	var keep []*audit.Entry
+	var keep []*registry.Entry
 	var dup []string
 	for _, e := range entries {
 		if !old[e.ID] {
@@ -314,7 +316,7 @@ func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	bad := 0
 	for _, p := range pos {
-		reg, err := audit.LoadRegistry(p)
+		reg, err := registry.Open(registry.Options{}, p)
 		if err != nil {
 			bad++
 			fmt.Fprintln(stdout, err)
@@ -325,14 +327,14 @@ func cmdRegistryCheck(args []string, stdout, stderr io.Writer) error {
 			counts[e.Algo]++
 		}
 		var parts []string
-		for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], audit.URLAlgo, audit.DomainAlgo) {
+		for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], registry.URLAlgo, registry.DomainAlgo) {
 			if counts[a] > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", a, counts[a]))
 			}
 		}
 		withdrawn := 0
 		for _, e := range reg.Entries() {
-			if e.Status == audit.Withdrawn {
+			if e.Status == registry.Withdrawn {
 				withdrawn++
 			}
 		}
@@ -357,7 +359,7 @@ func cmdRegistryBuild(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: imgconsent registry build FILE... [flags]\n\n"+
 			"Parses registries, builds their multi-index, and saves both next to the first file\n"+
 			"(FILE%s). scan and rematch given the same --registry files then load the index;\n"+
-			"when a file changes, they notice and build it again.\n\n", audit.IndexSuffix)
+			"when a file changes, they notice and build it again.\n\n", registry.IndexSuffix)
 		fs.PrintDefaults()
 	}
 	var pf policyFlags
@@ -370,11 +372,11 @@ func cmdRegistryBuild(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: want registry files", errUsage)
 	}
 	start := time.Now()
-	reg := &audit.Registry{AllowDegenerate: pf.AllowDegenerate}
-	if err := reg.Load(pos...); err != nil {
+	reg, err := registry.Open(registry.Options{AllowDegenerate: pf.AllowDegenerate}, pos...)
+	if err != nil {
 		return err
 	}
-	out := pos[0] + audit.IndexSuffix
+	out := pos[0] + registry.IndexSuffix
 	if err := reg.SaveIndex(out, pf.Radii); err != nil {
 		return err
 	}

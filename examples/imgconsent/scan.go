@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"iter"
 	"os"
@@ -18,7 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/imgconsent/imgconsent/internal/flagset"
+
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/hash"
 )
@@ -45,11 +47,11 @@ func (p *policyFlags) options() (*audit.Options, error) {
 	}
 	if len(p.Registries) > 0 {
 		// Through the saved index when "registry build" made one.
-		reg, rebuilt, err := audit.LoadIndexed(p.RegistryOptions(), p.Radii, p.Registries...)
+		reg, err := registry.Open(p.RegistryOptions(), p.Registries...)
 		if err != nil {
 			return nil, err
 		}
-		if rebuilt {
+		if reg.IndexRebuilt() {
 			logger(os.Stderr).Info("a registry changed since its index was built: index rebuilt", "registries", strings.Join(p.Registries, ", "))
 		}
 		o.Registry = reg
@@ -556,7 +558,7 @@ func (s skipDone) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 	}
 }
 
-func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *audit.Registry, pol audit.Policy) {
+func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *registry.Registry, pol audit.Policy) {
 	if reg != nil {
 		fmt.Fprintf(w, "registry: %d entries (%d active) from %s\n", reg.Len(), reg.Active(), strings.Join(reg.Files(), ", "))
 		if n := len(reg.Skipped); n > 0 {
@@ -577,8 +579,8 @@ func printSummary(w io.Writer, sum audit.Summary, elapsed time.Duration, reg *au
 // printOperating says what the registry's size makes of the radii: which
 // algorithms it cannot trust at their radius (and the false matches per
 // image they would bring), and within which PDQ distance a match excludes.
-func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy, prefix string) {
-	op := reg.Operating(policyRadii(pol), pol)
+func printOperating(w io.Writer, reg *registry.Registry, pol audit.Policy, prefix string) {
+	op := reg.Operating(policyRadii(pol), pol.Budgets())
 	for _, a := range hash.Algos {
 		if why, ok := op.Narrowed[a]; ok {
 			fmt.Fprintf(w, "%s%s\n", prefix, why)
@@ -601,9 +603,9 @@ func printOperating(w io.Writer, reg *audit.Registry, pol audit.Policy, prefix s
 }
 
 // policyRadii returns the policy's radii, or the defaults.
-func policyRadii(pol audit.Policy) audit.Radii {
+func policyRadii(pol audit.Policy) registry.Radii {
 	if pol.Radii != nil {
 		return *pol.Radii
 	}
-	return audit.DefaultRadii
+	return registry.DefaultRadii
 }

@@ -8,8 +8,8 @@
 //	go run ./examples/matcheval -corpus ~/.cache/imgconsent/corpus/tree -out eval
 //
 // It writes eval/report.md (the tables docs/matching.md quotes) and, with
-// -calibration FILE, the false-match table the audit package ships
-// (audit/calibration_data.go).
+// -calibration FILE, the false-match table package audit/registry ships
+// (audit/registry/calibration_data.go).
 //
 // Every image is hashed as the scan hashes it (audit.Process) and registered
 // as "registry add" registers it (every crop variant), so the figures are
@@ -47,6 +47,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -622,9 +623,9 @@ const maxEditSide = 1024
 
 func editAll(c config, imgs []*img) map[string]*editResult {
 	origs := imgs[:min(c.originals, len(imgs))]
-	reg := &audit.Registry{}
+	reg := &registry.Registry{}
 	for i, o := range origs {
-		for _, e := range audit.VariantEntries(o.vars, nil, fmt.Sprintf("orig-%04d", i), "", "", audit.Active, "") {
+		for _, e := range registry.VariantEntries(o.vars, nil, fmt.Sprintf("orig-%04d", i), "", "", registry.Active, "") {
 			reg.Add(e)
 		}
 	}
@@ -667,7 +668,7 @@ func editAll(c config, imgs []*img) map[string]*editResult {
 				for _, m := range rec.Matches {
 					if m.Entry == fmt.Sprintf("orig-%04d", i) {
 						er.right[i] = true
-						er.rightExcl[i] = er.rightExcl[i] || m.Decides == audit.Exclude
+						er.rightExcl[i] = er.rightExcl[i] || m.Decides == registry.DecidesExclude
 					}
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 func sinCos(deg float64) (float64, float64) {
@@ -155,7 +156,7 @@ func writeRecall(w *bytes.Buffer, c config, imgs []*img, edits map[string]*editR
 		"each edited every way below, from the image fitted to %d px, then saved as JPEG q85 unless named. "+
 		"Columns: the share of copies within each radius of their original; then what the audit at its defaults (calibration: %s) said of each copy against a registry of all %d originals: "+
 		"caught = excluded, or sent to review naming its own original; excluded = excluded by a match of its own original.\n\n",
-		norig, strong, maxEditSide, audit.CalibrationSource(), norig)
+		norig, strong, maxEditSide, registry.CalibrationSource(), norig)
 	fmt.Fprintf(w, "| edit | pHash ≤ 10 | dHash ≤ 8 | PDQ ≤ 31 | PDQ ≤ 50 | caught | excluded |\n|---|---|---|---|---|---|---|\n")
 	for _, e := range editsList() {
 		r := edits[e]
@@ -193,9 +194,9 @@ func writeRecall(w *bytes.Buffer, c config, imgs []*img, edits map[string]*editR
 	}
 	fmt.Fprintf(w, "| registry images | radii (pHash, dHash, PDQ; PDQ excludes within) | caught, all edits | excluded, all edits | caught, crop 15 %% | caught, border 10 %% |\n|---|---|---|---|---|---|\n")
 	for _, N := range []int{300, 1e4, 1e6, 1e7, 1e8} {
-		op := audit.OperatingAt(N, audit.DefaultRadii, audit.Policy{})
+		op := registry.OperatingAt(N, registry.DefaultRadii, registry.Budgets{})
 		if c.grid {
-			op = audit.OperatingWithGrids(N, N, audit.DefaultRadii, audit.Policy{})
+			op = registry.OperatingWithGrids(N, N, registry.DefaultRadii, registry.Budgets{})
 		}
 		var n, caught, ex, n15, c15, nb, cb int
 		for _, e := range editsList() {

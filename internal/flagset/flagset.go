@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -30,7 +31,7 @@ func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
 // Policy holds the registry and policy flags.
 type Policy struct {
 	Registries          Multi
-	Radii               audit.Radii
+	Radii               registry.Radii
 	AllowRights         bool
 	ReviewConstrained   bool
 	AllowPrivacy        bool
@@ -49,7 +50,7 @@ func (p *Policy) Register(fs *flag.FlagSet) {
 	fs.Var(&p.Registries, "registry", "opt-out registry `file` (CSV, JSON Lines or a plain hex list; local, or on a Beam file system in Beam); repeat for several")
 	fs.BoolVar(&p.SkipBadLines, "skip-bad-lines", false, "load registries with bad lines, leaving those lines out and counting them, instead of failing")
 	fs.BoolVar(&p.AllowDegenerate, "allow-degenerate", false, "let registry entries that look like hashes of flat images match (they are set aside by default)")
-	p.Radii = audit.DefaultRadii
+	p.Radii = registry.DefaultRadii
 	fs.IntVar(&p.Radii.PHash, "radius-phash", p.Radii.PHash, "pHash match radius in bits (-1: off)")
 	fs.IntVar(&p.Radii.DHash, "radius-dhash", p.Radii.DHash, "dHash match radius in bits (-1: off)")
 	fs.IntVar(&p.Radii.AHash, "radius-ahash", p.Radii.AHash, "aHash match radius in bits (-1: off)")
@@ -83,9 +84,13 @@ func (p *Policy) Audit() (audit.Policy, error) {
 	return pol, nil
 }
 
-// RegistryOptions are the registry settings the flags ask for.
-func (p *Policy) RegistryOptions() audit.RegistryOptions {
-	return audit.RegistryOptions{AllowDegenerate: p.AllowDegenerate, SkipBadLines: p.SkipBadLines}
+// RegistryOptions are the registry settings the flags ask for: through the
+// saved index when "registry build" made one, rebuilt for the radii asked
+// when a registry file changed.
+func (p *Policy) RegistryOptions() registry.Options {
+	radii := p.Radii
+	return registry.Options{AllowDegenerate: p.AllowDegenerate, SkipBadLines: p.SkipBadLines,
+		Index: registry.IndexWhenFresh, Radii: &radii}
 }
 
 // MaxFileBytes is --max-file-mb in bytes (0: the default).

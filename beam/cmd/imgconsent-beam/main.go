@@ -17,10 +17,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/imgconsent/imgconsent/internal/flagset"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/imgconsent/imgconsent/internal/flagset"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"

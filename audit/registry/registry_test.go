@@ -1,4 +1,4 @@
-package audit_test
+package registry_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -37,7 +37,7 @@ func TestParseHash(t *testing.T) {
 		{"c3a1ff0012345678", "", "", "no algorithm"},
 		{"", "", "", "no algorithm"},
 	} {
-		algo, hex, err := audit.ParseHash(tc.in)
+		algo, hex, err := registry.ParseHash(tc.in)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("ParseHash(%q) error = %v, want %q", tc.in, err, tc.wantErr)
@@ -50,74 +50,74 @@ func TestParseHash(t *testing.T) {
 	}
 }
 
-func parse(t *testing.T, name, text string) (*audit.Registry, error) {
+func parse(t *testing.T, name, text string) (*registry.Registry, error) {
 	t.Helper()
-	r := &audit.Registry{}
-	err := r.Read(strings.NewReader(text), name, audit.FormatAuto)
+	r := &registry.Registry{}
+	err := r.Read(strings.NewReader(text), name, registry.FormatAuto)
 	return r, err
 }
 
 func TestReadRegistry(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, text string
-		want             []audit.Entry // Algo, Value, ID, Source, Date, Status, Note, Line
+		want             []registry.Entry // Algo, Value, ID, Source, Date, Status, Note, Line
 	}{
 		{
 			name: "csv with header",
 			file: "r.csv",
 			text: "hash,id,source,date,status,note\n" + p1 + ",obj-1,alice,2026-01-02,active,first\n",
-			want: []audit.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-1", Source: "alice", Date: "2026-01-02", Status: audit.Active, Note: "first", Line: 2}},
+			want: []registry.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-1", Source: "alice", Date: "2026-01-02", Status: registry.Active, Note: "first", Line: 2}},
 		},
 		{
 			name: "csv header in another order, unknown column",
 			file: "r.csv",
 			text: "id,extra,hash\nobj-2,x," + sha + "\n",
-			want: []audit.Entry{{Algo: hash.SHA256, Value: sha[7:], ID: "obj-2", Status: audit.Active, Line: 2}},
+			want: []registry.Entry{{Algo: hash.SHA256, Value: sha[7:], ID: "obj-2", Status: registry.Active, Line: 2}},
 		},
 		{
 			name: "csv without header, comments, blanks, short rows",
 			file: "r.csv",
 			text: "# owners' objections\n\n" + p1 + "\n" + p1 + ",obj-3,,,withdrawn\n",
-			want: []audit.Entry{
-				{Algo: hash.PHash, Value: "c3a1ff0012345678", Status: audit.Active, Line: 3},
-				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-3", Status: audit.Withdrawn, Line: 4},
+			want: []registry.Entry{
+				{Algo: hash.PHash, Value: "c3a1ff0012345678", Status: registry.Active, Line: 3},
+				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-3", Status: registry.Withdrawn, Line: 4},
 			},
 		},
 		{
 			name: "csv quoted note with comma and newline",
 			file: "r.csv",
 			text: p1 + ",obj-4,,,," + `"a, b` + "\n" + `c"` + "\n" + p1 + ",obj-5\n",
-			want: []audit.Entry{
-				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-4", Status: audit.Active, Note: "a, b\nc", Line: 1},
-				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-5", Status: audit.Active, Line: 3},
+			want: []registry.Entry{
+				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-4", Status: registry.Active, Note: "a, b\nc", Line: 1},
+				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-5", Status: registry.Active, Line: 3},
 			},
 		},
 		{
 			name: "goimagehash form",
 			file: "r.csv",
 			text: "d:0123456789abcdef,obj-6\n",
-			want: []audit.Entry{{Algo: hash.DHash, Value: "0123456789abcdef", ID: "obj-6", Status: audit.Active, Line: 1}},
+			want: []registry.Entry{{Algo: hash.DHash, Value: "0123456789abcdef", ID: "obj-6", Status: registry.Active, Line: 1}},
 		},
 		{
 			name: "jsonl",
 			file: "r.jsonl",
 			text: `{"hash":"` + p1 + `","id":"obj-7","source":"bob","date":"2026-03-04T05:06:07Z","status":"WITHDRAWN","note":"n","extra":1}` + "\n\n# c\n" + `{"hash":"` + sha + `"}` + "\n",
-			want: []audit.Entry{
-				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-7", Source: "bob", Date: "2026-03-04T05:06:07Z", Status: audit.Withdrawn, Note: "n", Line: 1},
-				{Algo: hash.SHA256, Value: sha[7:], Status: audit.Active, Line: 4},
+			want: []registry.Entry{
+				{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-7", Source: "bob", Date: "2026-03-04T05:06:07Z", Status: registry.Withdrawn, Note: "n", Line: 1},
+				{Algo: hash.SHA256, Value: sha[7:], Status: registry.Active, Line: 4},
 			},
 		},
 		{
 			name: "jsonl detected by content",
 			file: "registry.txt",
 			text: "\ufeff" + `{"hash":"` + p1 + `"}` + "\n",
-			want: []audit.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", Status: audit.Active, Line: 1}},
+			want: []registry.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", Status: registry.Active, Line: 1}},
 		},
 		{
 			name: "csv with byte-order mark and CRLF",
 			file: "r.csv",
 			text: "\ufeffhash,id\r\n" + p1 + ",obj-8\r\n",
-			want: []audit.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-8", Status: audit.Active, Line: 2}},
+			want: []registry.Entry{{Algo: hash.PHash, Value: "c3a1ff0012345678", ID: "obj-8", Status: registry.Active, Line: 2}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestReadRegistryErrors(t *testing.T) {
 			}
 			var lines []int
 			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var le *audit.LineError
+				var le *registry.LineError
 				if !errors.As(e, &le) {
 					t.Fatalf("%v is not a *LineError", e)
 				}
@@ -217,14 +217,14 @@ func TestLoadRegistryFiles(t *testing.T) {
 	b := filepath.Join(dir, "b.jsonl")
 	os.WriteFile(a, []byte(p1+",obj-a\n"), 0o644)
 	os.WriteFile(b, []byte(`{"hash":"`+sha+`","id":"obj-b"}`+"\n"), 0o644)
-	r, err := audit.LoadRegistry(a, b)
+	r, err := registry.Open(registry.Options{}, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Len() != 2 || r.Active() != 2 || len(r.Files()) != 2 {
 		t.Errorf("Len %d Active %d Files %v", r.Len(), r.Active(), r.Files())
 	}
-	if _, err := audit.LoadRegistry(filepath.Join(dir, "missing.csv")); err == nil {
+	if _, err := registry.Open(registry.Options{}, filepath.Join(dir, "missing.csv")); err == nil {
 		t.Error("a missing file loaded")
 	}
 }
@@ -246,12 +246,12 @@ func TestMatch(t *testing.T) {
 	}
 	digest, _ := hash.ParseDigest(sha[7:])
 	other := hash.Sum([]byte("other"))
-	radii := audit.Radii{PHash: 10, DHash: 8, AHash: 5}
+	radii := registry.Radii{PHash: 10, DHash: 8, AHash: 5}
 	for _, tc := range []struct {
 		name  string
 		sha   *hash.Digest
 		p     *hash.Perceptual
-		radii audit.Radii
+		radii registry.Radii
 		want  []string // entry:algo:distance
 	}{
 		{"nothing", nil, nil, radii, nil},
@@ -263,22 +263,22 @@ func TestMatch(t *testing.T) {
 		{"phash past the radius", nil, &hash.Perceptual{PHash: flip(11)}, radii, nil},
 		{"dhash at and past", nil, &hash.Perceptual{DHash: flip(8), AHash: flip(6)}, radii, []string{"d-obj:dhash:8"}},
 		{"withdrawn never matches", nil, &hash.Perceptual{PHash: hash.Hash64(^uint64(base))}, radii, nil},
-		{"algorithm turned off", nil, &hash.Perceptual{PHash: base}, audit.Radii{PHash: -1, DHash: 8, AHash: 5}, nil},
+		{"algorithm turned off", nil, &hash.Perceptual{PHash: base}, registry.Radii{PHash: -1, DHash: 8, AHash: 5}, nil},
 		{"two entries, nearest first", nil, &hash.Perceptual{PHash: hash.Hash64(base ^ 0xFF<<56)}, radii, []string{"p-far:phash:4", "p-obj:phash:8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := reg.Match(tc.sha, tc.p, tc.radii)
+			got := reg.Match(registry.Query{SHA256: tc.sha, Perceptual: tc.p}, tc.radii)
 			var s []string
 			for _, m := range got {
-				s = append(s, audit.MatchList([]audit.Match{m}))
+				s = append(s, registry.MatchList([]registry.Match{m}))
 			}
 			if strings.Join(s, " ") != strings.Join(tc.want, " ") {
 				t.Errorf("matches %v, want %v", s, tc.want)
 			}
 		})
 	}
-	var nilReg *audit.Registry
-	if m := nilReg.Match(&digest, &hash.Perceptual{}, radii); m != nil {
+	var nilReg *registry.Registry
+	if m := nilReg.Match(registry.Query{SHA256: &digest, Perceptual: &hash.Perceptual{}}, radii); m != nil {
 		t.Errorf("nil registry matched %v", m)
 	}
 }
@@ -289,8 +289,8 @@ func TestDuplicateIDsAndSkipping(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `r.csv:4: id "obj-1" already names a phash entry on line 2`) || !strings.Contains(err.Error(), "r.csv:5:") {
 		t.Fatalf("err = %v", err)
 	}
-	r := &audit.Registry{SkipBadLines: true}
-	if err := r.Read(strings.NewReader(text), "r.csv", audit.FormatAuto); err != nil {
+	r := &registry.Registry{SkipBadLines: true}
+	if err := r.Read(strings.NewReader(text), "r.csv", registry.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
 	if r.Len() != 2 || len(r.Skipped) != 2 || r.Skipped[0].Line != 4 || r.Skipped[1].Line != 5 {
@@ -305,8 +305,8 @@ func TestDuplicateIDsAndSkipping(t *testing.T) {
 func TestPDQPhotoHasherList(t *testing.T) {
 	list := "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,100,bridge-1-original.jpg\n" +
 		"d8f8f0cec0f4a84f06370a22038f636cb36e2ed596621e1d33e6b39c4e9c9b22,46,/tmp/a file, with commas.png\n"
-	r := &audit.Registry{}
-	if err := r.Read(strings.NewReader(list), "hashes.txt", audit.FormatAuto); err != nil {
+	r := &registry.Registry{}
+	if err := r.Read(strings.NewReader(list), "hashes.txt", registry.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
 	es := r.Entries()

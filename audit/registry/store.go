@@ -1,4 +1,4 @@
-package audit
+package registry
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/hash/hashes"
 )
 
 // A registry holds its entries in columns rather than as one *Entry each,
@@ -103,11 +103,11 @@ func (c *column) len() int { return len(c.globals) }
 func (c *column) code(i int) []uint64 { return c.codes[i*c.words : (i+1)*c.words] }
 
 // columnWords is each algorithm's width in 64-bit words.
-func columnWords(a hash.Algo) int {
+func columnWords(a hashes.Algo) int {
 	switch a {
-	case hash.SHA256, hash.PDQAlg, pdqUpright:
+	case hashes.SHA256, hashes.PDQAlg, pdqUpright:
 		return 4
-	case hash.MD5:
+	case hashes.MD5:
 		return 2
 	}
 	return 1
@@ -116,9 +116,9 @@ func columnWords(a hash.Algo) int {
 // nColumns: an active and an inactive column per algorithm code.
 var nColumns = 2 * len(savedAlgos)
 
-func algoCode(a hash.Algo) int { return slices.Index(savedAlgos, a) }
+func algoCode(a hashes.Algo) int { return slices.Index(savedAlgos, a) }
 
-func activeColumn(a hash.Algo) int { return 2 * algoCode(a) }
+func activeColumn(a hashes.Algo) int { return 2 * algoCode(a) }
 
 // store is a registry's entries.
 type store struct {
@@ -227,11 +227,11 @@ func (s *store) fileCode(f string) uint32 {
 // appendValue appends an entry's value to column words.
 func (s *store) appendValue(w []uint64, e *Entry) []uint64 {
 	switch e.Algo {
-	case hash.SHA256:
+	case hashes.SHA256:
 		return appendBytesWords(w, e.digest[:])
-	case hash.MD5:
+	case hashes.MD5:
 		return appendBytesWords(w, e.md5[:])
-	case hash.PDQAlg:
+	case hashes.PDQAlg:
 		return appendBytesWords(w, e.pdq[:])
 	case URLAlgo, DomainAlgo:
 		return append(w, uint64(s.intern(e.Value)))
@@ -323,7 +323,7 @@ func (s *store) entry(col, i int) *Entry {
 	switch e.Algo {
 	case URLAlgo, DomainAlgo:
 		e.Value = s.str(uint32(w[0]))
-	case hash.PHash, hash.DHash, hash.AHash:
+	case hashes.PHash, hashes.DHash, hashes.AHash:
 		e.Value = fmt.Sprintf("%016x", w[0])
 	default:
 		e.Value = hex.EncodeToString(wordsBytes(w))
@@ -354,7 +354,7 @@ func (s *store) all(keep func(rec entryRec) bool) []*Entry {
 
 // sortExact orders the active exact columns by value, for lookup.
 func (s *store) sortExact() {
-	for _, a := range []hash.Algo{hash.SHA256, hash.MD5, URLAlgo, DomainAlgo} {
+	for _, a := range []hashes.Algo{hashes.SHA256, hashes.MD5, URLAlgo, DomainAlgo} {
 		c := &s.cols[activeColumn(a)]
 		n := c.len()
 		perm := make([]int, n)
@@ -369,7 +369,7 @@ func (s *store) sortExact() {
 
 // compareCode orders two values of an exact column: words, or the text
 // of url and domain references.
-func (s *store) compareCode(c *column, a hash.Algo, i, j int) int {
+func (s *store) compareCode(c *column, a hashes.Algo, i, j int) int {
 	if a == URLAlgo || a == DomainAlgo {
 		return bytes.Compare(s.strBytes(uint32(c.codes[i])), s.strBytes(uint32(c.codes[j])))
 	}

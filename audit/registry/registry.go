@@ -1,4 +1,4 @@
-package audit
+package registry
 
 import (
 	"bufio"
@@ -13,7 +13,6 @@ import (
 	"maps"
 	"math/bits"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -24,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/hash/hashes"
 	"github.com/imgconsent/imgconsent/internal/mindex"
 )
 
@@ -40,17 +39,17 @@ const (
 // Entry is one objection in an opt-out registry: an image, named by one of
 // its hashes, whose owner does not consent to training.
 type Entry struct {
-	Algo   hash.Algo `json:"algo"`
-	Value  string    `json:"value"`            // lower-case hex, as in reports
-	ID     string    `json:"id,omitempty"`     // the registry's name for the objection
-	Source string    `json:"source,omitempty"` // who filed it, or which list it came from
-	Date   string    `json:"date,omitempty"`   // YYYY-MM-DD or RFC 3339
-	Status Status    `json:"status,omitempty"`
-	Note   string    `json:"note,omitempty"`
+	Algo   hashes.Algo `json:"algo"`
+	Value  string      `json:"value"`            // lower-case hex, as in reports
+	ID     string      `json:"id,omitempty"`     // the registry's name for the objection
+	Source string      `json:"source,omitempty"` // who filed it, or which list it came from
+	Date   string      `json:"date,omitempty"`   // YYYY-MM-DD or RFC 3339
+	Status Status      `json:"status,omitempty"`
+	Note   string      `json:"note,omitempty"`
 	// Variant names the version of the image a perceptual entry was
-	// computed from, when it was not the whole image: a crop (hash.Crops),
-	// the image without its border (hash.VariantTrimmed), or the image
-	// turned a way of hash.Dihedral (PDQ only, as Meta's reference reads
+	// computed from, when it was not the whole image: a crop (hashes.Crops),
+	// the image without its border (hashes.VariantTrimmed), or the image
+	// turned a way of hashes.Dihedral (PDQ only, as Meta's reference reads
 	// a turned copy). The entries
 	// of one image share its ID, and any variant matching is a match of
 	// that objection.
@@ -65,16 +64,16 @@ type Entry struct {
 	File       string `json:"-"` // the registry file it was read from
 	Line       int    `json:"-"` // its line in that file
 
-	h64    hash.Hash64
-	digest hash.Digest
+	h64    hashes.Hash64
+	digest hashes.Digest
 	md5    [16]byte
-	pdq    hash.PDQ
+	pdq    hashes.PDQ
 }
 
 // uprightOnly reports whether the entry is the PDQ of its image turned a way
-// of hash.Dihedral, or of a shifted crop (hash.UprightOnly): compared with
+// of hashes.Dihedral, or of a shifted crop (hashes.UprightOnly): compared with
 // a copy as it is, never turned again.
-func (e *Entry) uprightOnly() bool { return e.Variant != "" && hash.UprightOnly(e.Variant) }
+func (e *Entry) uprightOnly() bool { return e.Variant != "" && hashes.UprightOnly(e.Variant) }
 
 // Hash returns the entry's value in the registry text form "algo:hex".
 func (e *Entry) Hash() string { return string(e.Algo) + ":" + e.Value }
@@ -99,10 +98,10 @@ type Registry struct {
 	// Skipped lists the lines left out under SkipBadLines.
 	Skipped []*LineError
 
-	st     *store            // the entries, in columns (store.go)
-	active int               // entries that can match, counted as they are added
-	wholes map[hash.Algo]int // active perceptual entries of whole images, per algorithm
-	grids  map[string]bool   // ids of the images with an active crop grid (hash.GridCrops)
+	st     *store              // the entries, in columns (store.go)
+	active int                 // entries that can match, counted as they are added
+	wholes map[hashes.Algo]int // active perceptual entries of whole images, per algorithm
+	grids  map[string]bool     // ids of the images with an active crop grid (hashes.GridCrops)
 	files  []string
 	ops    sync.Map    // Operating per operatingKey
 	opsSet atomic.Bool // ops holds something
@@ -110,18 +109,20 @@ type Registry struct {
 	// The multi-index of each perceptual algorithm's entries and the order
 	// of the exact ones, built on the first Match for the radii it asks.
 	indexOnce sync.Once
-	index     map[hash.Algo]*Index
+	index     map[hashes.Algo]*mindex.Index
 	// mapped is the saved index file the columns are read from, when the
-	// registry was loaded from one (LoadIndex); unmapped when r is freed.
+	// registry was loaded from one (Open); unmapped when r is freed.
 	// The collector cannot see slices into it, so every method that reads
 	// the columns keeps r alive to its end (runtime.KeepAlive).
 	mapped *mapping
+	// rebuilt: Open saved the index again (IndexRebuilt).
+	rebuilt bool
 }
 
 // Entries returns every entry, withdrawn ones included, in file order. The
 // registry holds its entries in columns: each call makes them again.
 func (r *Registry) Entries() []*Entry {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (Open)
 	if r.st == nil {
 		return nil
 	}
@@ -147,19 +148,19 @@ func (r *Registry) Active() int { return r.active }
 // sha256, phash, dhash, ahash, pdq, or goimagehash's own form "p:hex",
 // "d:hex", "a:hex". It returns the algorithm and the hex digits in lower
 // case.
-func ParseHash(s string) (hash.Algo, string, error) {
+func ParseHash(s string) (hashes.Algo, string, error) {
 	algo, hexs, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
 		return "", "", fmt.Errorf("hash %q has no algorithm: want algo:hex, e.g. phash:c3a1…", s)
 	}
-	a := hash.Algo(strings.ToLower(algo))
+	a := hashes.Algo(strings.ToLower(algo))
 	switch a {
 	case "p":
-		a = hash.PHash
+		a = hashes.PHash
 	case "d":
-		a = hash.DHash
+		a = hashes.DHash
 	case "a":
-		a = hash.AHash
+		a = hashes.AHash
 	}
 	if a == URLAlgo || a == DomainAlgo {
 		v, err := normalizeLocation(a, hexs)
@@ -167,20 +168,20 @@ func ParseHash(s string) (hash.Algo, string, error) {
 	}
 	hexs = strings.ToLower(hexs)
 	switch a {
-	case hash.MD5:
+	case hashes.MD5:
 		if b, err := hex.DecodeString(hexs); err != nil || len(b) != 16 {
 			return "", "", fmt.Errorf("md5 %q needs 32 hex digits", hexs)
 		}
-	case hash.SHA256:
-		if _, err := hash.ParseDigest(hexs); err != nil {
+	case hashes.SHA256:
+		if _, err := hashes.ParseDigest(hexs); err != nil {
 			return "", "", err
 		}
-	case hash.PHash, hash.DHash, hash.AHash:
-		if _, err := hash.ParseHash64(hexs); err != nil {
+	case hashes.PHash, hashes.DHash, hashes.AHash:
+		if _, err := hashes.ParseHash64(hexs); err != nil {
 			return "", "", err
 		}
-	case hash.PDQAlg:
-		if _, err := hash.ParsePDQ(hexs); err != nil {
+	case hashes.PDQAlg:
+		if _, err := hashes.ParsePDQ(hexs); err != nil {
 			return "", "", err
 		}
 	default:
@@ -220,33 +221,33 @@ func NewEntry(hashText, id, source, date string, status Status, note string) (*E
 // decodeValue sets the binary form of a checked Value.
 func (e *Entry) decodeValue() {
 	switch e.Algo {
-	case hash.SHA256:
-		e.digest, _ = hash.ParseDigest(e.Value)
-	case hash.MD5:
+	case hashes.SHA256:
+		e.digest, _ = hashes.ParseDigest(e.Value)
+	case hashes.MD5:
 		hex.Decode(e.md5[:], []byte(e.Value))
-	case hash.PDQAlg:
-		e.pdq, _ = hash.ParsePDQ(e.Value)
+	case hashes.PDQAlg:
+		e.pdq, _ = hashes.ParsePDQ(e.Value)
 	case URLAlgo, DomainAlgo:
 	default:
-		e.h64, _ = hash.ParseHash64(e.Value)
+		e.h64, _ = hashes.ParseHash64(e.Value)
 	}
 }
 
 // degenerate says why an entry looks like the hash of a flat or near-empty
 // image: a 64-bit hash with 8 bits or fewer set, or unset (a flat image
 // thresholds to all zeros or all ones), or a PDQ whose list gives a quality
-// under hash.PDQWeakQuality.
+// under hashes.PDQWeakQuality.
 func degenerate(e *Entry) string {
 	switch e.Algo {
-	case hash.PHash, hash.DHash, hash.AHash:
+	case hashes.PHash, hashes.DHash, hashes.AHash:
 		if n := bits.OnesCount64(uint64(e.h64)); n <= 8 || n >= 56 {
 			return fmt.Sprintf("%d of 64 bits set: the hash of a flat or near-empty image", n)
 		}
-	case hash.PDQAlg:
-		if e.Quality >= 0 && e.Quality < hash.PDQWeakQuality {
-			return fmt.Sprintf("PDQ quality %d < %d: a weak hash", e.Quality, hash.PDQWeakQuality)
+	case hashes.PDQAlg:
+		if e.Quality >= 0 && e.Quality < hashes.PDQWeakQuality {
+			return fmt.Sprintf("PDQ quality %d < %d: a weak hash", e.Quality, hashes.PDQWeakQuality)
 		}
-		if n := hash.PDQDistance(e.pdq, hash.PDQ{}); n <= 32 || n >= 224 {
+		if n := hashes.PDQDistance(e.pdq, hashes.PDQ{}); n <= 32 || n >= 224 {
 			return fmt.Sprintf("%d of 256 bits set: not a PDQ of a real image", n)
 		}
 	}
@@ -256,13 +257,13 @@ func degenerate(e *Entry) string {
 // Registry entries that name where an image came from rather than its
 // bytes: matched against a record's URL.
 const (
-	URLAlgo    hash.Algo = "url"    // the image's URL, exactly (after normalisation)
-	DomainAlgo hash.Algo = "domain" // every URL on the domain or its subdomains
+	URLAlgo    hashes.Algo = "url"    // the image's URL, exactly (after normalisation)
+	DomainAlgo hashes.Algo = "domain" // every URL on the domain or its subdomains
 )
 
 // normalizeLocation lower-cases a URL's scheme and host, drops its
 // fragment and default port; a domain is lower-cased and its dots trimmed.
-func normalizeLocation(a hash.Algo, v string) (string, error) {
+func normalizeLocation(a hashes.Algo, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if a == DomainAlgo {
 		d := strings.Trim(strings.ToLower(v), ".")
@@ -308,10 +309,10 @@ func (r *Registry) Add(e *Entry) {
 }
 
 func (r *Registry) add(e *Entry) error {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (Open)
 	if r.st == nil {
 		r.st = newStore()
-		r.wholes = map[hash.Algo]int{}
+		r.wholes = map[hashes.Algo]int{}
 	}
 	if algoCode(e.Algo) < 0 || e.Algo == pdqUpright {
 		return fmt.Errorf("unknown hash algorithm %q", e.Algo)
@@ -320,7 +321,7 @@ func (r *Registry) add(e *Entry) error {
 	active := e.Status != Withdrawn && (e.Degenerate == "" || r.AllowDegenerate)
 	if active {
 		key := e.Algo
-		if key == hash.PDQAlg && e.uprightOnly() {
+		if key == hashes.PDQAlg && e.uprightOnly() {
 			key = pdqUpright // searched upright only, in an index of its own
 		}
 		col = activeColumn(key)
@@ -334,7 +335,7 @@ func (r *Registry) add(e *Entry) error {
 		if e.Algo.Perceptual() && e.Variant == "" {
 			r.wholes[e.Algo]++
 		}
-		if e.Algo == hash.PDQAlg && hash.IsGridCrop(e.Variant) && !r.grids[e.ID] {
+		if e.Algo == hashes.PDQAlg && hashes.IsGridCrop(e.Variant) && !r.grids[e.ID] {
 			if r.grids == nil {
 				r.grids = map[string]bool{}
 			}
@@ -354,14 +355,14 @@ type registryMark struct {
 	recs, text, variants, files int
 	cols                        []int
 	active                      int
-	wholes                      map[hash.Algo]int
+	wholes                      map[hashes.Algo]int
 	grids                       map[string]bool
 }
 
 func (r *Registry) mark() registryMark {
 	if r.st == nil {
 		r.st = newStore()
-		r.wholes = map[hash.Algo]int{}
+		r.wholes = map[hashes.Algo]int{}
 	}
 	m := registryMark{recs: len(r.st.recs), text: len(r.st.text), variants: len(r.st.variants), files: len(r.st.fileNames),
 		active: r.active, wholes: maps.Clone(r.wholes), grids: maps.Clone(r.grids)}
@@ -405,16 +406,16 @@ func (r *Registry) freeze(radii Radii) {
 }
 
 // pdqUpright keys, in Registry.near and Registry.index, the PDQ entries of
-// turned variants and shifted crops (hash.UprightOnly): each is the PDQ a
+// turned variants and shifted crops (hashes.UprightOnly): each is the PDQ a
 // turned or cut copy has, so it is searched with the query as it is, not
 // in its 8 rotations and flips, and an index of its own keeps the other 7
 // searches from visiting it.
-const pdqUpright hash.Algo = "pdq-upright"
+const pdqUpright hashes.Algo = "pdq-upright"
 
 // images counts the registered images that have an active entry of
 // perceptual algorithm a: its entries of whole images, their crop variants
 // aside.
-func (r *Registry) images(a hash.Algo) int {
+func (r *Registry) images(a hashes.Algo) int {
 	if r == nil {
 		return 0
 	}
@@ -440,7 +441,7 @@ func (r *Registry) gridImages() int {
 // rate is the calibrated rate of a perceptual match of e at distance d:
 // the crop grids' for one of their variants.
 func rate(e *Entry, d int) Rate {
-	if e.Algo == hash.PDQAlg && hash.IsGridCrop(e.Variant) {
+	if e.Algo == hashes.PDQAlg && hashes.IsGridCrop(e.Variant) {
 		return GridFalseMatchRate(d)
 	}
 	return FalseMatchRate(e.Algo, d)
@@ -452,12 +453,12 @@ func (r *Registry) inGrid(col, i int) bool {
 		return false
 	}
 	rec := r.st.recs[r.st.cols[col].globals[i]]
-	return int(rec.variant) < len(r.st.variants) && hash.IsGridCrop(r.st.variants[rec.variant])
+	return int(rec.variant) < len(r.st.variants) && hashes.IsGridCrop(r.st.variants[rec.variant])
 }
 
 // Degenerate returns the entries flagged Degenerate.
 func (r *Registry) Degenerate() []*Entry {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (Open)
 	if r.st == nil {
 		return nil
 	}
@@ -477,20 +478,20 @@ func (e *LineError) Error() string {
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-// RegistryFormat is the syntax of a registry file.
-type RegistryFormat string
+// Format is the syntax of a registry file.
+type Format string
 
 // Registry formats. FormatAuto picks by file extension (.csv; .jsonl,
 // .ndjson, .json), then by content (a line starting with '{' is JSON Lines).
 const (
-	FormatAuto  RegistryFormat = ""
-	FormatCSV   RegistryFormat = "csv"
-	FormatJSONL RegistryFormat = "jsonl"
+	FormatAuto  Format = ""
+	FormatCSV   Format = "csv"
+	FormatJSONL Format = "jsonl"
 	// FormatHexList is a plain list of hex values, one per line, each
 	// optionally followed by a quality (comma, tab or space between), as
 	// hash lists are often published. The algorithm comes from the digits'
 	// count (32: md5) or the file's name (…pdq…, …sha256…, …phash… …).
-	FormatHexList RegistryFormat = "hex"
+	FormatHexList Format = "hex"
 )
 
 // maxLineErrors is how many bad lines one load reports before it stops.
@@ -499,40 +500,10 @@ const maxLineErrors = 50
 // maxLineBytes is the longest registry line read.
 const maxLineBytes = 1 << 20
 
-// LoadRegistry reads registry files (format detected from each one) into one
-// Registry. Every bad line is reported, as a *LineError naming file and line
-// (joined with errors.Join, the first 50), and then the load fails: a
-// registry with a line that cannot be read is not silently shortened (set
-// Registry.SkipBadLines and call Load to skip and count them instead).
-func LoadRegistry(paths ...string) (*Registry, error) {
-	r := &Registry{}
-	if err := r.Load(paths...); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Load reads registry files into r, as LoadRegistry does; set
-// AllowDegenerate first to let degenerate entries match.
-func (r *Registry) Load(paths ...string) error {
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("audit: registry: %w", err)
-		}
-		err = r.Read(f, p, FormatAuto)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Read adds the entries of one registry file, read from rd, to r. name is the
 // file's name, used in errors and to detect the format when format is
 // FormatAuto. When a line cannot be read, r is left as it was.
-func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error {
+func (r *Registry) Read(rd io.Reader, name string, format Format) error {
 	br := bufio.NewReaderSize(rd, 64<<10)
 	if format == FormatAuto {
 		format = detectFormat(name, br)
@@ -545,7 +516,7 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 	// but not two values of one algorithm.
 	type idKey struct {
 		id      string
-		algo    hash.Algo
+		algo    hashes.Algo
 		variant string
 	}
 	seen := map[idKey]int{}
@@ -608,7 +579,7 @@ func (r *Registry) Read(rd io.Reader, name string, format RegistryFormat) error 
 	return nil
 }
 
-func detectFormat(name string, br *bufio.Reader) RegistryFormat {
+func detectFormat(name string, br *bufio.Reader) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".csv":
 		return FormatCSV
@@ -640,15 +611,15 @@ var hexListLine = regexp.MustCompile(`^[0-9a-fA-F]{16,64}([ \t,;]+\d{1,3}(,.*)?)
 
 // listAlgo names the algorithm of a plain hex list from the digits' count
 // and the file's name.
-func listAlgo(name string, digits int) (hash.Algo, error) {
+func listAlgo(name string, digits int) (hashes.Algo, error) {
 	base := strings.ToLower(filepath.Base(name))
-	for _, a := range []hash.Algo{hash.PDQAlg, hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash} {
+	for _, a := range []hashes.Algo{hashes.PDQAlg, hashes.SHA256, hashes.MD5, hashes.PHash, hashes.DHash, hashes.AHash} {
 		if strings.Contains(base, string(a)) && a.Bits() == 4*digits {
 			return a, nil
 		}
 	}
 	if digits == 32 {
-		return hash.MD5, nil
+		return hashes.MD5, nil
 	}
 	return "", fmt.Errorf("a plain list of %d-digit hex values: name the algorithm in the file name (e.g. list.pdq.txt) or write algo:hex", digits)
 }
@@ -674,7 +645,7 @@ func readHexList(rd io.Reader, name string, add func(int, *Entry, error) bool) e
 		}
 		algo, err := listAlgo(name, len(fields[0]))
 		if err != nil && len(fields) > 1 && len(fields[0]) == 64 {
-			algo, err = hash.PDQAlg, nil // a 256-bit hash with a quality: PDQ
+			algo, err = hashes.PDQAlg, nil // a 256-bit hash with a quality: PDQ
 		}
 		var e *Entry
 		if err == nil {
@@ -781,8 +752,8 @@ func setQuality(e *Entry, v string) error {
 	return nil
 }
 
-// setVariant sets a perceptual entry's variant: a crop of hash.Crops or
-// hash.VariantTrimmed, or a crop then trimmed ("crop-square+trimmed").
+// setVariant sets a perceptual entry's variant: a crop of hashes.Crops or
+// hashes.VariantTrimmed, or a crop then trimmed ("crop-square+trimmed").
 func setVariant(e *Entry, v string) error {
 	if v == "" {
 		return nil
@@ -790,20 +761,20 @@ func setVariant(e *Entry, v string) error {
 	if !e.Algo.Perceptual() {
 		return fmt.Errorf("variant %q on a %s entry: only perceptual hashes have variants", v, e.Algo)
 	}
-	if hash.UprightOnly(v) {
-		if e.Algo != hash.PDQAlg {
+	if hashes.UprightOnly(v) {
+		if e.Algo != hashes.PDQAlg {
 			return fmt.Errorf("variant %q on a %s entry: turned and shifted variants are PDQ only", v, e.Algo)
 		}
 		e.Variant = v
 		return nil
 	}
-	base, trimmed := strings.CutSuffix(v, "+"+hash.VariantTrimmed)
-	known := base == hash.VariantTrimmed && !trimmed
-	for _, c := range hash.Crops {
+	base, trimmed := strings.CutSuffix(v, "+"+hashes.VariantTrimmed)
+	known := base == hashes.VariantTrimmed && !trimmed
+	for _, c := range hashes.Crops {
 		known = known || base == c.Name
 	}
 	if !known {
-		return fmt.Errorf("variant %q is not %s, a crop (%s), a shifted crop (crop-95%%@X-Y) or a turn (%s)", v, hash.VariantTrimmed, cropNames(), strings.Join(hash.Dihedral[1:], ", "))
+		return fmt.Errorf("variant %q is not %s, a crop (%s), a shifted crop (crop-95%%@X-Y) or a turn (%s)", v, hashes.VariantTrimmed, cropNames(), strings.Join(hashes.Dihedral[1:], ", "))
 	}
 	e.Variant = v
 	return nil
@@ -811,7 +782,7 @@ func setVariant(e *Entry, v string) error {
 
 func cropNames() string {
 	var names []string
-	for _, c := range hash.Crops {
+	for _, c := range hashes.Crops {
 		names = append(names, c.Name)
 	}
 	return strings.Join(names, ", ")
@@ -905,7 +876,7 @@ type Radii struct {
 	AHash int
 	PDQ   int // of 256 bits
 	// PDQGrid is the PDQ radius for the variants of crop grids
-	// (hash.GridCrops), at most PDQ: their 160 crops give unrelated images
+	// (hashes.GridCrops), at most PDQ: their 160 crops give unrelated images
 	// more chances to come near, so Operating narrows it apart from PDQ's
 	// by their own calibration. 0 means PDQ's; -1 leaves them out.
 	PDQGrid int
@@ -929,30 +900,40 @@ func (r Radii) grid() int {
 var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 50}
 
 // Of returns the radius for a perceptual algorithm.
-func (r Radii) Of(a hash.Algo) int {
+func (r Radii) Of(a hashes.Algo) int {
 	switch a {
-	case hash.PHash:
+	case hashes.PHash:
 		return r.PHash
-	case hash.DHash:
+	case hashes.DHash:
 		return r.DHash
-	case hash.AHash:
+	case hashes.AHash:
 		return r.AHash
-	case hash.PDQAlg:
+	case hashes.PDQAlg:
 		return r.PDQ
 	}
 	return -1
 }
 
+// Decision is what a match alone makes of an image, as the verdict it
+// brings is written.
+type Decision string
+
+// The decisions of a match (package audit's Judge sets them).
+const (
+	DecidesExclude Decision = "exclude"
+	DecidesReview  Decision = "review"
+)
+
 // Match is one registry entry an image matched.
 type Match struct {
-	Entry    string    `json:"entry"` // the entry's Label
-	Algo     hash.Algo `json:"algo"`
-	Distance int       `json:"distance"` // Hamming distance; 0 for an exact match
-	Radius   int       `json:"radius"`   // the radius it was matched within; 0 for exact
-	Source   string    `json:"source,omitempty"`
-	Registry string    `json:"registry,omitempty"` // file:line of the entry
+	Entry    string      `json:"entry"` // the entry's Label
+	Algo     hashes.Algo `json:"algo"`
+	Distance int         `json:"distance"` // Hamming distance; 0 for an exact match
+	Radius   int         `json:"radius"`   // the radius it was matched within; 0 for exact
+	Source   string      `json:"source,omitempty"`
+	Registry string      `json:"registry,omitempty"` // file:line of the entry
 	// Variant names the rotation or flip of the image that matched a PDQ
-	// entry (hash.Dihedral), when it was not the image as displayed.
+	// entry (hashes.Dihedral), when it was not the image as displayed.
 	Variant string `json:"variant,omitempty"`
 	// EntryVariant names the registered variant that matched, when it was
 	// not the whole image: a crop, or the image without its border.
@@ -968,26 +949,83 @@ type Match struct {
 	Evidence       string  `json:"evidence,omitempty"`
 	// Decides is what the match alone makes of the image: exclude or
 	// review.
-	Decides Verdict `json:"decides,omitempty"`
+	Decides Decision `json:"decides,omitempty"`
 
 	entry *Entry
 }
 
-// Match returns the active entries that the hashes match: SHA-256 exactly,
-// perceptual hashes within radii. A nil perceptual skips the perceptual
-// algorithms. Matches are ordered by distance, then entry.
-func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Match {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
-	if r == nil {
+// Describe says how a perceptual match was made, and how sure it is:
+// "pdq at distance 12 (radius 45), its crop-square variant: 1 in …".
+func (m *Match) Describe() string {
+	s := fmt.Sprintf("%s at distance %d (radius %d)", m.Algo, m.Distance, m.Radius)
+	if m.EntryVariant != "" {
+		s += ", its " + m.EntryVariant + " variant"
+	}
+	if m.Trimmed {
+		s += ", the image without its border"
+	}
+	if m.Variant != "" {
+		s += ", the image turned " + m.Variant
+	}
+	return s + ": " + m.Evidence
+}
+
+// MatchList writes matches compactly, as in the CSV report:
+// "entry:algo:distance" joined by "; ", a perceptual match followed by what
+// it decides and its calibrated false-match rate
+// ("obj-1:pdq:12 exclude 1e-15").
+func MatchList(ms []Match) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = fmt.Sprintf("%s:%s:%d", m.Entry, m.Algo, m.Distance)
+		if m.Algo.Perceptual() && m.Decides != "" {
+			parts[i] += fmt.Sprintf(" %s %.2g", m.Decides, m.FalseMatchRate)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Query is what an image is matched by: its hashes and where it was found.
+// A nil or empty field matches nothing.
+type Query struct {
+	SHA256 *hashes.Digest
+	MD5    string // hex
+	// Perceptual hashes, matched within the radii; the image without its
+	// border too (Perceptual.Trimmed).
+	*hashes.Perceptual
+	// URLs the image was found at: its URL and, when a URL check followed
+	// redirects, where it led. url entries match them and domain entries
+	// their hosts; an entry matching more than one is reported once.
+	URLs []string
+}
+
+// Match returns the active entries that match q: SHA-256 and MD5 exactly,
+// perceptual hashes within radii (each objection at its nearest, by any of
+// its registered variants), then url and domain entries. The hash matches
+// are ordered by distance, then entry.
+func (r *Registry) Match(q Query, radii Radii) []Match {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (Open)
+	if r == nil || r.st == nil {
 		return nil
 	}
-	if r.st == nil {
-		return nil
+	out := r.matchHashes(q.SHA256, q.Perceptual, radii)
+	if q.MD5 != "" {
+		if b, err := hex.DecodeString(q.MD5); err == nil && len(b) == 16 {
+			col := activeColumn(hashes.MD5)
+			r.st.lookup(col, bytesWords(b), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
+		}
 	}
+	return r.matchURLs(out, q.URLs)
+}
+
+// matchHashes returns the active entries that the hashes match: SHA-256
+// exactly, perceptual hashes within radii, ordered by distance, then entry.
+// A nil perceptual skips the perceptual algorithms.
+func (r *Registry) matchHashes(sha *hashes.Digest, p *hashes.Perceptual, radii Radii) []Match {
 	r.freeze(radii)
 	var out []Match
 	if sha != nil {
-		col := activeColumn(hash.SHA256)
+		col := activeColumn(hashes.SHA256)
 		r.st.lookup(col, bytesWords(sha[:]), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
 	}
 	if p != nil {
@@ -995,7 +1033,7 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 		// its nearest, by any of its registered variants.
 		type key struct {
 			label string
-			algo  hash.Algo
+			algo  hashes.Algo
 		}
 		best := map[key]int{}
 		keep := func(m Match) {
@@ -1009,12 +1047,12 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 			best[k] = len(out)
 			out = append(out, m)
 		}
-		queries := []*hash.Perceptual{p}
+		queries := []*hashes.Perceptual{p}
 		if p.Trimmed != nil {
 			queries = append(queries, p.Trimmed)
 		}
 		for qi, q := range queries {
-			for _, a := range hash.Algos {
+			for _, a := range hashes.Algos {
 				rad := radii.Of(a)
 				idx := r.index[a]
 				if rad < 0 || idx == nil {
@@ -1024,14 +1062,14 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 					m := newMatch(r.st.entry(col, e), d, rad)
 					m.Trimmed = qi > 0
 					if k > 0 {
-						m.Variant = hash.Dihedral[k]
+						m.Variant = hashes.Dihedral[k]
 					}
 					keep(m)
 				}
 				col := activeColumn(a)
-				if a == hash.PDQAlg {
+				if a == hashes.PDQAlg {
 					// Every rotation and flip.
-					for k := range hash.Dihedral {
+					for k := range hashes.Dihedral {
 						w := pdqWords(q.PDQVariant(k))
 						idx.Search(w[:], rad, func(e, d int) { found(col, e, d, k, rad) })
 					}
@@ -1065,26 +1103,9 @@ func (r *Registry) Match(sha *hash.Digest, p *hash.Perceptual, radii Radii) []Ma
 	return out
 }
 
-// MatchRecord returns the active entries that match a record: by its
-// SHA-256, MD5 and perceptual hashes (see Match), and by its URL (url and
-// domain entries).
-func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
-	if r == nil {
-		return nil
-	}
-	out := r.Match(rec.SHA256, rec.Perceptual, radii)
-	if r.st == nil {
-		return out
-	}
-	if rec.MD5 != "" {
-		if b, err := hex.DecodeString(rec.MD5); err == nil && len(b) == 16 {
-			col := activeColumn(hash.MD5)
-			r.st.lookup(col, bytesWords(b), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
-		}
-	}
-	// The record's URL, and where it led when the URL checker followed
-	// redirects elsewhere: an entry for either applies, once.
+// matchURLs appends the url and domain entries that match the locations
+// to out: an entry for either applies, once.
+func (r *Registry) matchURLs(out []Match, locations []string) []Match {
 	seen := map[uint32]bool{}
 	add := func(col, i int) {
 		if g := r.st.cols[col].globals[i]; !seen[g] {
@@ -1093,10 +1114,6 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 		}
 	}
 	urlCol, domainCol := activeColumn(URLAlgo), activeColumn(DomainAlgo)
-	locations := []string{rec.URL}
-	if rec.URLCheck != nil && rec.URLCheck.Final != "" {
-		locations = append(locations, rec.URLCheck.Final)
-	}
 	for _, loc := range locations {
 		u := NormalizeURL(loc)
 		if u == "" {
@@ -1125,15 +1142,15 @@ func (r *Registry) MatchRecord(rec *Record, radii Radii) []Match {
 // built for 40 at radius 40). A wider search later still finds every
 // match, by a scan of the entries.
 func (r *Registry) buildIndexes(radii Radii) {
-	r.index = map[hash.Algo]*Index{}
-	for _, a := range append(hash.Algos[:len(hash.Algos):len(hash.Algos)], pdqUpright) {
+	r.index = map[hashes.Algo]*mindex.Index{}
+	for _, a := range append(hashes.Algos[:len(hashes.Algos):len(hashes.Algos)], pdqUpright) {
 		col := &r.st.cols[activeColumn(a)]
 		if a != pdqUpright && !a.Perceptual() || col.len() == 0 {
 			continue
 		}
 		rad := max(radii.Of(a), 0)
 		if a == pdqUpright {
-			rad = max(radii.Of(hash.PDQAlg), 0)
+			rad = max(radii.Of(hashes.PDQAlg), 0)
 		}
 		idx, perm := mindex.Build(col.codes, col.words, rad, true)
 		globals := make([]uint32, len(perm))
@@ -1145,7 +1162,7 @@ func (r *Registry) buildIndexes(radii Radii) {
 	}
 }
 
-func pdqWords(p hash.PDQ) [4]uint64 {
+func pdqWords(p hashes.PDQ) [4]uint64 {
 	var w [4]uint64
 	for i := range w {
 		w[i] = binary.BigEndian.Uint64(p[8*i:])
@@ -1153,10 +1170,14 @@ func pdqWords(p hash.PDQ) [4]uint64 {
 	return w
 }
 
-// setEvidence sets a perceptual match's calibrated evidence at op's
+// Registered returns the registry entry matched; nil for a match read back
+// from a report.
+func (m *Match) Registered() *Entry { return m.entry }
+
+// SetEvidence sets a perceptual match's calibrated evidence at op's
 // registry size, and reports whether it matched a crop grid's variant
 // (whose rate and count are the grids').
-func (m *Match) setEvidence(op Operating) (grid bool) {
+func (m *Match) SetEvidence(op Operating) (grid bool) {
 	r := rate(m.entry, m.Distance)
 	m.FalseMatchRate, m.Evidence = r.PerPair, r.String()
 	m.ExpectedFalse = op.Expected(m.Algo, m.Distance)
@@ -1170,14 +1191,3 @@ func newMatch(e *Entry, d, rad int) Match {
 	return Match{Entry: e.Label(), Algo: e.Algo, Distance: d, Radius: rad, Source: e.Source, EntryVariant: e.Variant,
 		Registry: fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line), entry: e}
 }
-
-// Index finds every code within a Hamming radius of a query by
-// multi-index hashing; see NewIndex. (It lives in internal/mindex with its
-// form in a saved index file.)
-type Index = mindex.Index
-
-// NewIndex indexes the codes, words 64-bit words each (code i is
-// codes[i*words:(i+1)*words]), with tables sized for queries of radius r;
-// Index.Search then finds, in the order of the codes, every code within a
-// radius of a query: exactly what a linear scan finds.
-func NewIndex(codes []uint64, words, r int) *Index { return mindex.New(codes, words, r) }

@@ -1,4 +1,4 @@
-package audit
+package registry
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"sort"
 
-	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/hash/hashes"
 )
 
 // calibrationTable is how close unrelated real images come by one
@@ -27,7 +27,7 @@ const minCounted = 10
 // do with each other, from the measurement shipped with this package (see
 // docs/matching.md).
 type Rate struct {
-	Algo     hash.Algo
+	Algo     hashes.Algo
 	Distance int
 	// PerPair is the rate used: the measured share of pairs, or the tail
 	// model's where fewer than 10 measured pairs came that close and the
@@ -38,7 +38,7 @@ type Rate struct {
 	// Modelled says PerPair comes from the tail model.
 	Modelled bool
 	// Grid says the rate is of a registered image's crop grid
-	// (hash.ShiftedCrops and hash.GridCrops with the other variants): its
+	// (hashes.ShiftedCrops and hashes.GridCrops with the other variants): its
 	// 184 more crops give unrelated images more chances to come close.
 	Grid bool
 }
@@ -47,7 +47,7 @@ type Rate struct {
 // distance d of each other by perceptual algorithm a (a PDQ distance taken
 // over every rotation and flip, a registered image over its crop
 // variants). It is zero for an algorithm that is not perceptual.
-func FalseMatchRate(a hash.Algo, d int) Rate {
+func FalseMatchRate(a hashes.Algo, d int) Rate {
 	t, ok := calibrationTables[a]
 	if !ok || d < 0 {
 		return Rate{Algo: a, Distance: d}
@@ -59,20 +59,20 @@ func FalseMatchRate(a hash.Algo, d int) Rate {
 // with a crop grid (registry add --crop-grid).
 func GridFalseMatchRate(d int) Rate {
 	if d < 0 {
-		return Rate{Algo: hash.PDQAlg, Distance: d, Grid: true}
+		return Rate{Algo: hashes.PDQAlg, Distance: d, Grid: true}
 	}
-	r := calibrationPDQGrid.rate(hash.PDQAlg, d)
+	r := calibrationPDQGrid.rate(hashes.PDQAlg, d)
 	r.Grid = true
 	// An unrelated image has every chance to come near a registered image
 	// with a crop grid that it has without one, and more; the two tail
 	// models, fitted apart, may not say so where nothing was measured.
-	if p := FalseMatchRate(hash.PDQAlg, d); p.PerPair > r.PerPair {
+	if p := FalseMatchRate(hashes.PDQAlg, d); p.PerPair > r.PerPair {
 		r.PerPair, r.Modelled = p.PerPair, p.Modelled
 	}
 	return r
 }
 
-func (t *calibrationTable) rate(a hash.Algo, d int) Rate {
+func (t *calibrationTable) rate(a hashes.Algo, d int) Rate {
 	d = min(d, len(t.within)-1)
 	r := Rate{Algo: a, Distance: d, Pairs: t.within[d], Measured: calibrationPairs}
 	r.PerPair = float64(r.Pairs) / float64(r.Measured)
@@ -152,26 +152,49 @@ const PDQReviewBand = 4
 type Operating struct {
 	Radii Radii
 	// Exclude is the PDQ radius within which a match excludes on its own
-	// (both images' PDQ quality at least hash.PDQWeakQuality); -1 when no
+	// (both images' PDQ quality at least hashes.PDQWeakQuality); -1 when no
 	// PDQ match may.
 	Exclude int
 	// Images registered per algorithm: the N the rates are multiplied by.
-	Images map[hash.Algo]int
+	Images map[hashes.Algo]int
 	// GridImages of the PDQ Images have crop grids, whose variants are
 	// matched within Radii.PDQGrid and exclude within GridExclude, both
 	// set by GridFalseMatchRate; -1 when no grid match may exclude.
 	GridImages  int
 	GridExclude int
 	// Narrowed lists, per algorithm whose radius was narrowed, why.
-	Narrowed map[hash.Algo]string
+	Narrowed map[hashes.Algo]string
 	// The budgets of expected false matches per image they were set for.
 	ExcludeBudget, ReviewBudget float64
 }
 
+// Budgets are the expected false matches per scanned image, at a
+// registry's size, that perceptual matches may bring (see Operating).
+type Budgets struct {
+	// Exclude bounds the false exclusions: a PDQ match excludes only within
+	// the radius that keeps to it. 0 means DefaultExcludeBudget.
+	Exclude float64
+	// Review bounds, per algorithm, the false matches that send an image to
+	// review: its radius is narrowed to keep to it. 0 means
+	// DefaultReviewBudget.
+	Review float64
+}
+
+func (b Budgets) orDefault() (excl, rev float64) {
+	excl, rev = DefaultExcludeBudget, DefaultReviewBudget
+	if b.Exclude > 0 {
+		excl = b.Exclude
+	}
+	if b.Review > 0 {
+		rev = b.Review
+	}
+	return excl, rev
+}
+
 // Operating returns the radii that the registry's size allows within
-// radii, for the policy's budgets.
-func (r *Registry) Operating(radii Radii, pol Policy) Operating {
-	exclBudget, revBudget := pol.budgets()
+// radii, for the budgets.
+func (r *Registry) Operating(radii Radii, b Budgets) Operating {
+	exclBudget, revBudget := b.orDefault()
 	if r == nil { // nothing registered: nothing to narrow, nothing to exclude on
 		return Operating{Radii: radii, Exclude: -1, ExcludeBudget: exclBudget, ReviewBudget: revBudget}
 	}
@@ -183,8 +206,8 @@ func (r *Registry) Operating(radii Radii, pol Policy) Operating {
 	if op, ok := r.ops.Load(k); ok {
 		return op.(Operating)
 	}
-	n := map[hash.Algo]int{}
-	for _, a := range hash.Algos {
+	n := map[hashes.Algo]int{}
+	for _, a := range hashes.Algos {
 		n[a] = r.images(a)
 	}
 	op := operating(n, r.gridImages(), radii, exclBudget, revBudget)
@@ -195,16 +218,16 @@ func (r *Registry) Operating(radii Radii, pol Policy) Operating {
 
 // OperatingAt returns the operating radii of a registry of n images with
 // entries of every perceptual algorithm.
-func OperatingAt(n int, radii Radii, pol Policy) Operating {
-	return OperatingWithGrids(n, 0, radii, pol)
+func OperatingAt(n int, radii Radii, b Budgets) Operating {
+	return OperatingWithGrids(n, 0, radii, b)
 }
 
 // OperatingWithGrids is OperatingAt for a registry of n images, grids of
 // them registered with their crop grids.
-func OperatingWithGrids(n, grids int, radii Radii, pol Policy) Operating {
-	excl, rev := pol.budgets()
-	images := map[hash.Algo]int{}
-	for _, a := range hash.Algos {
+func OperatingWithGrids(n, grids int, radii Radii, b Budgets) Operating {
+	excl, rev := b.orDefault()
+	images := map[hashes.Algo]int{}
+	for _, a := range hashes.Algos {
 		if a.Perceptual() {
 			images[a] = n
 		}
@@ -215,7 +238,7 @@ func OperatingWithGrids(n, grids int, radii Radii, pol Policy) Operating {
 // Expected returns how many unrelated registered images a scanned image
 // comes within distance d of by algorithm a, at op's registry size: the
 // rate times the images.
-func (op *Operating) Expected(a hash.Algo, d int) float64 {
+func (op *Operating) Expected(a hashes.Algo, d int) float64 {
 	return FalseMatchRate(a, d).PerPair * float64(op.Images[a])
 }
 
@@ -226,8 +249,8 @@ func (op *Operating) ExpectedGrid(d int) float64 {
 	return GridFalseMatchRate(d).PerPair * float64(op.GridImages)
 }
 
-func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, revBudget float64) Operating {
-	op := Operating{Radii: radii, Exclude: -1, GridExclude: -1, Images: map[hash.Algo]int{}, Narrowed: map[hash.Algo]string{},
+func operating(images map[hashes.Algo]int, grids int, radii Radii, exclBudget, revBudget float64) Operating {
+	op := Operating{Radii: radii, Exclude: -1, GridExclude: -1, Images: map[hashes.Algo]int{}, Narrowed: map[hashes.Algo]string{},
 		ExcludeBudget: exclBudget, ReviewBudget: revBudget, GridImages: grids}
 	// With crop grids, PDQ's budgets are shared: half for the other
 	// variants, half for the grids' (a false match is either, so the two
@@ -236,7 +259,7 @@ func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, rev
 	if grids > 0 {
 		share = 0.5
 	}
-	for _, a := range hash.Algos {
+	for _, a := range hashes.Algos {
 		if !a.Perceptual() {
 			continue
 		}
@@ -247,7 +270,7 @@ func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, rev
 			continue
 		}
 		rev, excl := revBudget, exclBudget
-		if a == hash.PDQAlg {
+		if a == hashes.PDQAlg {
 			rev, excl = rev*share, excl*share
 		}
 		rad := asked
@@ -264,7 +287,7 @@ func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, rev
 				what, n, exp, FalseMatchRate(a, asked))
 			op.Radii.set(a, rad)
 		}
-		if a == hash.PDQAlg {
+		if a == hashes.PDQAlg {
 			e := rad
 			for e >= 0 && op.Expected(a, e) > excl {
 				e--
@@ -297,26 +320,15 @@ func operating(images map[hash.Algo]int, grids int, radii Radii, exclBudget, rev
 	return op
 }
 
-func (p Policy) budgets() (excl, rev float64) {
-	excl, rev = DefaultExcludeBudget, DefaultReviewBudget
-	if p.ExcludeBudget > 0 {
-		excl = p.ExcludeBudget
-	}
-	if p.ReviewBudget > 0 {
-		rev = p.ReviewBudget
-	}
-	return excl, rev
-}
-
-func (r *Radii) set(a hash.Algo, v int) {
+func (r *Radii) set(a hashes.Algo, v int) {
 	switch a {
-	case hash.PHash:
+	case hashes.PHash:
 		r.PHash = v
-	case hash.DHash:
+	case hashes.DHash:
 		r.DHash = v
-	case hash.AHash:
+	case hashes.AHash:
 		r.AHash = v
-	case hash.PDQAlg:
+	case hashes.PDQAlg:
 		r.PDQ = v
 	}
 }
@@ -333,23 +345,23 @@ var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
 // carries its calibrated evidence, as Judge sets it, but decides nothing.
 // It compares p with every entry (a linear scan: meant for one image at a
 // time, as inspect does).
-func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
-	defer runtime.KeepAlive(r) // its columns may be the mapped file (LoadIndex)
+func (r *Registry) NearMisses(p *hashes.Perceptual, op Operating, k int) []Match {
+	defer runtime.KeepAlive(r) // its columns may be the mapped file (Open)
 	if r == nil || p == nil || r.st == nil {
 		return nil
 	}
-	queries := []*hash.Perceptual{p}
+	queries := []*hashes.Perceptual{p}
 	if p.Trimmed != nil {
 		queries = append(queries, p.Trimmed)
 	}
 	turned := make([][8][4]uint64, len(queries)) // each query's PDQ, every way turned
 	for qi, q := range queries {
-		for t := range hash.Dihedral {
+		for t := range hashes.Dihedral {
 			turned[qi][t] = pdqWords(q.PDQVariant(t))
 		}
 	}
 	var out []Match
-	for _, a := range hash.Algos {
+	for _, a := range hashes.Algos {
 		if !a.Perceptual() {
 			continue
 		}
@@ -357,7 +369,7 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 		best := map[string]Match{}   // per objection, its nearest entry
 		matched := map[string]bool{} // objections a variant matches by a: no near miss of a
 		cols := []int{activeColumn(a)}
-		if a == hash.PDQAlg {
+		if a == hashes.PDQAlg {
 			cols = append(cols, activeColumn(pdqUpright))
 		}
 		for _, col := range cols {
@@ -366,9 +378,9 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 			for i := range c.len() {
 				for qi, q := range queries {
 					d, turn := 1<<30, 0
-					if a == hash.PDQAlg {
+					if a == hashes.PDQAlg {
 						code := c.code(i)
-						for t := range hash.Dihedral {
+						for t := range hashes.Dihedral {
 							if t > 0 && upright {
 								break // a turned variant: compared as it is
 							}
@@ -386,7 +398,7 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 						d = bits.OnesCount64(uint64(v) ^ c.codes[i])
 					}
 					in := inside
-					if a == hash.PDQAlg && upright && r.inGrid(col, i) {
+					if a == hashes.PDQAlg && upright && r.inGrid(col, i) {
 						in = op.Radii.grid()
 					}
 					if d <= in {
@@ -403,9 +415,9 @@ func (r *Registry) NearMisses(p *hash.Perceptual, op Operating, k int) []Match {
 					m := newMatch(e, d, in)
 					m.Trimmed = qi > 0
 					if turn > 0 {
-						m.Variant = hash.Dihedral[turn]
+						m.Variant = hashes.Dihedral[turn]
 					}
-					m.setEvidence(op)
+					m.SetEvidence(op)
 					best[e.Label()] = m
 				}
 			}

@@ -1,11 +1,11 @@
-package audit_test
+package registry_test
 
 import (
 	"bytes"
 	"errors"
 	"testing"
 
-	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 // FuzzReadRegistry: any bytes, read as CSV and as JSON Lines, either load
@@ -15,11 +15,11 @@ func FuzzReadRegistry(f *testing.F) {
 	f.Add([]byte(`{"hash":"` + sha + `","id":"x","status":"withdrawn"}` + "\n"))
 	f.Add([]byte("p:c3a1ff0012345678\n\"a,b\nd:zz\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, format := range []audit.RegistryFormat{audit.FormatCSV, audit.FormatJSONL} {
-			r := &audit.Registry{}
+		for _, format := range []registry.Format{registry.FormatCSV, registry.FormatJSONL} {
+			r := &registry.Registry{}
 			err := r.Read(bytes.NewReader(data), "fuzz", format)
 			if err != nil {
-				var le *audit.LineError
+				var le *registry.LineError
 				if r.Len() != 0 {
 					t.Fatalf("%s: failed read kept %d entries", format, r.Len())
 				}
@@ -29,7 +29,7 @@ func FuzzReadRegistry(f *testing.F) {
 				continue
 			}
 			for _, e := range r.Entries() {
-				if _, _, err := audit.ParseHash(e.Hash()); err != nil || e.Line < 1 {
+				if _, _, err := registry.ParseHash(e.Hash()); err != nil || e.Line < 1 {
 					t.Fatalf("%s: invalid entry %+v: %v", format, e, err)
 				}
 			}

@@ -1,4 +1,4 @@
-package audit_test
+package registry_test
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -55,7 +56,7 @@ func golden(i uint64) uint64 {
 func TestStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	p := mixedRegistry(t, dir)
-	parsed, err := audit.LoadRegistry(p)
+	parsed, err := registry.Open(registry.Options{}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,27 +75,27 @@ func TestStoreRoundTrip(t *testing.T) {
 	if first.Algo != hash.PHash || first.ID != "img-000" || first.Source != "alice" || first.Date != "2026-01-02" || first.Line != 3 || first.Quality != -1 {
 		t.Errorf("first entry %+v", first)
 	}
-	byID := map[string]*audit.Entry{}
+	byID := map[string]*registry.Entry{}
 	for _, e := range want {
 		byID[e.ID+"/"+string(e.Algo)+"/"+e.Variant] = e
 	}
-	for key, check := range map[string]func(e *audit.Entry) bool{
-		"the-sha/sha256/": func(e *audit.Entry) bool {
+	for key, check := range map[string]func(e *registry.Entry) bool{
+		"the-sha/sha256/": func(e *registry.Entry) bool {
 			return e.Note == "a note, with a comma" && e.Source == "carol" && e.Value == sha[7:]
 		},
-		"w-10/ahash/": func(e *audit.Entry) bool {
-			return e.Status == audit.Withdrawn && e.Note == "taken back" && e.Value == fmt.Sprintf("%016x", golden(11))
+		"w-10/ahash/": func(e *registry.Entry) bool {
+			return e.Status == registry.Withdrawn && e.Note == "taken back" && e.Value == fmt.Sprintf("%016x", golden(11))
 		},
-		"img-007/pdq/":         func(e *audit.Entry) bool { return e.Quality == 57 && len(e.Value) == 64 },
-		"img-007/pdq/mirror-x": func(e *audit.Entry) bool { return e.Quality == -1 && e.Line == byID["img-007/pdq/"].Line+1 },
-		"img-299/dhash/crop-square": func(e *audit.Entry) bool {
+		"img-007/pdq/":         func(e *registry.Entry) bool { return e.Quality == 57 && len(e.Value) == 64 },
+		"img-007/pdq/mirror-x": func(e *registry.Entry) bool { return e.Quality == -1 && e.Line == byID["img-007/pdq/"].Line+1 },
+		"img-299/dhash/crop-square": func(e *registry.Entry) bool {
 			return e.Value == fmt.Sprintf("%016x", golden(300)^0xff00ff)
 		},
-		"the-url/url/":       func(e *audit.Entry) bool { return e.Value == "https://example.com/a.jpg" },
-		"weak/pdq/":          func(e *audit.Entry) bool { return e.Quality == 10 && strings.Contains(e.Degenerate, "quality 10") },
-		"flat/phash/":        func(e *audit.Entry) bool { return strings.Contains(e.Degenerate, "0 of 64 bits") },
-		"the-md5/md5/":       func(e *audit.Entry) bool { return e.Value == "0123456789abcdef0123456789abcdef" },
-		"the-domain/domain/": func(e *audit.Entry) bool { return e.Value == "photos.example.org" },
+		"the-url/url/":       func(e *registry.Entry) bool { return e.Value == "https://example.com/a.jpg" },
+		"weak/pdq/":          func(e *registry.Entry) bool { return e.Quality == 10 && strings.Contains(e.Degenerate, "quality 10") },
+		"flat/phash/":        func(e *registry.Entry) bool { return strings.Contains(e.Degenerate, "0 of 64 bits") },
+		"the-md5/md5/":       func(e *registry.Entry) bool { return e.Value == "0123456789abcdef0123456789abcdef" },
+		"the-domain/domain/": func(e *registry.Entry) bool { return e.Value == "photos.example.org" },
 	} {
 		if e := byID[key]; e == nil || !check(e) {
 			t.Errorf("%s: %+v", key, e)
@@ -103,10 +104,10 @@ func TestStoreRoundTrip(t *testing.T) {
 	if len(parsed.Degenerate()) != 2 {
 		t.Errorf("%d degenerate entries, want the flat pHash and the weak PDQ", len(parsed.Degenerate()))
 	}
-	if err := parsed.SaveIndex(p+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+	if err := parsed.SaveIndex(p+registry.IndexSuffix, registry.DefaultRadii); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := audit.LoadIndex(p+audit.IndexSuffix, p)
+	loaded, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: p + registry.IndexSuffix}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,20 +139,20 @@ func TestStoreRoundTrip(t *testing.T) {
 			rec.SHA256 = &digest
 		case hash.MD5:
 			rec.MD5 = e.Value
-		case audit.URLAlgo:
+		case registry.URLAlgo:
 			rec.URL = "https://example.com/a.jpg"
-		case audit.DomainAlgo:
+		case registry.DomainAlgo:
 			rec.URL = "http://cdn.photos.example.org/b.png"
 		}
-		a, b := parsed.MatchRecord(rec, audit.DefaultRadii), loaded.MatchRecord(rec, audit.DefaultRadii)
-		if audit.MatchList(a) != audit.MatchList(b) {
-			t.Fatalf("%s: parsed matches %s, saved %s", e.Hash(), audit.MatchList(a), audit.MatchList(b))
+		a, b := parsed.Match(rec.Query(), registry.DefaultRadii), loaded.Match(rec.Query(), registry.DefaultRadii)
+		if registry.MatchList(a) != registry.MatchList(b) {
+			t.Fatalf("%s: parsed matches %s, saved %s", e.Hash(), registry.MatchList(a), registry.MatchList(b))
 		}
 		found := false
 		for _, m := range a {
 			found = found || m.Entry == e.Label()
 		}
-		if active := e.Status == audit.Active && e.Degenerate == ""; found != active {
+		if active := e.Status == registry.Active && e.Degenerate == ""; found != active {
 			t.Errorf("%s (%s, %q): matched %v", e.Hash(), e.Status, e.Degenerate, found)
 		}
 	}
@@ -159,16 +160,16 @@ func TestStoreRoundTrip(t *testing.T) {
 
 // An entry added after a match is seen by the next match.
 func TestAddAfterMatch(t *testing.T) {
-	r := &audit.Registry{}
-	e, _ := audit.NewEntry("phash:c3a1ff0012345678", "first", "", "", audit.Active, "")
+	r := &registry.Registry{}
+	e, _ := registry.NewEntry("phash:c3a1ff0012345678", "first", "", "", registry.Active, "")
 	r.Add(e)
 	q := &hash.Perceptual{PHash: 0x0f0f0f0f12345678}
-	if m := r.Match(nil, q, audit.DefaultRadii); len(m) != 0 {
+	if m := r.Match(registry.Query{Perceptual: q}, registry.DefaultRadii); len(m) != 0 {
 		t.Fatalf("matched %v", m)
 	}
-	e2, _ := audit.NewEntry("phash:0f0f0f0f12345679", "second", "", "", audit.Active, "")
+	e2, _ := registry.NewEntry("phash:0f0f0f0f12345679", "second", "", "", registry.Active, "")
 	r.Add(e2)
-	if m := r.Match(nil, q, audit.DefaultRadii); len(m) != 1 || m[0].Entry != "second" {
+	if m := r.Match(registry.Query{Perceptual: q}, registry.DefaultRadii); len(m) != 1 || m[0].Entry != "second" {
 		t.Fatalf("after Add: %v", m)
 	}
 }
@@ -185,12 +186,12 @@ func resealed(b []byte) []byte {
 func TestSavedIndexDamaged(t *testing.T) {
 	dir := t.TempDir()
 	p := mixedRegistry(t, dir)
-	parsed, err := audit.LoadRegistry(p)
+	parsed, err := registry.Open(registry.Options{}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := p + audit.IndexSuffix
-	if err := parsed.SaveIndex(idx, audit.DefaultRadii); err != nil {
+	idx := p + registry.IndexSuffix
+	if err := parsed.SaveIndex(idx, registry.DefaultRadii); err != nil {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(idx)
@@ -209,18 +210,18 @@ func TestSavedIndexDamaged(t *testing.T) {
 	q := &hash.Perceptual{PHash: 0x9e3779b97f4a7c15}
 	for name, b := range cases {
 		os.WriteFile(idx, b, 0o644)
-		r, err := audit.LoadIndex(idx, p)
+		r, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: idx}, p)
 		if err == nil {
 			// A forgery the checks let through still answers without a
 			// panic: the values it changed are codes or text.
-			r.Match(nil, q, audit.DefaultRadii)
+			r.Match(registry.Query{Perceptual: q}, registry.DefaultRadii)
 			r.Entries()
 			continue
 		}
 		if strings.HasPrefix(name, "forged") {
 			continue
 		}
-		reg, _, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, p)
+		reg, err := registry.Open(indexed, p)
 		if err != nil || reg.Len() != parsed.Len() {
 			t.Errorf("%s: the registry was not parsed instead: %v", name, err)
 		}
@@ -232,12 +233,12 @@ func TestSavedIndexDamaged(t *testing.T) {
 func FuzzSavedIndex(f *testing.F) {
 	dir := f.TempDir()
 	p := mixedRegistry(f, dir)
-	parsed, err := audit.LoadRegistry(p)
+	parsed, err := registry.Open(registry.Options{}, p)
 	if err != nil {
 		f.Fatal(err)
 	}
 	idx := filepath.Join(dir, "seed.idx")
-	if err := parsed.SaveIndex(idx, audit.DefaultRadii); err != nil {
+	if err := parsed.SaveIndex(idx, registry.DefaultRadii); err != nil {
 		f.Fatal(err)
 	}
 	good, _ := os.ReadFile(idx)
@@ -256,12 +257,12 @@ func FuzzSavedIndex(f *testing.F) {
 		}
 		name := filepath.Join(t.TempDir(), "x.idx")
 		os.WriteFile(name, resealed(b), 0o644)
-		r, err := audit.LoadIndex(name, p)
+		r, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: name}, p)
 		if err != nil {
 			return
 		}
-		r.Match(nil, &hash.Perceptual{PHash: hash.Hash64(v), PDQ: hash.PDQ{byte(v)}}, audit.DefaultRadii)
-		r.MatchRecord(&audit.Record{MD5: "0123456789abcdef0123456789abcdef", URL: "https://example.com/a.jpg"}, audit.DefaultRadii)
+		r.Match(registry.Query{Perceptual: &hash.Perceptual{PHash: hash.Hash64(v), PDQ: hash.PDQ{byte(v)}}}, registry.DefaultRadii)
+		r.Match(registry.Query{MD5: "0123456789abcdef0123456789abcdef", URLs: []string{"https://example.com/a.jpg"}}, registry.DefaultRadii)
 		r.Entries()
 		r.Degenerate()
 	})
@@ -270,23 +271,23 @@ func FuzzSavedIndex(f *testing.F) {
 // A file that fails to load leaves the registry as it was, though its good
 // lines went into the registry's columns as they were read.
 func TestReadFailureRollsBack(t *testing.T) {
-	r := &audit.Registry{}
-	if err := r.Read(strings.NewReader("phash:c3a1ff0012345678,first,alice\n"), "a.csv", audit.FormatCSV); err != nil {
+	r := &registry.Registry{}
+	if err := r.Read(strings.NewReader("phash:c3a1ff0012345678,first,alice\n"), "a.csv", registry.FormatCSV); err != nil {
 		t.Fatal(err)
 	}
 	before := r.Entries()
 	bad := "phash:0f0f0f0f12345678,second,bob\nmd5:0123456789abcdef0123456789abcdef,third\nphash:nothex,broken\n"
-	if err := r.Read(strings.NewReader(bad), "b.csv", audit.FormatCSV); err == nil {
+	if err := r.Read(strings.NewReader(bad), "b.csv", registry.FormatCSV); err == nil {
 		t.Fatal("a bad line loaded")
 	}
 	if !reflect.DeepEqual(r.Entries(), before) || r.Active() != 1 || len(r.Files()) != 1 {
 		t.Fatalf("after a failed read: %d entries, %d active, files %v", r.Len(), r.Active(), r.Files())
 	}
-	if m := r.Match(nil, &hash.Perceptual{PHash: 0x0f0f0f0f12345678}, audit.DefaultRadii); len(m) != 0 {
+	if m := r.Match(registry.Query{Perceptual: &hash.Perceptual{PHash: 0x0f0f0f0f12345678}}, registry.DefaultRadii); len(m) != 0 {
 		t.Errorf("an entry of the failed file matches: %v", m)
 	}
 	// The registry still takes entries, and shares strings again.
-	if err := r.Read(strings.NewReader("phash:0f0f0f0f12345678,second,alice\n"), "c.csv", audit.FormatCSV); err != nil {
+	if err := r.Read(strings.NewReader("phash:0f0f0f0f12345678,second,alice\n"), "c.csv", registry.FormatCSV); err != nil {
 		t.Fatal(err)
 	}
 	es := r.Entries()
@@ -299,16 +300,16 @@ func TestReadFailureRollsBack(t *testing.T) {
 // concatenated from several exports carry one each); skipping bad lines
 // that leaves no entry at all fails instead of loading an empty registry.
 func TestRegistryBOMAndAllSkipped(t *testing.T) {
-	r := &audit.Registry{}
+	r := &registry.Registry{}
 	jsonl := "\ufeff{\"hash\":\"phash:c3a1ff0012345678\",\"id\":\"a\"}\n\ufeff{\"hash\":\"phash:0f0f0f0f12345678\",\"id\":\"b\"}\n"
-	if err := r.Read(strings.NewReader(jsonl), "two.jsonl", audit.FormatAuto); err != nil || r.Len() != 2 {
+	if err := r.Read(strings.NewReader(jsonl), "two.jsonl", registry.FormatAuto); err != nil || r.Len() != 2 {
 		t.Fatalf("BOM on the second line: %v (%d entries)", err, r.Len())
 	}
-	skip := &audit.Registry{SkipBadLines: true}
-	if err := skip.Read(strings.NewReader("phash:nothex,a\nsha256:zz,b\n"), "bad.csv", audit.FormatCSV); err == nil || !strings.Contains(err.Error(), "all 2 lines") {
+	skip := &registry.Registry{SkipBadLines: true}
+	if err := skip.Read(strings.NewReader("phash:nothex,a\nsha256:zz,b\n"), "bad.csv", registry.FormatCSV); err == nil || !strings.Contains(err.Error(), "all 2 lines") {
 		t.Errorf("every line bad: %v, %d entries", err, skip.Len())
 	}
-	if err := skip.Read(strings.NewReader("phash:nothex,a\nphash:c3a1ff0012345678,b\n"), "some.csv", audit.FormatCSV); err != nil || skip.Len() != 1 || len(skip.Skipped) != 1 {
+	if err := skip.Read(strings.NewReader("phash:nothex,a\nphash:c3a1ff0012345678,b\n"), "some.csv", registry.FormatCSV); err != nil || skip.Len() != 1 || len(skip.Skipped) != 1 {
 		t.Errorf("one bad line skipped: %v, %d entries, %d skipped", err, skip.Len(), len(skip.Skipped))
 	}
 }

@@ -1,4 +1,4 @@
-package audit_test
+package registry_test
 
 import (
 	"errors"
@@ -13,28 +13,32 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 // savedRegistry writes rows (a header, then entries) to a CSV registry in
 // a temporary folder, parses it and saves its index beside it.
-func savedRegistry(t *testing.T, rows []string) (reg, idx string, parsed *audit.Registry) {
+func savedRegistry(t *testing.T, rows []string) (reg, idx string, parsed *registry.Registry) {
 	t.Helper()
 	reg = filepath.Join(t.TempDir(), "reg.csv")
 	if err := os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := audit.LoadRegistry(reg)
+	parsed, err := registry.Open(registry.Options{}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx = reg + audit.IndexSuffix
-	if err := parsed.SaveIndex(idx, audit.DefaultRadii); err != nil {
+	idx = reg + registry.IndexSuffix
+	if err := parsed.SaveIndex(idx, registry.DefaultRadii); err != nil {
 		t.Fatal(err)
 	}
 	return reg, idx, parsed
 }
+
+// indexed opens registry files through their saved index, as scan does.
+var indexed = registry.Options{Index: registry.IndexWhenFresh}
 
 func TestSavedIndex(t *testing.T) {
 	var rows []string
@@ -44,8 +48,8 @@ func TestSavedIndex(t *testing.T) {
 	}
 	rows = append(rows, "pdq:"+pdqHex+",the-pdq", "phash:0000000000000000,flat", sha+",the-sha")
 	reg, idx, orig := savedRegistry(t, rows)
-	loaded, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg)
-	if err != nil || rebuilt {
+	loaded, err := registry.Open(indexed, reg)
+	if rebuilt := loaded.IndexRebuilt(); err != nil || rebuilt {
 		t.Fatalf("%v rebuilt=%v", err, rebuilt)
 	}
 	if loaded.Len() != orig.Len() || loaded.Active() != orig.Active() || len(loaded.Degenerate()) != 1 {
@@ -56,35 +60,35 @@ func TestSavedIndex(t *testing.T) {
 	digest, _ := hash.ParseDigest(sha[7:])
 	for i := range 500 {
 		q := &hash.Perceptual{PHash: hash.Hash64(uint64(i+1)*0x9e3779b97f4a7c15 ^ 0x3), PDQ: pdq}
-		a, b := orig.Match(&digest, q, audit.DefaultRadii), loaded.Match(&digest, q, audit.DefaultRadii)
-		if audit.MatchList(a) != audit.MatchList(b) || len(a) < 3 {
-			t.Fatalf("query %d: %s vs %s", i, audit.MatchList(a), audit.MatchList(b))
+		a, b := orig.Match(registry.Query{SHA256: &digest, Perceptual: q}, registry.DefaultRadii), loaded.Match(registry.Query{SHA256: &digest, Perceptual: q}, registry.DefaultRadii)
+		if registry.MatchList(a) != registry.MatchList(b) || len(a) < 3 {
+			t.Fatalf("query %d: %s vs %s", i, registry.MatchList(a), registry.MatchList(b))
 		}
 	}
 	// A changed registry file makes the index stale: it is built again.
 	os.WriteFile(reg, []byte(strings.Join(append(rows, "phash:c3a1ff0012345678,new"), "\n")+"\n"), 0o644)
-	if _, err := audit.LoadIndex(idx, reg); !errors.Is(err, audit.ErrStaleIndex) {
+	if _, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: idx}, reg); !errors.Is(err, registry.ErrStaleIndex) {
 		t.Fatalf("changed registry: %v", err)
 	}
-	again, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg)
-	if err != nil || !rebuilt || again.Len() != orig.Len()+1 {
+	again, err := registry.Open(indexed, reg)
+	if rebuilt := again.IndexRebuilt(); err != nil || !rebuilt || again.Len() != orig.Len()+1 {
 		t.Fatalf("%v rebuilt=%v len=%d", err, rebuilt, again.Len())
 	}
-	if m := again.Match(nil, &hash.Perceptual{PHash: 0xc3a1ff0012345678}, audit.DefaultRadii); len(m) != 1 || m[0].Entry != "new" {
+	if m := again.Match(registry.Query{Perceptual: &hash.Perceptual{PHash: 0xc3a1ff0012345678}}, registry.DefaultRadii); len(m) != 1 || m[0].Entry != "new" {
 		t.Errorf("new entry: %v", m)
 	}
-	if fresh, rebuilt, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg); err != nil || rebuilt || fresh.Len() != again.Len() {
-		t.Errorf("after the rebuild the index is fresh: %v %v", rebuilt, err)
+	if fresh, err := registry.Open(indexed, reg); err != nil || fresh.IndexRebuilt() || fresh.Len() != again.Len() {
+		t.Errorf("after the rebuild the index is fresh: %v %v", fresh.IndexRebuilt(), err)
 	}
 	// Another set of files, or a garbled index, is not used.
-	if _, err := audit.LoadIndex(idx, reg, reg); !errors.Is(err, audit.ErrStaleIndex) {
+	if _, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: idx}, reg, reg); !errors.Is(err, registry.ErrStaleIndex) {
 		t.Errorf("other files: %v", err)
 	}
 	os.WriteFile(idx, []byte("garbage"), 0o644)
-	if _, err := audit.LoadIndex(idx, reg); err == nil {
+	if _, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: idx}, reg); err == nil {
 		t.Error("a garbled index loaded")
 	}
-	if r, _, err := audit.LoadIndexed(audit.RegistryOptions{}, audit.DefaultRadii, reg); err != nil || r.Len() != again.Len() {
+	if r, err := registry.Open(indexed, reg); err != nil || r.Len() != again.Len() {
 		t.Errorf("garbled index: %v", err)
 	}
 }
@@ -103,7 +107,7 @@ func TestTurnedVariantsMatch(t *testing.T) {
 	}
 	rows := []string{"hash,id,variant"}
 	turned := 0
-	for _, e := range audit.EntriesFor(&rec, vs, []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}, "owner-1", "", "", audit.Active, "") {
+	for _, e := range registry.EntriesFor(rec.Query(), vs, []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}, "owner-1", "", "", registry.Active, "") {
 		rows = append(rows, e.Hash()+",owner-1,"+e.Variant)
 		if hash.IsTurn(e.Variant) {
 			turned++
@@ -114,14 +118,14 @@ func TestTurnedVariantsMatch(t *testing.T) {
 	}
 	reg := filepath.Join(dir, "reg.csv")
 	os.WriteFile(reg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
-	fresh, err := audit.LoadRegistry(reg)
+	fresh, err := registry.Open(registry.Options{}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fresh.SaveIndex(reg+audit.IndexSuffix, audit.DefaultRadii); err != nil {
+	if err := fresh.SaveIndex(reg+registry.IndexSuffix, registry.DefaultRadii); err != nil {
 		t.Fatal(err)
 	}
-	saved, err := audit.LoadIndex(reg+audit.IndexSuffix, reg)
+	saved, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: reg + registry.IndexSuffix}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +133,9 @@ func TestTurnedVariantsMatch(t *testing.T) {
 		p := filepath.Join(dir, name+".jpg")
 		os.WriteFile(p, sample.JPEG(img, 85), 0o644)
 		copyRec := audit.Process(audit.FileItem(p), nil)
-		for which, r := range map[string]*audit.Registry{"registry": fresh, "saved index": saved} {
-			var best *audit.Match
-			for _, m := range r.Match(nil, copyRec.Perceptual, audit.DefaultRadii) {
+		for which, r := range map[string]*registry.Registry{"registry": fresh, "saved index": saved} {
+			var best *registry.Match
+			for _, m := range r.Match(registry.Query{Perceptual: copyRec.Perceptual}, registry.DefaultRadii) {
 				if m.Algo == hash.PDQAlg && (best == nil || m.Distance < best.Distance) {
 					best = &m
 				}
@@ -157,8 +161,8 @@ func TestSavedIndexUnmappedOnlyAfterUse(t *testing.T) {
 	}
 	reg, idx, _ := savedRegistry(t, rows)
 	defer debug.SetGCPercent(debug.SetGCPercent(1))
-	load := func() *audit.Registry {
-		r, err := audit.LoadIndex(idx, reg)
+	load := func() *registry.Registry {
+		r, err := registry.Open(registry.Options{Index: registry.IndexOnly, IndexPath: idx}, reg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +175,7 @@ func TestSavedIndexUnmappedOnlyAfterUse(t *testing.T) {
 		if n := len(load().Entries()); n != 20_000 {
 			t.Fatalf("%d entries", n)
 		}
-		if m := load().Match(nil, q, audit.Radii{PHash: 64}); len(m) != 20_000 {
+		if m := load().Match(registry.Query{Perceptual: q}, registry.Radii{PHash: 64}); len(m) != 20_000 {
 			t.Fatalf("%d matches", len(m))
 		}
 	}

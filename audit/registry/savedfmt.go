@@ -1,4 +1,4 @@
-package audit
+package registry
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 	"os"
 	"unsafe"
 
-	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/hash/hashes"
 	"github.com/imgconsent/imgconsent/internal/mindex"
 )
 
@@ -37,7 +37,7 @@ import (
 
 var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 
-var savedAlgos = []hash.Algo{hash.SHA256, hash.MD5, hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, URLAlgo, DomainAlgo,
+var savedAlgos = []hashes.Algo{hashes.SHA256, hashes.MD5, hashes.PHash, hashes.DHash, hashes.AHash, hashes.PDQAlg, URLAlgo, DomainAlgo,
 	pdqUpright} // only ever a column and index key
 
 var errNotSaved = fmt.Errorf("%w: not a saved index of this version", ErrStaleIndex)
@@ -326,7 +326,7 @@ func readSaved(b []byte) (*Registry, []savedSource, error) {
 		return nil, nil, err
 	}
 	reg.st = st
-	reg.index = map[hash.Algo]*mindex.Index{}
+	reg.index = map[hashes.Algo]*mindex.Index{}
 	nidx := r.u32()
 	if nidx > uint32(len(savedAlgos)) {
 		return nil, nil, errors.New("impossible number of indexes")

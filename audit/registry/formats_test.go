@@ -1,4 +1,4 @@
-package audit_test
+package registry_test
 
 import (
 	"crypto/md5"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -64,14 +65,14 @@ func TestDegenerateEntries(t *testing.T) {
 		t.Fatalf("%d degenerate, %d active", n, r.Active())
 	}
 	flat := &hash.Perceptual{PHash: 1} // 1 bit from the flat entry
-	if m := r.Match(nil, flat, audit.DefaultRadii); len(m) != 0 {
+	if m := r.Match(registry.Query{Perceptual: flat}, registry.DefaultRadii); len(m) != 0 {
 		t.Errorf("a degenerate entry matched: %v", m)
 	}
-	allowed := &audit.Registry{AllowDegenerate: true}
-	if err := allowed.Read(strings.NewReader(text), "r.csv", audit.FormatAuto); err != nil {
+	allowed := &registry.Registry{AllowDegenerate: true}
+	if err := allowed.Read(strings.NewReader(text), "r.csv", registry.FormatAuto); err != nil {
 		t.Fatal(err)
 	}
-	if m := allowed.Match(nil, flat, audit.DefaultRadii); len(m) != 1 || m[0].Entry != "flat" {
+	if m := allowed.Match(registry.Query{Perceptual: flat}, registry.DefaultRadii); len(m) != 1 || m[0].Entry != "flat" {
 		t.Errorf("allowed: %v", m)
 	}
 }
@@ -79,13 +80,13 @@ func TestDegenerateEntries(t *testing.T) {
 func TestMD5AndLocationEntries(t *testing.T) {
 	data := sample.JPEG(sample.Photo(90, 200, 150), 85)
 	sum := md5.Sum(data)
-	reg := &audit.Registry{}
+	reg := &registry.Registry{}
 	err := reg.Read(strings.NewReader(strings.Join([]string{
 		"hash,id",
 		"md5:" + hex.EncodeToString(sum[:]) + ",by-md5",
 		"url:HTTPS://Photos.Example.com:443/a/b.jpg#top,by-url",
 		"domain:example.org,by-domain",
-	}, "\n")), "r.csv", audit.FormatAuto)
+	}, "\n")), "r.csv", registry.FormatAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestMD5AndLocationEntries(t *testing.T) {
 	for _, bad := range []string{"url:ftp://x/y", "url:/relative", "domain:a/b", "md5:abc"} {
 		if _, err := parse(t, "r.csv", bad+"\n"); err == nil {
 			t.Errorf("%s loaded", bad)
-		} else if le := new(audit.LineError); !errors.As(err, &le) {
+		} else if le := new(registry.LineError); !errors.As(err, &le) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
