@@ -35,6 +35,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
@@ -186,7 +187,7 @@ func benchRegistry(b *testing.B) *registry.Registry {
 // none in error.
 func scanAll(b *testing.B, dir string, opts *audit.Options, n int) {
 	count := 0
-	for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, opts) {
+	for rec, err := range audit.Scan(context.Background(), source.Dir{Root: dir}, opts) {
 		if err != nil || rec.Error != "" {
 			b.Fatal(err, rec.Error)
 		}
@@ -530,7 +531,7 @@ func BenchmarkSoak(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		count := 0
-		for _, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, nil) {
+		for _, err := range audit.Scan(context.Background(), source.Dir{Root: dir}, nil) {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -640,7 +641,7 @@ func BenchmarkRegistryAdd(b *testing.B) {
 		for _, impl := range []string{"whole", "variants", "shifted", "grid"} {
 			b.Run("img="+img.name+"/impl="+impl, func(b *testing.B) {
 				data := img.bytes()
-				it := audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}
+				it := source.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}
 				algos := []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}
 				n := 0
 				for b.Loop() {

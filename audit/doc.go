@@ -2,14 +2,9 @@
 //
 // # Sources
 //
-// A Source lists the items of a corpus: Dir walks a directory tree, Files
-// is a slice of paths, List reads a file of paths and http(s) URLs,
-// WebDataset reads tar shards as img2dataset writes them, ParquetSource
-// reads img2dataset's Parquet files (image bytes or a column of paths),
-// Shards reads several shards of any of these kinds (ShardSource picks the
-// reader by extension; an Opener in ShardOptions reads them from another
-// file system), and Split(src, i, n) keeps part i of n. Any type with an
-// Items method is a Source.
+// Scan reads a source.Source (package audit/source: directories, lists of
+// paths and URLs, WebDataset tar shards, img2dataset Parquet files, several
+// shards at once); Process audits one source.Item.
 //
 // # The scan
 //
@@ -43,11 +38,10 @@
 // be allowed by the Policy), Keep otherwise. Each of its Reasons has a
 // kind (Reason.Kind: ReasonRegistryMatch, ReasonFileObjects …) and a text
 // with the evidence; reports write the text. Judge needs only the record,
-// so a report read back with ReadJSONL can be judged again against a newer
+// so a report read back with report.ReadJSONL can be judged again against a newer
 // registry without decoding any image (Rematch).
 //
-// Reports are written by JSONLWriter (everything, one record per line),
-// CSVWriter (one row per record), ParquetWriter, HTMLReport, and
-// ListWriter (the keep-list: one path per line of the images safe to train
-// on); Summary counts them.
+// Package audit/report writes records (JSON Lines, CSV, keep-lists,
+// Parquet, HTML) and reads a JSON Lines report back; Summary counts them,
+// by verdict, format, registry entry and reason kind.
 package audit

@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -97,7 +98,7 @@ func ExampleScan() {
 	}
 
 	var recs []audit.Record
-	for rec, err := range audit.Scan(context.Background(), audit.Dir{Root: dir}, &audit.Options{Registry: reg}) {
+	for rec, err := range audit.Scan(context.Background(), source.Dir{Root: dir}, &audit.Options{Registry: reg}) {
 		if err != nil { // final: the scan stopped
 			fmt.Println(err)
 			return

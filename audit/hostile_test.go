@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -101,7 +103,7 @@ func TestHostileCorpus(t *testing.T) {
 	if *update {
 		os.RemoveAll(hostileDir)
 		for name, data := range files {
-			writeFile(t, filepath.Join(hostileDir, name), data)
+			audittest.WriteFile(t, filepath.Join(hostileDir, name), data)
 		}
 	}
 	// Every generated file is committed, and nothing else.
@@ -136,7 +138,7 @@ func TestHostileCorpus(t *testing.T) {
 	start := time.Now()
 	total := 0
 	for _, dir := range dirs {
-		recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir, AllFiles: true}, &audit.Options{Workers: 2, ItemTimeout: 20 * time.Second}))
+		recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir, AllFiles: true}, &audit.Options{Workers: 2, ItemTimeout: 20 * time.Second}))
 		want, _ := os.ReadDir(dir)
 		if len(recs) != len(want) {
 			t.Errorf("%s: %d records for %d files", dir, len(recs), len(want))

@@ -37,11 +37,12 @@ func UnescapePath(p string) string {
 	return p
 }
 
-// unlistable reports whether a path cannot go on a one-path-per-line list:
-// it holds a line break, or a character that Python's str.splitlines
-// (which readers of such lists use) splits on.
-func unlistable(p string) bool {
-	return strings.ContainsAny(p, "\n\r\v\f\x1c\x1d\x1e\u0085\u2028\u2029")
+// Listable reports whether a path can go on a one-path-per-line list (a
+// keep-list): it holds no line break, nor any character that Python's
+// str.splitlines (which readers of such lists use) splits on. Judge sends
+// an image whose path cannot to review.
+func Listable(p string) bool {
+	return !strings.ContainsAny(p, "\n\r\v\f\x1c\x1d\x1e\u0085\u2028\u2029")
 }
 
 // MarshalJSON writes the record with its key and path escaped when they

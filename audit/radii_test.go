@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -24,7 +25,7 @@ func TestDefaultRadiiOnRealPhotos(t *testing.T) {
 		t.Skip("no shared fixtures")
 	}
 	hashOf := func(path string) hash.Perceptual {
-		rec := audit.Process(audit.FileItem(path), nil)
+		rec := audit.Process(source.FileItem(path), nil)
 		if rec.Perceptual == nil {
 			t.Fatalf("%s: %s", path, rec.Error)
 		}

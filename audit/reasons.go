@@ -79,21 +79,14 @@ func (r *Reason) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// kind is the reason's Kind, or, for one made without it, ReasonKind's.
-func (r Reason) kind() string {
+// EffectiveKind is the reason's Kind, or, for one made without it (a
+// literal Reason{Text: …}), the kind its text names (ReasonKind): what
+// Summary and the HTML report count by.
+func (r Reason) EffectiveKind() string {
 	if r.Kind != "" {
 		return r.Kind
 	}
 	return ReasonKind(r.Text)
-}
-
-// reasonTexts returns the texts of reasons, as reports write them.
-func reasonTexts(rs []Reason) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.Text
-	}
-	return out
 }
 
 // ReasonKind names the kind of a reason Judge wrote, for counting records

@@ -100,7 +100,7 @@ type Record struct {
 	Err     error `json:"-"`
 	MetaErr error `json:"-"`
 
-	response *urlcheck.Response // what Item.Response gave, for the URL check; then nil
+	response *urlcheck.Response // what source.Item.Response gave, for the URL check; then nil
 }
 
 // Query is what the record's image is matched by in a registry: its hashes,
@@ -259,7 +259,7 @@ func Judge(r *Record, reg *registry.Registry, pol Policy) {
 	}
 	excl = append(excl, also...)
 	var notes []Reason // evidence that changes nothing: permissions, allowed findings
-	if p := r.Path; unlistable(p) || p == "" && unlistable(r.Key) {
+	if p := r.Path; !Listable(p) || p == "" && !Listable(r.Key) {
 		// The keep-list holds one path per line: this one cannot be on it.
 		rev = append(rev, Reason{Kind: ReasonPathUnlistable, Text: reasonPathUnlistable + strconv.Quote(cmp.Or(p, r.Key))})
 	}

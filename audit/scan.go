@@ -13,14 +13,11 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
 )
-
-// DefaultMaxFileBytes is the largest file read when Options.MaxFileBytes is
-// 0: 256 MiB, above any single photograph.
-const DefaultMaxFileBytes = 256 << 20
 
 // DefaultMaxInFlightBytes is the bound on file bytes held by all workers at
 // once when Options.MaxInFlightBytes is 0: 512 MiB.
@@ -65,7 +62,7 @@ type Options struct {
 	Registry *registry.Registry
 	// Policy turns findings into verdicts; the zero Policy is the default.
 	Policy Policy
-	// MaxFileBytes refuses larger files; 0 means DefaultMaxFileBytes.
+	// MaxFileBytes refuses larger files; 0 means source.DefaultMaxFileBytes.
 	MaxFileBytes int64
 	// MaxPixels refuses images declaring more pixels; 0 means
 	// hash.DefaultMaxPixels.
@@ -129,7 +126,7 @@ func (o *Options) orDefault() *Options {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	if c.MaxFileBytes <= 0 {
-		c.MaxFileBytes = DefaultMaxFileBytes
+		c.MaxFileBytes = source.DefaultMaxFileBytes
 	}
 	if c.MaxInFlightBytes <= 0 {
 		c.MaxInFlightBytes = DefaultMaxInFlightBytes
@@ -150,13 +147,13 @@ func (o *Options) orDefault() *Options {
 // ctx stops them too; the records that finish within StopGrace still come,
 // and a worker or source blocked in a read that ignores the cancel is left
 // behind, so a scan stops within seconds whatever it was waiting on.
-func Scan(ctx context.Context, src Source, opts *Options) iter.Seq2[Record, error] {
+func Scan(ctx context.Context, src source.Source, opts *Options) iter.Seq2[Record, error] {
 	o := opts.orDefault()
 	return func(yield func(Record, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 
-		items := make(chan Item)
+		items := make(chan source.Item)
 		results := make(chan Record, o.Workers)
 		var srcErr error // written by the producer before it closes produced
 		produced := make(chan struct{})
@@ -274,7 +271,7 @@ var StopGrace = 2 * time.Second
 // processTimed runs process in a goroutine of its own and waits at most
 // ItemTimeout for it. A timed-out item's goroutine takes a slot in
 // abandoned until it ends; with every slot taken, the wait is unbounded.
-func (o *Options) processTimed(it Item, abandoned chan struct{}) Record {
+func (o *Options) processTimed(it source.Item, abandoned chan struct{}) Record {
 	done := make(chan Record, 1)
 	start := time.Now()
 	go func() { done <- o.process(it, nil) }() // a pooled Hasher: this may outlive the worker's turn
@@ -300,7 +297,7 @@ func (o *Options) processTimed(it Item, abandoned chan struct{}) Record {
 
 // Process audits one item in the calling goroutine, as a Scan worker does
 // (with its URL checked when opts.URLs is set).
-func Process(it Item, opts *Options) Record {
+func Process(it source.Item, opts *Options) Record {
 	o := opts.orDefault()
 	rec := o.process(it, nil)
 	o.checkURL(context.Background(), &rec)
@@ -310,7 +307,7 @@ func Process(it Item, opts *Options) Record {
 // process reads the item's bytes once and derives everything from them:
 // SHA-256, metadata, decode and perceptual hashes, then the verdict. h may
 // be nil (a pooled Hasher is used).
-func (o *Options) process(it Item, h *hash.Hasher) (rec Record) {
+func (o *Options) process(it source.Item, h *hash.Hasher) (rec Record) {
 	rec.Key, rec.Path, rec.URL = it.Key, it.Path, it.URL
 	start := time.Now()
 	stage := "reading"

@@ -18,76 +18,31 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/imgconsent/imgconsent/audit"
-	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
-
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// registryFor returns a registry objecting to the given originals by their
-// sha256, phash and dhash, with ids obj-<name>.
-func registryFor(t *testing.T, originals map[string][]byte) *registry.Registry {
-	t.Helper()
-	reg := &registry.Registry{}
-	for name, data := range originals {
-		rec := audit.Process(audit.Item{Key: name, Read: func(int64) ([]byte, error) { return data, nil }}, nil)
-		if rec.Perceptual == nil {
-			t.Fatalf("original %s: %s", name, rec.Error)
-		}
-		for _, v := range []string{"sha256:" + rec.SHA256.String(), "phash:" + rec.PHash.String(), "dhash:" + rec.DHash.String(), "pdq:" + rec.PDQ.String()} {
-			e, err := registry.NewEntry(v, "obj-"+name, "test", "", registry.Active, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			reg.Add(e)
-		}
-	}
-	return reg
-}
-
-func collect(t *testing.T, seq iter.Seq2[audit.Record, error]) map[string]audit.Record {
-	t.Helper()
-	out := map[string]audit.Record{}
-	for rec, err := range seq {
-		if err != nil {
-			t.Fatalf("final error: %v", err)
-		}
-		if _, dup := out[rec.Key]; dup {
-			t.Fatalf("record %s twice", rec.Key)
-		}
-		out[rec.Key] = rec
-	}
-	return out
-}
 
 func TestScanDirectory(t *testing.T) {
 	dir := t.TempDir()
 	orig := sample.JPEG(sample.Photo(50, 400, 300), 92)
-	writeFile(t, filepath.Join(dir, "a", "photo-1.jpg"), sample.JPEG(sample.Photo(1, 400, 300), 85))
-	writeFile(t, filepath.Join(dir, "a", "photo-2.PNG"), sample.PNG(sample.Photo(2, 200, 150)))
-	writeFile(t, filepath.Join(dir, "b", "objected-copy.jpg"), sample.JPEG(imaging.Resize(sample.Photo(50, 400, 300), 200, 0, imaging.Lanczos), 60))
-	writeFile(t, filepath.Join(dir, "b", "truncated.jpg"), orig[:len(orig)/3])
-	writeFile(t, filepath.Join(dir, "b", "empty.webp"), nil)
-	writeFile(t, filepath.Join(dir, "b", "html.gif"), []byte("<html>not found</html>"))
-	writeFile(t, filepath.Join(dir, "c", "tagged.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(3, 300, 200), 85),
+	audittest.WriteFile(t, filepath.Join(dir, "a", "photo-1.jpg"), sample.JPEG(sample.Photo(1, 400, 300), 85))
+	audittest.WriteFile(t, filepath.Join(dir, "a", "photo-2.PNG"), sample.PNG(sample.Photo(2, 200, 150)))
+	audittest.WriteFile(t, filepath.Join(dir, "b", "objected-copy.jpg"), sample.JPEG(imaging.Resize(sample.Photo(50, 400, 300), 200, 0, imaging.Lanczos), 60))
+	audittest.WriteFile(t, filepath.Join(dir, "b", "truncated.jpg"), orig[:len(orig)/3])
+	audittest.WriteFile(t, filepath.Join(dir, "b", "empty.webp"), nil)
+	audittest.WriteFile(t, filepath.Join(dir, "b", "html.gif"), []byte("<html>not found</html>"))
+	audittest.WriteFile(t, filepath.Join(dir, "c", "tagged.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(3, 300, 200), 85),
 		sample.EXIF{Copyright: "(c) Ann", HasGPS: true, Lat: 1, Lon: 2}.TIFF()))
-	writeFile(t, filepath.Join(dir, "c", "bad-exif.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(4, 300, 200), 85),
+	audittest.WriteFile(t, filepath.Join(dir, "c", "bad-exif.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(4, 300, 200), 85),
 		sample.BuildTIFF([]sample.Entry{{Tag: 0x010E, Type: 2, Count: 0xFFFFFFFF, Value: []byte{0, 0, 0, 0}}}, nil)))
-	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("not an image"))
-	writeFile(t, filepath.Join(dir, ".cache", "hidden.jpg"), orig)
-	writeFile(t, filepath.Join(dir, ".hidden.jpg"), orig)
+	audittest.WriteFile(t, filepath.Join(dir, "notes.txt"), []byte("not an image"))
+	audittest.WriteFile(t, filepath.Join(dir, ".cache", "hidden.jpg"), orig)
+	audittest.WriteFile(t, filepath.Join(dir, ".hidden.jpg"), orig)
 
-	reg := registryFor(t, map[string][]byte{"50": orig})
-	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Registry: reg, Workers: 3}))
+	reg := audittest.RegistryFor(t, map[string][]byte{"50": orig})
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{Registry: reg, Workers: 3}))
 
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range recs {
@@ -143,9 +98,9 @@ func TestScanDirectory(t *testing.T) {
 
 func TestScanAllFiles(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "photo"), sample.JPEG(sample.Photo(1, 64, 64), 80))
-	writeFile(t, filepath.Join(dir, "x.txt"), []byte("text"))
-	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir, AllFiles: true}, nil))
+	audittest.WriteFile(t, filepath.Join(dir, "photo"), sample.JPEG(sample.Photo(1, 64, 64), 80))
+	audittest.WriteFile(t, filepath.Join(dir, "x.txt"), []byte("text"))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir, AllFiles: true}, nil))
 	if len(recs) != 2 || recs["photo"].Format != "jpeg" || recs["x.txt"].Error == "" {
 		t.Errorf("records %+v", recs)
 	}
@@ -180,9 +135,9 @@ func TestEditedCopiesMatch(t *testing.T) {
 	for seed := 1000; seed < 1000+objected; seed++ {
 		originals[fmt.Sprint(seed)] = sample.JPEG(sample.Photo(uint64(seed), 480, 360), 92)
 	}
-	reg := registryFor(t, originals)
+	reg := audittest.RegistryFor(t, originals)
 	process := func(data []byte) audit.Record {
-		return audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Registry: reg})
+		return audit.Process(source.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Registry: reg})
 	}
 	for _, ed := range edits {
 		t.Run(ed.name, func(t *testing.T) {
@@ -234,8 +189,8 @@ type memSource struct {
 	delay   time.Duration
 }
 
-func (s *memSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
-	return func(yield func(audit.Item, error) bool) {
+func (s *memSource) Items(ctx context.Context) iter.Seq2[source.Item, error] {
+	return func(yield func(source.Item, error) bool) {
 		for i := range s.n {
 			if ctx.Err() != nil {
 				return
@@ -252,7 +207,7 @@ func (s *memSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 				time.Sleep(s.delay)
 				return s.data, nil
 			}
-			if !yield(audit.Item{Key: fmt.Sprint(i), Read: read}, nil) {
+			if !yield(source.Item{Key: fmt.Sprint(i), Read: read}, nil) {
 				return
 			}
 		}
@@ -261,7 +216,7 @@ func (s *memSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 
 func TestScanBoundedWorkers(t *testing.T) {
 	src := &memSource{n: 40, data: sample.JPEG(sample.Photo(1, 64, 64), 80), delay: 2 * time.Millisecond}
-	recs := collect(t, audit.Scan(t.Context(), src, &audit.Options{Workers: 3}))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), src, &audit.Options{Workers: 3}))
 	if len(recs) != 40 {
 		t.Fatalf("%d records", len(recs))
 	}
@@ -312,7 +267,7 @@ func TestScanCancel(t *testing.T) {
 
 func TestScanMissingRoot(t *testing.T) {
 	var errs []error
-	for rec, err := range audit.Scan(t.Context(), audit.Dir{Root: filepath.Join(t.TempDir(), "nope")}, nil) {
+	for rec, err := range audit.Scan(t.Context(), source.Dir{Root: filepath.Join(t.TempDir(), "nope")}, nil) {
 		if err == nil {
 			t.Errorf("record %+v", rec)
 		}
@@ -326,16 +281,16 @@ func TestScanMissingRoot(t *testing.T) {
 // panicSource's items panic when read: a bug in a source must fail that item only.
 type panicSource struct{}
 
-func (panicSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
-	return func(yield func(audit.Item, error) bool) {
+func (panicSource) Items(ctx context.Context) iter.Seq2[source.Item, error] {
+	return func(yield func(source.Item, error) bool) {
 		good := sample.JPEG(sample.Photo(1, 32, 32), 80)
-		yield(audit.Item{Key: "bad", Read: func(int64) ([]byte, error) { panic("boom") }}, nil)
-		yield(audit.Item{Key: "good", Read: func(int64) ([]byte, error) { return good, nil }}, nil)
+		yield(source.Item{Key: "bad", Read: func(int64) ([]byte, error) { panic("boom") }}, nil)
+		yield(source.Item{Key: "good", Read: func(int64) ([]byte, error) { return good, nil }}, nil)
 	}
 }
 
 func TestScanRecoversPanics(t *testing.T) {
-	recs := collect(t, audit.Scan(t.Context(), panicSource{}, nil))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), panicSource{}, nil))
 	if r := recs["bad"]; r.Verdict != audit.Review || !strings.Contains(r.Error, "internal error while reading: boom") {
 		t.Errorf("bad: %+v", r)
 	}
@@ -346,12 +301,12 @@ func TestScanRecoversPanics(t *testing.T) {
 
 func TestScanByteBudget(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "big.jpg"), sample.JPEG(sample.Photo(1, 300, 300), 90))
-	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{MaxFileBytes: 1000}))
-	if r := recs["big.jpg"]; !errors.Is(r.Err, audit.ErrTooLarge) || r.Verdict != audit.Review {
+	audittest.WriteFile(t, filepath.Join(dir, "big.jpg"), sample.JPEG(sample.Photo(1, 300, 300), 90))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{MaxFileBytes: 1000}))
+	if r := recs["big.jpg"]; !errors.Is(r.Err, source.ErrTooLarge) || r.Verdict != audit.Review {
 		t.Errorf("%+v", r)
 	}
-	recs = collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{MaxPixels: 300*300 - 1}))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{MaxPixels: 300*300 - 1}))
 	if r := recs["big.jpg"]; !errors.Is(r.Err, hash.ErrTooManyPixels) || r.SHA256 == nil {
 		t.Errorf("%+v", r)
 	}
@@ -367,13 +322,13 @@ func TestScanFixtures(t *testing.T) {
 	}
 	var files int
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && strings.Contains(strings.Join(audit.ImageExts, " "), strings.ToLower(filepath.Ext(p))) && filepath.Ext(p) != "" {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && strings.Contains(strings.Join(source.ImageExts, " "), strings.ToLower(filepath.Ext(p))) && filepath.Ext(p) != "" {
 			files++
 		}
 		return nil
 	})
 	start := time.Now()
-	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, nil))
 	if len(recs) != files {
 		t.Errorf("%d records for %d files", len(recs), files)
 	}
@@ -432,8 +387,8 @@ func TestScanFixtures(t *testing.T) {
 func TestScanCancelFiles(t *testing.T) {
 	base := runtime.NumGoroutine()
 	path := filepath.Join(t.TempDir(), "a.jpg")
-	writeFile(t, path, sample.JPEG(sample.Photo(1, 64, 64), 80))
-	files := make(audit.Files, 500)
+	audittest.WriteFile(t, path, sample.JPEG(sample.Photo(1, 64, 64), 80))
+	files := make(source.Files, 500)
 	for i := range files {
 		files[i] = path
 	}
@@ -459,11 +414,11 @@ func TestScanCancelFiles(t *testing.T) {
 func TestScanProgress(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 5 {
-		writeFile(t, filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), sample.JPEG(sample.Photo(uint64(i), 64, 64), 80))
+		audittest.WriteFile(t, filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), sample.JPEG(sample.Photo(uint64(i), 64, 64), 80))
 	}
-	writeFile(t, filepath.Join(dir, "bad.jpg"), []byte("x"))
+	audittest.WriteFile(t, filepath.Join(dir, "bad.jpg"), []byte("x"))
 	var seen []audit.Progress
-	collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Progress: func(p audit.Progress) { seen = append(seen, p) }}))
+	audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{Progress: func(p audit.Progress) { seen = append(seen, p) }}))
 	if len(seen) != 6 || seen[5].Done != 6 || seen[5].Errors != 1 || seen[5].Elapsed <= 0 {
 		t.Errorf("progress %+v", seen)
 	}
@@ -472,12 +427,12 @@ func TestScanProgress(t *testing.T) {
 // slowSource has one item whose read takes far longer than the others.
 type slowSource struct{ slow time.Duration }
 
-func (s slowSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
-	return func(yield func(audit.Item, error) bool) {
+func (s slowSource) Items(ctx context.Context) iter.Seq2[source.Item, error] {
+	return func(yield func(source.Item, error) bool) {
 		good := sample.JPEG(sample.Photo(1, 64, 64), 80)
-		yield(audit.Item{Key: "stuck", Read: func(int64) ([]byte, error) { time.Sleep(s.slow); return good, nil }}, nil)
+		yield(source.Item{Key: "stuck", Read: func(int64) ([]byte, error) { time.Sleep(s.slow); return good, nil }}, nil)
 		for i := range 5 {
-			if !yield(audit.Item{Key: fmt.Sprint(i), Read: func(int64) ([]byte, error) { return good, nil }}, nil) {
+			if !yield(source.Item{Key: fmt.Sprint(i), Read: func(int64) ([]byte, error) { return good, nil }}, nil) {
 				return
 			}
 		}
@@ -486,7 +441,7 @@ func (s slowSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
 
 func TestItemTimeout(t *testing.T) {
 	start := time.Now()
-	recs := collect(t, audit.Scan(t.Context(), slowSource{slow: 3 * time.Second}, &audit.Options{Workers: 1, ItemTimeout: 100 * time.Millisecond}))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), slowSource{slow: 3 * time.Second}, &audit.Options{Workers: 1, ItemTimeout: 100 * time.Millisecond}))
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the scan waited %v for a stuck item", d)
 	}
@@ -497,7 +452,7 @@ func TestItemTimeout(t *testing.T) {
 		t.Errorf("records %v", recs)
 	}
 	// Fast items are untouched by the deadline.
-	recs = collect(t, audit.Scan(t.Context(), slowSource{slow: 0}, &audit.Options{Workers: 2, ItemTimeout: 5 * time.Second}))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), slowSource{slow: 0}, &audit.Options{Workers: 2, ItemTimeout: 5 * time.Second}))
 	if r := recs["stuck"]; r.Error != "" || len(recs) != 6 {
 		t.Errorf("no timeout: %+v", r)
 	}
@@ -515,9 +470,9 @@ func TestLargeDirectory(t *testing.T) {
 		}
 	}
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
-	writeFile(t, filepath.Join(dir, "sub", "a.jpg"), nil)
+	audittest.WriteFile(t, filepath.Join(dir, "sub", "a.jpg"), nil)
 	seen := map[string]int{}
-	for it, err := range (audit.Dir{Root: dir}).Items(t.Context()) {
+	for it, err := range (source.Dir{Root: dir}).Items(t.Context()) {
 		if err != nil {
 			t.Fatal(err)
 		}

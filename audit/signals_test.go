@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -50,7 +52,7 @@ func TestInFileSignals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := tc.data
-			r := audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Policy: tc.pol})
+			r := audit.Process(source.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Policy: tc.pol})
 			if r.Verdict != tc.want || !strings.Contains(fmt.Sprint(r.Reasons), tc.reason) {
 				t.Errorf("%s %q; want %s with %q", r.Verdict, r.Reasons, tc.want, tc.reason)
 			}
@@ -68,7 +70,7 @@ func TestScanConsentFixtures(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("no shared fixtures")
 	}
-	recs := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, nil))
 	for key, r := range recs {
 		objects := key == "IPTC-PhotometadataRef-Std2023.1.jpg" || key == "datadiligence_sample_c2pa.png"
 		if objects != (r.Verdict == audit.Exclude) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -18,16 +19,16 @@ type stuckSource struct {
 	release chan struct{}
 }
 
-func (s stuckSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
+func (s stuckSource) Items(ctx context.Context) iter.Seq2[source.Item, error] {
 	jpg := sample.JPEG(sample.Photo(3, 120, 90), 80)
-	return func(yield func(audit.Item, error) bool) {
+	return func(yield func(source.Item, error) bool) {
 		for i := range s.good {
 			key := "good-" + string(rune('a'+i))
-			if !yield(audit.Item{Key: key, Path: key, Read: func(int64) ([]byte, error) { return jpg, nil }}, nil) {
+			if !yield(source.Item{Key: key, Path: key, Read: func(int64) ([]byte, error) { return jpg, nil }}, nil) {
 				return
 			}
 		}
-		yield(audit.Item{Key: "stuck", Path: "stuck", Read: func(int64) ([]byte, error) {
+		yield(source.Item{Key: "stuck", Path: "stuck", Read: func(int64) ([]byte, error) {
 			<-s.release
 			return nil, context.Canceled
 		}}, nil)

@@ -17,19 +17,13 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
-
-func kinds(r audit.Record) []string {
-	var out []string
-	for _, reason := range r.Reasons {
-		out = append(out, reason.Kind)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // A scan with the URL checker: each record's URL findings join its
 // signals, and the policy decides on them as on the file's own.
@@ -74,7 +68,7 @@ func TestScanChecksURLs(t *testing.T) {
 		return c
 	}
 	requests.Store(0)
-	recs := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: checker()}))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{URLs: checker()}))
 	for path, want := range map[string]struct {
 		verdict audit.Verdict
 		kinds   []string
@@ -86,8 +80,8 @@ func TestScanChecksURLs(t *testing.T) {
 		"/flaky.jpg":     {audit.Keep, []string{audit.ReasonNoRegistry}}, // its GET answered: no HEAD to fail
 	} {
 		r := recs[srv.URL+path]
-		if r.Verdict != want.verdict || !slices.Equal(kinds(r), want.kinds) || r.URLCheck == nil || r.URLCheck.Status != http.StatusOK {
-			t.Errorf("%s: %s %v, want %s %v\n%v %+v", path, r.Verdict, kinds(r), want.verdict, want.kinds, r.Reasons, r.URLCheck)
+		if r.Verdict != want.verdict || !slices.Equal(audittest.Kinds(r), want.kinds) || r.URLCheck == nil || r.URLCheck.Status != http.StatusOK {
+			t.Errorf("%s: %s %v, want %s %v\n%v %+v", path, r.Verdict, audittest.Kinds(r), want.verdict, want.kinds, r.Reasons, r.URLCheck)
 		}
 	}
 	// The list's downloads are the image responses the checker reads: each
@@ -109,15 +103,15 @@ func TestScanChecksURLs(t *testing.T) {
 
 	// Images held elsewhere (a shard, a manifest) are checked with a HEAD;
 	// one that fails leaves the URL unknown, and the policy decides.
-	held := func(path string) audit.Item {
-		return audit.Item{Key: path, URL: srv.URL + path, Read: func(int64) ([]byte, error) { return jpg, nil }}
+	held := func(path string) source.Item {
+		return source.Item{Key: path, URL: srv.URL + path, Read: func(int64) ([]byte, error) { return jpg, nil }}
 	}
 	scanHeld := func(pol audit.Policy) map[string]audit.Record {
-		return collect(t, audit.Scan(t.Context(), itemSource{held("/flaky.jpg"), held("/noai.jpg")}, &audit.Options{URLs: checker(), Policy: pol}))
+		return audittest.Collect(t, audit.Scan(t.Context(), itemSource{held("/flaky.jpg"), held("/noai.jpg")}, &audit.Options{URLs: checker(), Policy: pol}))
 	}
 	heads.Store(0)
 	got := scanHeld(audit.Policy{})
-	if r := got["/flaky.jpg"]; r.Verdict != audit.Review || !slices.Equal(kinds(r), []string{audit.ReasonURLUnknown}) ||
+	if r := got["/flaky.jpg"]; r.Verdict != audit.Review || !slices.Equal(audittest.Kinds(r), []string{audit.ReasonURLUnknown}) ||
 		r.URLCheck.Status != http.StatusBadGateway || r.URLCheck.Error == "" {
 		t.Errorf("flaky: %s %v %+v", r.Verdict, r.Reasons, r.URLCheck)
 	}
@@ -130,13 +124,13 @@ func TestScanChecksURLs(t *testing.T) {
 	if r := scanHeld(audit.Policy{URLUnknown: audit.Exclude})["/flaky.jpg"]; r.Verdict != audit.Exclude {
 		t.Errorf("URLUnknown exclude: %s %v", r.Verdict, r.Reasons)
 	}
-	if r := scanHeld(audit.Policy{URLUnknown: audit.Keep})["/flaky.jpg"]; r.Verdict != audit.Keep || !slices.Contains(kinds(r), audit.ReasonURLUnknownKept) {
+	if r := scanHeld(audit.Policy{URLUnknown: audit.Keep})["/flaky.jpg"]; r.Verdict != audit.Keep || !slices.Contains(audittest.Kinds(r), audit.ReasonURLUnknownKept) {
 		t.Errorf("URLUnknown keep: %s %v", r.Verdict, r.Reasons)
 	}
 
 	// Without a checker nothing is asked beyond the images themselves.
 	requests.Store(0)
-	plain := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, nil))
+	plain := audittest.Collect(t, audit.Scan(t.Context(), source.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, nil))
 	if n := requests.Load(); n != 5 {
 		t.Errorf("%d requests without a checker, want the 5 image fetches", n)
 	}
@@ -157,10 +151,10 @@ func TestScanURLsBreak(t *testing.T) {
 		http.NotFound(w, r)
 	}))
 	defer srv.Close()
-	var items []audit.Item
+	var items []source.Item
 	for i := range 50 {
 		u := srv.URL + "/" + strings.Repeat("x", i%5+1) + ".jpg"
-		items = append(items, audit.Item{Key: u + string(rune('a'+i%26)), URL: u, Read: func(int64) ([]byte, error) { return []byte("x"), nil }})
+		items = append(items, source.Item{Key: u + string(rune('a'+i%26)), URL: u, Read: func(int64) ([]byte, error) { return []byte("x"), nil }})
 	}
 	c, _ := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Concurrency: 8, PerHost: 8})
 	n := 0
@@ -204,10 +198,10 @@ func noneRunning(t *testing.T, funcs ...string) {
 }
 
 // itemSource is a fixed list of items.
-type itemSource []audit.Item
+type itemSource []source.Item
 
-func (s itemSource) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
-	return func(yield func(audit.Item, error) bool) {
+func (s itemSource) Items(ctx context.Context) iter.Seq2[source.Item, error] {
+	return func(yield func(source.Item, error) bool) {
 		for _, it := range s {
 			if !yield(it, nil) {
 				return
@@ -241,13 +235,13 @@ func TestRegistryMatchesRedirectTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := urlcheck.New(urlcheck.Options{AllowPrivateAddresses: true, Retries: -1})
-	rec := audit.Process(audit.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }},
+	rec := audit.Process(source.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }},
 		&audit.Options{Registry: reg, URLs: c})
 	if rec.Verdict != audit.Exclude || len(rec.Matches) != 1 || rec.Matches[0].Entry != "cdn-copy" || rec.URLCheck.Final != cdn.URL+"/store/a.jpg" {
 		t.Errorf("redirect target not matched: %s %+v %+v", rec.Verdict, rec.Matches, rec.URLCheck)
 	}
 	// Without the checker only the URL itself is known.
-	rec = audit.Process(audit.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }}, &audit.Options{Registry: reg})
+	rec = audit.Process(source.Item{Key: "a", URL: origin.URL + "/a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }}, &audit.Options{Registry: reg})
 	if rec.Verdict != audit.Keep {
 		t.Errorf("without the checker: %s %v", rec.Verdict, rec.Reasons)
 	}
@@ -274,7 +268,7 @@ func TestRecheckURLs(t *testing.T) {
 	defer srv.Close()
 	var items itemSource
 	for i := range 40 {
-		it := audit.Item{Key: fmt.Sprintf("%02d", i), Read: func(int64) ([]byte, error) { return jpg, nil }}
+		it := source.Item{Key: fmt.Sprintf("%02d", i), Read: func(int64) ([]byte, error) { return jpg, nil }}
 		if i%4 != 3 { // every fourth record has no URL
 			it.URL = fmt.Sprintf("%s/img/%s%d.jpg", srv.URL, strings.Repeat("x", i), i)
 		}
@@ -287,8 +281,8 @@ func TestRecheckURLs(t *testing.T) {
 		}
 		return c
 	}
-	var report bytes.Buffer
-	enc := json.NewEncoder(&report)
+	var rep bytes.Buffer
+	enc := json.NewEncoder(&rep)
 	for rec, err := range audit.Scan(t.Context(), items, &audit.Options{URLs: newChecker()}) {
 		if err != nil {
 			t.Fatal(err)
@@ -299,14 +293,14 @@ func TestRecheckURLs(t *testing.T) {
 		if rec.URL == "" {
 			want = audit.Review
 		}
-		if rec.Verdict != want || rec.URL == "" && !slices.Contains(kinds(rec), audit.ReasonURLUnknown) {
+		if rec.Verdict != want || rec.URL == "" && !slices.Contains(audittest.Kinds(rec), audit.ReasonURLUnknown) {
 			t.Fatalf("%s: %s %v", rec.Key, rec.Verdict, rec.Reasons)
 		}
 		enc.Encode(rec)
 	}
 	keys := func(r []byte) []string {
 		var out []string
-		for rec, err := range audit.ReadJSONL(bytes.NewReader(r)) {
+		for rec, err := range report.ReadJSONL(bytes.NewReader(r)) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,12 +308,12 @@ func TestRecheckURLs(t *testing.T) {
 		}
 		return out
 	}
-	before := keys(report.Bytes())
+	before := keys(rep.Bytes())
 
 	robots.Store("User-agent: CCBot\nDisallow: /img/\n")
 	var order []string
 	excluded := 0
-	for rm, err := range audit.Rematch(audit.RecheckURLs(t.Context(), audit.ReadJSONL(bytes.NewReader(report.Bytes())), newChecker()), nil, audit.Policy{}) {
+	for rm, err := range audit.Rematch(audit.RecheckURLs(t.Context(), report.ReadJSONL(bytes.NewReader(rep.Bytes())), newChecker()), nil, audit.Policy{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +323,7 @@ func TestRecheckURLs(t *testing.T) {
 			if rm.Changed() || rm.URLCheck != nil || len(rm.Signals) != 1 {
 				t.Errorf("%s: no URL, yet %s → %s %+v %v", rm.Key, rm.Before, rm.Verdict, rm.URLCheck, rm.Signals)
 			}
-		case rm.Verdict != audit.Exclude || !slices.Contains(kinds(rm.Record), audit.ReasonURLObjects):
+		case rm.Verdict != audit.Exclude || !slices.Contains(audittest.Kinds(rm.Record), audit.ReasonURLObjects):
 			t.Errorf("%s: %s → %s %v", rm.Key, rm.Before, rm.Verdict, rm.Reasons)
 		default:
 			excluded++
@@ -344,7 +338,7 @@ func TestRecheckURLs(t *testing.T) {
 
 	// Breaking off leaves no check running once the iteration returns (the
 	// HTTP client's idle connections may stay: they are not checks).
-	for range audit.RecheckURLs(t.Context(), audit.ReadJSONL(bytes.NewReader(report.Bytes())), newChecker()) {
+	for range audit.RecheckURLs(t.Context(), report.ReadJSONL(bytes.NewReader(rep.Bytes())), newChecker()) {
 		break
 	}
 	noneRunning(t, "audit.RecheckURLs", "urlcheck.(*Checker)")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -84,7 +85,7 @@ func TestFlatNeverExcludes(t *testing.T) {
 	flat := sample.JPEG(imaging.New(400, 300, color.NRGBA{120, 120, 120, 255}), 90)
 	photo := sample.JPEG(sample.Photo(21, 400, 300), 90)
 	process := func(data []byte, reg *registry.Registry) audit.Record {
-		return audit.Process(audit.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Registry: reg})
+		return audit.Process(source.Item{Key: "x", Read: func(int64) ([]byte, error) { return data, nil }}, &audit.Options{Registry: reg})
 	}
 	f := process(flat, nil)
 	if !f.WeakPDQ() {
@@ -196,7 +197,7 @@ func TestCropGridCalibration(t *testing.T) {
 		if op.GridImages != 1 || op.Images[hash.PDQAlg] != 2 {
 			t.Fatalf("%s: %d grids of %d PDQ images", name, op.GridImages, op.Images[hash.PDQAlg])
 		}
-		rec := audit.Process(audit.Item{Key: "cut", Read: func(int64) ([]byte, error) { return cut, nil }}, nil)
+		rec := audit.Process(source.Item{Key: "cut", Read: func(int64) ([]byte, error) { return cut, nil }}, nil)
 		audit.Judge(&rec, r, audit.Policy{})
 		var found bool
 		for _, m := range rec.Matches {

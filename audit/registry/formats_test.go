@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -105,7 +106,7 @@ func TestMD5AndLocationEntries(t *testing.T) {
 		{other, "not a url", ""},
 	} {
 		d := tc.data
-		r := audit.Process(audit.Item{Key: "x", URL: tc.url, Read: func(int64) ([]byte, error) { return d, nil }}, &audit.Options{Registry: reg})
+		r := audit.Process(source.Item{Key: "x", URL: tc.url, Read: func(int64) ([]byte, error) { return d, nil }}, &audit.Options{Registry: reg})
 		got := ""
 		if len(r.Matches) > 0 {
 			got = r.Matches[0].Entry

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -101,7 +102,7 @@ func TestTurnedVariantsMatch(t *testing.T) {
 	photo := sample.Photo(31, 900, 600)
 	orig := filepath.Join(dir, "orig.jpg")
 	os.WriteFile(orig, sample.JPEG(photo, 92), 0o644)
-	rec, vs := audit.ProcessVariants(audit.FileItem(orig), nil)
+	rec, vs := audit.ProcessVariants(source.FileItem(orig), nil)
 	if rec.Error != "" {
 		t.Fatal(rec.Error)
 	}
@@ -132,7 +133,7 @@ func TestTurnedVariantsMatch(t *testing.T) {
 	for name, img := range map[string]image.Image{"mirror-x": imaging.FlipH(photo), "rotate-180": imaging.Rotate180(photo), "rotate-90-ccw": imaging.Rotate90(photo)} {
 		p := filepath.Join(dir, name+".jpg")
 		os.WriteFile(p, sample.JPEG(img, 85), 0o644)
-		copyRec := audit.Process(audit.FileItem(p), nil)
+		copyRec := audit.Process(source.FileItem(p), nil)
 		for which, r := range map[string]*registry.Registry{"registry": fresh, "saved index": saved} {
 			var best *registry.Match
 			for _, m := range r.Match(registry.Query{Perceptual: copyRec.Perceptual}, registry.DefaultRadii) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 	"github.com/imgconsent/imgconsent/beam/internal/shards"
 )
@@ -51,9 +53,9 @@ func BenchmarkAudit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			w := audit.NewJSONLWriter(bufio.NewWriter(f))
+			w := report.NewJSONLWriter(bufio.NewWriter(f))
 			n := 0
-			for r, err := range audit.Scan(b.Context(), audit.Shards{Names: c.Shards}, &audit.Options{Registry: reg}) {
+			for r, err := range audit.Scan(b.Context(), source.Shards{Names: c.Shards}, &audit.Options{Registry: reg}) {
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -5,7 +5,7 @@
 //
 // Each element is one shard name (a WebDataset tar, an img2dataset Parquet
 // file, or a list of image paths or URLs); a DoFn reads it with
-// audit.ShardSource and audits it with audit.Scan, the code the CLI runs,
+// source.Shard and audits it with audit.Scan, the code the CLI runs,
 // so a record from a worker is the record the CLI writes for the same
 // image. The registry is loaded once per worker process from its path (a
 // saved index is used when there is one): registries of tens of millions
@@ -37,6 +37,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -64,7 +65,7 @@ type Config struct {
 	MaxFileBytes, MaxPixels int64
 	IgnoreOrientation       bool
 	ReferenceHashes         bool
-	// ParquetColumn and ParquetPathColumn, as in audit.ShardOptions.
+	// ParquetColumn and ParquetPathColumn, as in source.ShardOptions.
 	ParquetColumn, ParquetPathColumn string
 	// CheckURLs checks every record's URL for the opt-outs that travel
 	// with it (package audit/urlcheck), with one checker per worker
@@ -250,19 +251,18 @@ func writeFile(ctx context.Context, name string, write func(io.Writer) error) er
 	}
 	if err := write(f); err != nil {
 		f.abort()
-		return fmt.Errorf("imgbeam: %s: %w", f.target, err)
+		return fmt.Errorf("imgbeam: %s: %w", f.Temp, err)
 	}
 	return f.commit(ctx)
 }
 
-// outFile is a report being written through Beam's file systems: to a
-// temporary name renamed into place where the file system can rename
+// outFile is a report being written through Beam's file systems: a
+// report.Partial, renamed into place where the file system can rename
 // (local, GCS), so that a failed or retried bundle never leaves a
 // half-written report under the final name.
 type outFile struct {
-	io.WriteCloser
-	fs           filesystem.Interface
-	name, target string
+	*report.Partial
+	fs filesystem.Interface
 }
 
 func createFile(ctx context.Context, name string) (*outFile, error) {
@@ -270,28 +270,26 @@ func createFile(ctx context.Context, name string) (*outFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &outFile{fs: fs, name: name, target: name}
-	if _, ok := fs.(filesystem.Renamer); ok {
-		f.target = name + ".partial"
+	var rename func(from, to string) error
+	if rn, ok := fs.(filesystem.Renamer); ok {
+		rename = func(from, to string) error { return rn.Rename(ctx, from, to) }
 	}
-	f.WriteCloser, err = fs.OpenWrite(ctx, f.target)
+	p, err := report.NewPartial(name, func(n string) (io.WriteCloser, error) { return fs.OpenWrite(ctx, n) }, rename)
 	if err != nil {
 		fs.Close()
-		return nil, fmt.Errorf("imgbeam: %s: %w", f.target, err)
+		return nil, fmt.Errorf("imgbeam: %s: %w", name, err)
 	}
-	return f, nil
+	return &outFile{Partial: p, fs: fs}, nil
 }
 
 // commit closes the file and moves it to its final name.
 func (f *outFile) commit(ctx context.Context) error {
 	defer f.fs.Close()
-	if err := f.WriteCloser.Close(); err != nil {
-		return fmt.Errorf("imgbeam: %s: %w", f.target, err)
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("imgbeam: %s: %w", f.Temp, err)
 	}
-	if rn, ok := f.fs.(filesystem.Renamer); ok {
-		if err := rn.Rename(ctx, f.target, f.name); err != nil {
-			return fmt.Errorf("imgbeam: %s: %w", f.name, err)
-		}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("imgbeam: %w", err)
 	}
 	return nil
 }
@@ -299,6 +297,6 @@ func (f *outFile) commit(ctx context.Context) error {
 // abort closes the file, leaving the temporary name for the retry to
 // overwrite.
 func (f *outFile) abort() {
-	f.WriteCloser.Close()
+	f.Close()
 	f.fs.Close()
 }

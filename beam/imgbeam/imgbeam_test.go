@@ -19,6 +19,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 	"github.com/imgconsent/imgconsent/beam/internal/shards"
 )
@@ -40,7 +42,7 @@ func local(t *testing.T, c *shards.Corpus, cfg imgbeam.Config, bases []string) (
 	out := map[string][]audit.Record{}
 	var sum audit.Summary
 	for _, shard := range c.Shards {
-		src := audit.ShardSource(shard, audit.ShardOptions{})
+		src := source.Shard(shard, source.ShardOptions{})
 		for r, err := range audit.Scan(t.Context(), src, &audit.Options{Registry: reg, Policy: cfg.Policy}) {
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +93,7 @@ func sortedLines(s string) []string {
 func readRecords(t *testing.T, data []byte) []audit.Record {
 	t.Helper()
 	var recs []audit.Record
-	for r, err := range audit.ReadJSONL(bytes.NewReader(data)) {
+	for r, err := range report.ReadJSONL(bytes.NewReader(data)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +134,7 @@ func TestPipelineMatchesLocalAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameRecords(t, name, readRecords(t, data), recs, nil)
-		rows, err := parquet.ReadFile[audit.ParquetRow](filepath.Join(out, name+".records.parquet"))
+		rows, err := parquet.ReadFile[report.ParquetRow](filepath.Join(out, name+".records.parquet"))
 		if err != nil {
 			t.Errorf("%s parquet: %v", name, err)
 		}
@@ -141,7 +143,7 @@ func TestPipelineMatchesLocalAudit(t *testing.T) {
 			gotRows = append(gotRows, r.Key+" "+r.Verdict)
 		}
 		var keep bytes.Buffer
-		kw := audit.NewKeepList(&keep)
+		kw := report.NewKeepList(&keep)
 		for _, r := range recs {
 			wantRows = append(wantRows, r.Key+" "+string(r.Verdict))
 			kw.Write(r)

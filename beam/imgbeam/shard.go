@@ -16,6 +16,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 )
 
@@ -91,7 +93,7 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 	// place), others through Beam's file systems.
 	open := &opener{}
 	defer open.close()
-	src := audit.ShardSource(shard, audit.ShardOptions{
+	src := source.Shard(shard, source.ShardOptions{
 		Open:              open.Open,
 		ParquetColumn:     f.Cfg.ParquetColumn,
 		ParquetPathColumn: f.Cfg.ParquetPathColumn,
@@ -100,7 +102,7 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 		AllowPrivateAddresses: f.Cfg.AllowPrivateAddresses,
 	})
 	var files []*outFile
-	var writers audit.MultiWriter
+	var writers report.MultiWriter
 	abort := func() {
 		for _, fl := range files {
 			fl.abort()
@@ -108,7 +110,7 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 	}
 	if f.Cfg.Output != "" {
 		base := joinPath(f.Cfg.Output, ReportName(shard, f.Bases))
-		add := func(suffix string, mk func(io.Writer) audit.Writer) error {
+		add := func(suffix string, mk func(io.Writer) report.Writer) error {
 			fl, err := createFile(ctx, base+suffix)
 			if err != nil {
 				return err
@@ -117,12 +119,12 @@ func (f *auditShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 			writers = append(writers, mk(fl))
 			return nil
 		}
-		err := add(".records.jsonl", func(w io.Writer) audit.Writer { return audit.NewJSONLWriter(w) })
+		err := add(".records.jsonl", func(w io.Writer) report.Writer { return report.NewJSONLWriter(w) })
 		if err == nil && f.Cfg.Parquet {
-			err = add(".records.parquet", func(w io.Writer) audit.Writer { return audit.NewParquetWriter(w) })
+			err = add(".records.parquet", func(w io.Writer) report.Writer { return report.NewParquetWriter(w) })
 		}
 		if err == nil && f.Cfg.KeepLists {
-			err = add(".keep.txt", func(w io.Writer) audit.Writer { return audit.NewKeepList(w) })
+			err = add(".keep.txt", func(w io.Writer) report.Writer { return report.NewKeepList(w) })
 		}
 		if err != nil {
 			abort()

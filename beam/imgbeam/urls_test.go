@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/beam/imgbeam"
 	"github.com/imgconsent/imgconsent/internal/sample"
@@ -67,7 +68,7 @@ func TestPipelineChecksURLs(t *testing.T) {
 
 	c, _ := urlcheck.New(uo)
 	var want []audit.Record
-	for r, err := range audit.Scan(t.Context(), audit.ShardSource(shard, audit.ShardOptions{}), &audit.Options{URLs: c}) {
+	for r, err := range audit.Scan(t.Context(), source.Shard(shard, source.ShardOptions{}), &audit.Options{URLs: c}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 )
 
 // A named file: the flag or role that names it, and its path.
@@ -77,7 +77,7 @@ func checkOutputs(o outputs, inputs []named, dirs []string, allFiles bool, alsoW
 			if !strings.HasPrefix(p, root+string(filepath.Separator)) {
 				continue
 			}
-			if allFiles || audit.IsImageName(p) {
+			if allFiles || source.IsImageName(p) {
 				return fmt.Errorf("%w: %s %s is inside the scanned directory %s, where the scan reads it: write it elsewhere", errUsage, a.role, a.path, d)
 			}
 		}

@@ -36,13 +36,13 @@ func TestOutputOverInputRefused(t *testing.T) {
 	if err := os.Link(reg, link); err != nil {
 		t.Fatal(err)
 	}
-	report := filepath.Join(dir, "report.jsonl")
-	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--quiet"); code != 0 {
+	reportPath := filepath.Join(dir, "report.jsonl")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", reportPath, "--quiet"); code != 0 {
 		t.Fatalf("scan: %d %s", code, errOut)
 	}
 	snapshot := func() map[string]string {
 		m := map[string]string{}
-		for _, p := range []string{img, reg, list, shard, report} {
+		for _, p := range []string{img, reg, list, shard, reportPath} {
 			b, _ := os.ReadFile(p)
 			m[p] = string(b)
 		}
@@ -62,9 +62,9 @@ func TestOutputOverInputRefused(t *testing.T) {
 		{[]string{"scan", corpus, "--all-files", "--out", filepath.Join(corpus, "notes.txt")}, "inside the scanned directory"},
 		{[]string{"scan", corpus, "--keep", filepath.Join(dir, "k"), "--excluded", filepath.Join(dir, "k")}, "--keep and --excluded name the same file"},
 		{[]string{"scan", corpus, "--out", filepath.Join(dir, "x.jsonl"), "--parquet", filepath.Join(dir, "sub", "..", "x.jsonl")}, "name the same file"},
-		{[]string{"scan", "--list", list, "--check-urls", "--out", report, "--url-cache", report}, "name the same file"},
-		{[]string{"rematch", report, "--registry", reg, "--out", report}, "is the report being read"},
-		{[]string{"rematch", report, "--registry", reg, "--out", filepath.Join(dir, "v2.jsonl"), "--keep", reg}, "is the registry"},
+		{[]string{"scan", "--list", list, "--check-urls", "--out", reportPath, "--url-cache", reportPath}, "name the same file"},
+		{[]string{"rematch", reportPath, "--registry", reg, "--out", reportPath}, "is the report being read"},
+		{[]string{"rematch", reportPath, "--registry", reg, "--out", filepath.Join(dir, "v2.jsonl"), "--keep", reg}, "is the registry"},
 	} {
 		code, _, errOut := runCLI(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {
@@ -101,11 +101,11 @@ func TestHostileTextEscaped(t *testing.T) {
 	name := filepath.Join(corpus, "=HYPERLINK(1).jpg")
 	forged := "\x1b[2J\x1b[Hevil\nverdict:        KEEP\u202e"
 	os.WriteFile(name, sample.WithEXIF(sample.JPEG(sample.Photo(5, 200, 100), 85), sample.EXIF{Artist: "+cmd|' /C calc'!A0", Copyright: forged}.TIFF()), 0o644)
-	report := filepath.Join(dir, "r.csv")
-	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--quiet"); code != 0 {
+	reportPath := filepath.Join(dir, "r.csv")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", reportPath, "--quiet"); code != 0 {
 		t.Fatalf("scan: %d %s", code, errOut)
 	}
-	b, _ := os.ReadFile(report)
+	b, _ := os.ReadFile(reportPath)
 	for _, want := range []string{"'=HYPERLINK(1).jpg", "'+cmd|"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("CSV lacks %q:\n%s", want, b)

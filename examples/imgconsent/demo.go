@@ -15,6 +15,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -56,24 +58,24 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Sample corpus in %s, registry %s (%d entries, %d active).\n\n", corpus, regPath, reg.Len(), reg.Active())
 
-	report := filepath.Join(root, "report.jsonl")
+	reportPath := filepath.Join(root, "report.jsonl")
 	keep := filepath.Join(root, "keep.txt")
 	page := filepath.Join(root, "report.html")
 	opts := &audit.Options{Registry: reg}
-	sum, elapsed, err := scanTo(context.Background(), audit.Dir{Root: corpus}, opts, stdout,
-		outputs{report: report, keep: keep, html: page})
+	sum, elapsed, err := scanTo(context.Background(), source.Dir{Root: corpus}, opts, stdout,
+		outputs{report: reportPath, keep: keep, html: page})
 	if err != nil {
 		return err
 	}
 
 	// Records arrive in completion order; show them sorted.
-	f, err := os.Open(report)
+	f, err := os.Open(reportPath)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	var recs []audit.Record
-	for rec, err := range audit.ReadJSONL(f) {
+	for rec, err := range report.ReadJSONL(f) {
 		if err != nil {
 			return err
 		}
@@ -94,7 +96,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the web part: %w", err)
 	}
 	if *dir != "" {
-		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\nHTML report: %s\n", report, keep, page)
+		fmt.Fprintf(stdout, "\nReport: %s\nKeep-list: %s\nHTML report: %s\n", reportPath, keep, page)
 	}
 	return nil
 }
@@ -180,7 +182,7 @@ func buildDemo(dir, regPath string) error {
 	// writes it.
 	var entries []*registry.Entry
 	for _, seed := range []int{101, 102, 103, 104, 105, 106} {
-		rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
+		rec := audit.Process(source.Item{Key: "original", Read: func(int64) ([]byte, error) { return originals[seed], nil }}, nil)
 		status := registry.Active
 		note := "owner asked not to train on this photo"
 		if seed == 104 {

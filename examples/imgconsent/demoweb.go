@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -102,7 +103,7 @@ func demoWeb(root string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nImages listed by URL (%s), served on %s (CDN %s); their URLs checked (--check-urls):\n\n", list, base, cdn)
 	var recs []audit.Record
-	for rec, err := range audit.Scan(context.Background(), audit.List{Path: list, AllowPrivateAddresses: true}, &audit.Options{URLs: checker}) {
+	for rec, err := range audit.Scan(context.Background(), source.List{Path: list, AllowPrivateAddresses: true}, &audit.Options{URLs: checker}) {
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) error {
@@ -35,7 +36,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	}
 	failed := 0
 	for i, path := range pos {
-		rec := audit.Process(audit.FileItem(path), opts)
+		rec := audit.Process(source.FileItem(path), opts)
 		if rec.Error != "" {
 			failed++
 		}

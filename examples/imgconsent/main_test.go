@@ -18,6 +18,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -138,9 +140,9 @@ func TestRegistryAddThenScan(t *testing.T) {
 		t.Fatalf("registry build: %d %s %s", code, out, errOut)
 	}
 
-	report := filepath.Join(dir, "out", "report.jsonl")
+	reportPath := filepath.Join(dir, "out", "report.jsonl")
 	keep := filepath.Join(dir, "out", "keep.txt")
-	code, out, errOut = runCLI(t, "scan", corpus, "--registry", reg, "--out", report, "--keep", keep,
+	code, out, errOut = runCLI(t, "scan", corpus, "--registry", reg, "--out", reportPath, "--keep", keep,
 		"--parquet", filepath.Join(dir, "out", "report.parquet"), "--html", filepath.Join(dir, "out", "report.html"),
 		"--csv", filepath.Join(dir, "out", "report.csv"), "--excluded", filepath.Join(dir, "out", "excluded.txt"), "--workers", "2")
 	if code != 0 {
@@ -159,10 +161,10 @@ func TestRegistryAddThenScan(t *testing.T) {
 	if got := lines(t, filepath.Join(dir, "out", "excluded.txt")); len(got) != 1 || filepath.Base(got[0]) != "copy-1.jpg" {
 		t.Errorf("exclude-list %v", got)
 	}
-	f, _ := os.Open(report)
+	f, _ := os.Open(reportPath)
 	defer f.Close()
 	n := 0
-	for rec, err := range audit.ReadJSONL(f) {
+	for rec, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,10 +273,10 @@ func TestRematch(t *testing.T) {
 	if code, out, errOut := runCLI(t, "demo", "--dir", dir); code != 0 {
 		t.Fatalf("demo: %s %s", out, errOut)
 	}
-	report := filepath.Join(dir, "report.jsonl")
+	reportPath := filepath.Join(dir, "report.jsonl")
 	var photo01 string
-	f, _ := os.Open(report)
-	for rec, err := range audit.ReadJSONL(f) {
+	f, _ := os.Open(reportPath)
+	for rec, err := range report.ReadJSONL(f) {
 		if err == nil && rec.Key == "photos/photo-01.jpg" {
 			photo01 = rec.PDQ.String()
 		}
@@ -293,7 +295,7 @@ func TestRematch(t *testing.T) {
 	os.WriteFile(newReg, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
 	os.RemoveAll(filepath.Join(dir, "corpus")) // no image can be read again
 
-	code, out, errOut := runCLI(t, "rematch", report, "--registry", newReg,
+	code, out, errOut := runCLI(t, "rematch", reportPath, "--registry", newReg,
 		"--out", filepath.Join(dir, "v2.jsonl"), "--keep", filepath.Join(dir, "keep-v2.txt"))
 	if code != 0 {
 		t.Fatalf("rematch: %d %s %s", code, out, errOut)
@@ -341,8 +343,8 @@ func TestScanShards(t *testing.T) {
 	}
 	reg := filepath.Join(dir, "reg.csv")
 	os.WriteFile(reg, []byte("hash,id\ndomain:site1.example.com,site-1-optout\n"), 0o644)
-	report := filepath.Join(dir, "r.jsonl")
-	code, _, errOut := runCLI(t, append([]string{"scan", "--registry", reg, "--out", report}, shards...)...)
+	reportPath := filepath.Join(dir, "r.jsonl")
+	code, _, errOut := runCLI(t, append([]string{"scan", "--registry", reg, "--out", reportPath}, shards...)...)
 	if code != 0 || !strings.Contains(errOut, "images:   6") || !strings.Contains(errOut, "exclude:  2") {
 		t.Fatalf("scan: %d\n%s", code, errOut)
 	}
@@ -354,7 +356,7 @@ func TestScanShards(t *testing.T) {
 			t.Fatal(errOut)
 		}
 		f, _ := os.Open(out)
-		for rec, err := range audit.ReadJSONL(f) {
+		for rec, err := range report.ReadJSONL(f) {
 			if err == nil {
 				keys[rec.Key]++
 			}
@@ -431,13 +433,13 @@ func TestRegistryAddVariants(t *testing.T) {
 			t.Errorf("registry lacks the %s variant:\n%s", v, b)
 		}
 	}
-	report := filepath.Join(dir, "report.jsonl")
-	if code, out, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", report); code != 0 {
+	reportPath := filepath.Join(dir, "report.jsonl")
+	if code, out, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", reportPath); code != 0 {
 		t.Fatalf("scan: %d %s %s", code, out, errOut)
 	}
-	f, _ := os.Open(report)
+	f, _ := os.Open(reportPath)
 	defer f.Close()
-	for rec, err := range audit.ReadJSONL(f) {
+	for rec, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,7 +463,7 @@ func TestInspectNearMisses(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "x.jpg")
 	os.WriteFile(img, sample.JPEG(sample.Photo(9, 640, 480), 85), 0o644)
-	rec := audit.Process(audit.FileItem(img), nil)
+	rec := audit.Process(source.FileItem(img), nil)
 	flip := func(b []byte, n int) { // n bits spread over the hash
 		for i := range n {
 			k := i * 8 * len(b) / n
@@ -555,13 +557,13 @@ func TestRegistryAddCropGrid(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "1 of the 1 registered images have crop grids") {
 		t.Errorf("registry check: %d %s", code, out)
 	}
-	report := filepath.Join(dir, "out.jsonl")
-	if code, _, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", report); code != 0 {
+	reportPath := filepath.Join(dir, "out.jsonl")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--registry", reg, "--out", reportPath); code != 0 {
 		t.Fatalf("scan: %s", errOut)
 	}
-	f, _ := os.Open(report)
+	f, _ := os.Open(reportPath)
 	defer f.Close()
-	for rec, err := range audit.ReadJSONL(f) {
+	for rec, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -62,7 +63,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	}
 	out := fs.String("out", "", "registry `file` to create or append to (required)")
 	id := fs.String("id", "", "id of the objection (one image only; default: img- and the first 12 hex digits of its sha256)")
-	source := fs.String("source", "", "who filed the objection")
+	filedBy := fs.String("source", "", "who filed the objection")
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
 	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq")
@@ -91,7 +92,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	var entries []*registry.Entry
 	var failed []string
 	for _, path := range pos {
-		rec, vs := audit.ProcessVariants(audit.FileItem(path), &audit.Options{ShiftedCrops: *shifted, CropGrid: *grid})
+		rec, vs := audit.ProcessVariants(source.FileItem(path), &audit.Options{ShiftedCrops: *shifted, CropGrid: *grid})
 		if !*variants {
 			vs = nil // the whole image only
 		}
@@ -103,7 +104,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 		if eid == "" {
 			eid = "img-" + rec.SHA256.String()[:12]
 		}
-		es := registry.EntriesFor(rec.Query(), vs, algos, eid, *source, *date, registry.Active, *note)
+		es := registry.EntriesFor(rec.Query(), vs, algos, eid, *filedBy, *date, registry.Active, *note)
 		entries = append(entries, es...)
 		msg := fmt.Sprintf("%s: %d entries as %s", path, len(es), eid)
 		if rec.Perceptual == nil {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/report"
 )
 
 func cmdRematch(args []string, stdout, stderr io.Writer) error {
@@ -50,7 +51,7 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	in := audit.ReadJSONL(f)
+	in := report.ReadJSONL(f)
 	if opts.URLs, err = uf.checker(o.report); err != nil {
 		return err
 	}

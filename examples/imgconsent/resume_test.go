@@ -12,25 +12,26 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/report"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 // keysOf reads a JSON Lines report's records by key, failing on a key seen
 // twice.
-func keysOf(t *testing.T, report string) map[string]audit.Record {
+func keysOf(t *testing.T, reportPath string) map[string]audit.Record {
 	t.Helper()
-	f, err := os.Open(report)
+	f, err := os.Open(reportPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	out := map[string]audit.Record{}
-	for r, err := range audit.ReadJSONL(f) {
+	for r, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, dup := out[r.Key]; dup {
-			t.Errorf("key %q twice in %s", r.Key, report)
+			t.Errorf("key %q twice in %s", r.Key, reportPath)
 		}
 		out[r.Key] = r
 	}
@@ -39,10 +40,10 @@ func keysOf(t *testing.T, report string) map[string]audit.Record {
 
 // cutReport keeps the first n lines of a report, as a scan killed after n
 // records leaves it.
-func cutReport(t *testing.T, report string, n int) {
-	b, _ := os.ReadFile(report)
+func cutReport(t *testing.T, reportPath string, n int) {
+	b, _ := os.ReadFile(reportPath)
 	lines := strings.SplitAfter(string(b), "\n")
-	os.WriteFile(report, []byte(strings.Join(lines[:n], "")+`{"key":"cut sh`), 0o644)
+	os.WriteFile(reportPath, []byte(strings.Join(lines[:n], "")+`{"key":"cut sh`), 0o644)
 }
 
 // Keys are unique within a scan, and --resume loses no image: shards of one
@@ -66,18 +67,18 @@ func TestResumeIntegrity(t *testing.T) {
 	a, b := filepath.Join(dir, "a", "00000.tar"), filepath.Join(dir, "b", "00000.tar")
 	tarOf(a, "000001.jpg", "000002.jpg", "000002.jpg") // a name repeated
 	tarOf(b, "000001.jpg", "000002.jpg")
-	report := filepath.Join(dir, "r.jsonl")
-	if code, _, errOut := runCLI(t, "scan", a, b, "--out", report, "--quiet", "--workers", "1"); code != 0 {
+	reportPath := filepath.Join(dir, "r.jsonl")
+	if code, _, errOut := runCLI(t, "scan", a, b, "--out", reportPath, "--quiet", "--workers", "1"); code != 0 {
 		t.Fatalf("scan: %d %s", code, errOut)
 	}
-	if got := keysOf(t, report); len(got) != 5 {
+	if got := keysOf(t, reportPath); len(got) != 5 {
 		t.Fatalf("%d records for 5 images: %v", len(got), got)
 	}
-	cutReport(t, report, 2)
-	if code, _, errOut := runCLI(t, "scan", a, b, "--out", report, "--resume", "--quiet", "--workers", "1"); code != 0 {
+	cutReport(t, reportPath, 2)
+	if code, _, errOut := runCLI(t, "scan", a, b, "--out", reportPath, "--resume", "--quiet", "--workers", "1"); code != 0 {
 		t.Fatalf("resume: %d %s", code, errOut)
 	}
-	if got := keysOf(t, report); len(got) != 5 {
+	if got := keysOf(t, reportPath); len(got) != 5 {
 		t.Errorf("after --resume, %d records for 5 images", len(got))
 	}
 
@@ -171,12 +172,12 @@ func TestExactPaths(t *testing.T) {
 			t.Skipf("this file system refuses the name %q: %v", n, err)
 		}
 	}
-	report, keep := filepath.Join(dir, "r.jsonl"), filepath.Join(dir, "keep.txt")
-	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--keep", keep, "--quiet", "--workers", "1"); code != 0 {
+	reportPath, keep := filepath.Join(dir, "r.jsonl"), filepath.Join(dir, "keep.txt")
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", reportPath, "--keep", keep, "--quiet", "--workers", "1"); code != 0 {
 		t.Fatalf("scan: %d %s", code, errOut)
 	}
 	check := func(when string) {
-		got := keysOf(t, report)
+		got := keysOf(t, reportPath)
 		if len(got) != len(names) {
 			t.Errorf("%s: %d records for %d files", when, len(got), len(names))
 		}
@@ -203,8 +204,8 @@ func TestExactPaths(t *testing.T) {
 		}
 	}
 	check("scan")
-	cutReport(t, report, 3)
-	if code, _, errOut := runCLI(t, "scan", corpus, "--out", report, "--keep", keep, "--resume", "--quiet", "--workers", "1"); code != 0 {
+	cutReport(t, reportPath, 3)
+	if code, _, errOut := runCLI(t, "scan", corpus, "--out", reportPath, "--keep", keep, "--resume", "--quiet", "--workers", "1"); code != 0 {
 		t.Fatalf("resume: %d %s", code, errOut)
 	}
 	check("resume")

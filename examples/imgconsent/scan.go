@@ -21,6 +21,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
 	"github.com/imgconsent/imgconsent/hash"
 )
@@ -100,12 +102,12 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutputs(*o, inputs, dirs, *allFiles, uf.written(o.report)...); err != nil {
 		return err
 	}
-	var src audit.Source
+	var src source.Source
 	switch {
 	case *list != "" && len(pos) > 0:
 		return fmt.Errorf("%w: --list or a directory, not both", errUsage)
 	case *list != "":
-		s, err := corpusSplit(audit.List{Path: *list, AllowPrivateAddresses: uf.AllowPrivate}, *shardIndex, *shardCount)
+		s, err := corpusSplit(source.List{Path: *list, AllowPrivateAddresses: uf.AllowPrivate}, *shardIndex, *shardCount)
 		if err != nil {
 			return err
 		}
@@ -224,12 +226,12 @@ func outputFlags(fs *flag.FlagSet) *outputs {
 
 // corpusSplit keeps part index of count of a source (index from
 // $JOB_COMPLETION_INDEX when negative).
-func corpusSplit(src audit.Source, index, count int) (audit.Source, error) {
+func corpusSplit(src source.Source, index, count int) (source.Source, error) {
 	index, err := shardIndexOf(index, count)
 	if err != nil {
 		return nil, err
 	}
-	return audit.Split(src, index, count), nil
+	return source.Split(src, index, count), nil
 }
 
 func shardIndexOf(index, count int) (int, error) {
@@ -244,7 +246,7 @@ func shardIndexOf(index, count int) (int, error) {
 		}
 	}
 	if count < 1 || index >= count {
-		return 0, fmt.Errorf("%w: %v (index %d, count %d)", errUsage, audit.ErrBadSplit, index, count)
+		return 0, fmt.Errorf("%w: %v (index %d, count %d)", errUsage, source.ErrBadSplit, index, count)
 	}
 	return index, nil
 }
@@ -276,14 +278,14 @@ func progressLine(w io.Writer) func(audit.Progress) {
 // corpusSource makes the source a scan's arguments name: one directory, or
 // WebDataset shards. With a shard count above one it keeps part index:
 // whole shards by their position, or a directory's files by key.
-func corpusSource(args []string, allFiles bool, index, count int, parquetColumn, parquetPaths string, allowPrivate bool) (audit.Source, error) {
+func corpusSource(args []string, allFiles bool, index, count int, parquetColumn, parquetPaths string, allowPrivate bool) (source.Source, error) {
 	index, err := shardIndexOf(index, count)
 	if err != nil {
 		return nil, err
 	}
 	shards, parquets := 0, 0
 	for _, a := range args {
-		if audit.IsShard(a) {
+		if source.IsShard(a) {
 			shards++
 		}
 		if strings.HasSuffix(strings.ToLower(a), ".parquet") {
@@ -299,15 +301,15 @@ func corpusSource(args []string, allFiles bool, index, count int, parquetColumn,
 				mine = append(mine, a)
 			}
 		}
-		return audit.Shards{Names: mine, Options: audit.ShardOptions{ParquetColumn: parquetColumn, ParquetPathColumn: parquetPaths, AllowPrivateAddresses: allowPrivate}}, nil
+		return source.Shards{Names: mine, Options: source.ShardOptions{ParquetColumn: parquetColumn, ParquetPathColumn: parquetPaths, AllowPrivateAddresses: allowPrivate}}, nil
 	case shards == 0 && len(args) == 1:
-		return audit.Split(audit.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
+		return source.Split(source.Dir{Root: args[0], AllFiles: allFiles}, index, count), nil
 	}
 	return nil, fmt.Errorf("%w: want one directory, or only WebDataset shards (.tar, .tar.gz), or only Parquet files", errUsage)
 }
 
 // scanTo runs the scan and writes every record to the outputs.
-func scanTo(ctx context.Context, src audit.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
+func scanTo(ctx context.Context, src source.Source, opts *audit.Options, stdout io.Writer, o outputs) (audit.Summary, time.Duration, error) {
 	if o.resume != nil {
 		src = skipDone{src, o.resume} // filled by writeRecords before the scan starts
 	}
@@ -340,7 +342,7 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 			return sum, 0, err
 		}
 		out.files = append(out.files, f)
-		out.w = append(out.w, audit.NewJSONLWriter(f))
+		out.w = append(out.w, report.NewJSONLWriter(f))
 	}
 	start := time.Now()
 	scanErr := out.drain(records, &sum)
@@ -358,10 +360,10 @@ func writeRecords(records iter.Seq2[audit.Record, error], stdout io.Writer, o ou
 // the outputs written under a .partial name, renamed when the run ends well
 // (all but a JSON Lines report, which a later --resume continues).
 type outputSet struct {
-	stdout  io.Writer
-	w       audit.MultiWriter
-	files   []*os.File
-	renames [][2]string
+	stdout   io.Writer
+	w        report.MultiWriter
+	files    []io.Closer
+	partials []*report.Partial
 }
 
 // openOutputs creates the files of every output o names but a resumed
@@ -370,26 +372,26 @@ func openOutputs(o outputs, stdout io.Writer) (*outputSet, error) {
 	out := &outputSet{stdout: stdout}
 	csvReport := strings.HasSuffix(strings.ToLower(o.report), ".csv")
 	jsonlReport := o.report != "" && o.report != "-" && !csvReport
-	report := func(wr io.Writer) audit.Writer { return audit.NewJSONLWriter(wr) }
+	newReport := func(wr io.Writer) report.Writer { return report.NewJSONLWriter(wr) }
 	if csvReport {
-		report = func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }
+		newReport = func(wr io.Writer) report.Writer { return report.NewCSVWriter(wr) }
 	}
 	if o.resume != nil {
 		if !jsonlReport {
 			return nil, fmt.Errorf("%w: --resume continues a JSON Lines report: give --out FILE.jsonl", errUsage)
 		}
-	} else if err := out.open(o.report, jsonlReport, report); err != nil {
+	} else if err := out.open(o.report, jsonlReport, newReport); err != nil {
 		return nil, err
 	}
 	for _, each := range []struct {
 		path string
-		mk   func(io.Writer) audit.Writer
+		mk   func(io.Writer) report.Writer
 	}{
-		{o.csv, func(wr io.Writer) audit.Writer { return audit.NewCSVWriter(wr) }},
-		{o.keep, func(wr io.Writer) audit.Writer { return audit.NewKeepList(wr) }},
-		{o.excluded, func(wr io.Writer) audit.Writer { return audit.NewListWriter(wr, audit.Exclude) }},
-		{o.html, func(wr io.Writer) audit.Writer { return audit.NewHTMLReport(wr, "imgconsent audit") }},
-		{o.parquet, func(wr io.Writer) audit.Writer { return audit.NewParquetWriter(wr) }},
+		{o.csv, func(wr io.Writer) report.Writer { return report.NewCSVWriter(wr) }},
+		{o.keep, func(wr io.Writer) report.Writer { return report.NewKeepList(wr) }},
+		{o.excluded, func(wr io.Writer) report.Writer { return report.NewListWriter(wr, audit.Exclude) }},
+		{o.html, func(wr io.Writer) report.Writer { return report.NewHTMLReport(wr, "imgconsent audit") }},
+		{o.parquet, func(wr io.Writer) report.Writer { return report.NewParquetWriter(wr) }},
 	} {
 		if err := out.open(each.path, false, each.mk); err != nil {
 			out.close()
@@ -400,9 +402,9 @@ func openOutputs(o outputs, stdout io.Writer) (*outputSet, error) {
 }
 
 // open adds an output: none for an empty path, standard output for "-",
-// else the file, created with its folder (under a .partial name unless
-// inPlace).
-func (out *outputSet) open(path string, inPlace bool, mk func(io.Writer) audit.Writer) error {
+// else the file, created with its folder (a report.Partial, renamed by
+// commit, unless inPlace).
+func (out *outputSet) open(path string, inPlace bool, mk func(io.Writer) report.Writer) error {
 	if path == "" {
 		return nil
 	}
@@ -410,22 +412,27 @@ func (out *outputSet) open(path string, inPlace bool, mk func(io.Writer) audit.W
 		out.w = append(out.w, mk(out.stdout))
 		return nil
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	if inPlace {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		f, err := os.Create(path)
+		if err != nil {
 			return err
 		}
+		out.files = append(out.files, f)
+		out.w = append(out.w, mk(f))
+		return nil
 	}
-	name := path
-	if !inPlace {
-		name = path + ".partial"
-		out.renames = append(out.renames, [2]string{name, path})
-	}
-	f, err := os.Create(name)
+	p, err := report.CreatePartial(path)
 	if err != nil {
 		return err
 	}
-	out.files = append(out.files, f)
-	out.w = append(out.w, mk(f))
+	out.files = append(out.files, p)
+	out.partials = append(out.partials, p)
+	out.w = append(out.w, mk(p))
 	return nil
 }
 
@@ -463,8 +470,8 @@ func (out *outputSet) close() error {
 
 // commit gives the outputs written under .partial names their own.
 func (out *outputSet) commit() error {
-	for _, rn := range out.renames {
-		if err := os.Rename(rn[0], rn[1]); err != nil {
+	for _, p := range out.partials {
+		if err := p.Commit(); err != nil {
 			return fmt.Errorf("writing the outputs: %w", err)
 		}
 	}
@@ -498,7 +505,7 @@ func resumeReport(path string, each func(audit.Record) error, o *outputs) (*os.F
 		}
 		return nil, err
 	}
-	jw := audit.NewJSONLWriter(out)
+	jw := report.NewJSONLWriter(out)
 	if in != nil {
 		br := bufio.NewReaderSize(in, 1<<20)
 		for {
@@ -541,12 +548,12 @@ func resumeReport(path string, each func(audit.Record) error, o *outputs) (*os.F
 
 // skipDone leaves out the items a resumed scan has already recorded.
 type skipDone struct {
-	src  audit.Source
+	src  source.Source
 	done map[string]bool
 }
 
-func (s skipDone) Items(ctx context.Context) iter.Seq2[audit.Item, error] {
-	return func(yield func(audit.Item, error) bool) {
+func (s skipDone) Items(ctx context.Context) iter.Seq2[source.Item, error] {
+	return func(yield func(source.Item, error) bool) {
 		for it, err := range s.src.Items(ctx) {
 			if err == nil && s.done[it.Key] {
 				continue

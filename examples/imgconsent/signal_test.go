@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/report"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -41,18 +41,18 @@ func TestInterruptKeepsFinishedRecords(t *testing.T) {
 	for i := range n {
 		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
 	}
-	report := filepath.Join(dir, "report.jsonl")
+	reportPath := filepath.Join(dir, "report.jsonl")
 	var stderr bytes.Buffer
-	cmd := startScan(t, report, &stderr, "scan", corpus, "--workers", "1", "--out", report)
+	cmd := startScan(t, reportPath, &stderr, "scan", corpus, "--workers", "1", "--out", reportPath)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
 	}
-	f, _ := os.Open(report)
+	f, _ := os.Open(reportPath)
 	defer f.Close()
 	got := 0
-	for _, err := range audit.ReadJSONL(f) {
+	for _, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatalf("a broken line in the report: %v", err)
 		}
@@ -84,23 +84,23 @@ func TestResumeAfterKill(t *testing.T) {
 		data := pics[i%7]
 		os.WriteFile(filepath.Join(corpus, fmt.Sprintf("%03d.jpg", i)), data, 0o644)
 	}
-	report := filepath.Join(dir, "report.jsonl")
+	reportPath := filepath.Join(dir, "report.jsonl")
 	keep := filepath.Join(dir, "keep.txt")
-	cmd := startScan(t, report, nil, "scan", corpus, "--workers", "1", "--out", report, "--keep", keep)
+	cmd := startScan(t, reportPath, nil, "scan", corpus, "--workers", "1", "--out", reportPath, "--keep", keep)
 	cmd.Process.Kill() // SIGKILL: no flush, perhaps a line cut in two
 	cmd.Wait()
 	if _, err := os.Stat(keep); err == nil {
 		t.Error("a keep-list under its final name after a killed scan")
 	}
 
-	code, _, errOut := runCLI(t, "scan", corpus, "--resume", "--out", report, "--keep", keep)
+	code, _, errOut := runCLI(t, "scan", corpus, "--resume", "--out", reportPath, "--keep", keep)
 	if code != 0 {
 		t.Fatalf("resume: %d %s", code, errOut)
 	}
-	f, _ := os.Open(report)
+	f, _ := os.Open(reportPath)
 	defer f.Close()
 	seen := map[string]int{}
-	for rec, err := range audit.ReadJSONL(f) {
+	for rec, err := range report.ReadJSONL(f) {
 		if err != nil {
 			t.Fatalf("a broken line after resuming: %v", err)
 		}
@@ -124,7 +124,7 @@ func TestResumeAfterKill(t *testing.T) {
 
 // startScan runs this test binary as the command with args, and returns
 // once report has its first flushed record.
-func startScan(t *testing.T, report string, stderr io.Writer, args ...string) *exec.Cmd {
+func startScan(t *testing.T, reportPath string, stderr io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
@@ -134,7 +134,7 @@ func startScan(t *testing.T, report string, stderr io.Writer, args ...string) *e
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if st, err := os.Stat(report); err == nil && st.Size() > 0 {
+		if st, err := os.Stat(reportPath); err == nil && st.Size() > 0 {
 			return cmd
 		}
 		if time.Now().After(deadline) {

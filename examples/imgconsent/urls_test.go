@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/report"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -62,16 +63,16 @@ func TestScanCheckURLs(t *testing.T) {
 		urls = append(urls, srv.URL+p)
 	}
 	os.WriteFile(list, []byte(strings.Join(urls, "\n")+"\n"), 0o644)
-	report := filepath.Join(dir, "report.jsonl")
+	reportPath := filepath.Join(dir, "report.jsonl")
 
 	verdicts := func() map[string]audit.Verdict {
-		f, err := os.Open(report)
+		f, err := os.Open(reportPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
 		out := map[string]audit.Verdict{}
-		for r, err := range audit.ReadJSONL(f) {
+		for r, err := range report.ReadJSONL(f) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +93,7 @@ func TestScanCheckURLs(t *testing.T) {
 	if b, _ := os.ReadFile(refused); strings.Count(string(b), `"verdict":"review"`) != 5 || !strings.Contains(string(b), "127.0.0.1 is a loopback address") {
 		t.Errorf("refused report:\n%s", b)
 	}
-	code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", report, "--quiet")
+	code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", reportPath, "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -100,7 +101,7 @@ func TestScanCheckURLs(t *testing.T) {
 	if got := verdicts(); !equalMaps(got, want) {
 		t.Errorf("verdicts %v, want %v", got, want)
 	}
-	if _, err := os.Stat(report + ".urls.jsonl"); err != nil {
+	if _, err := os.Stat(reportPath + ".urls.jsonl"); err != nil {
 		t.Errorf("no cache file: %v", err)
 	}
 	// Each image was asked for once, by the list's download, and each of
@@ -111,7 +112,7 @@ func TestScanCheckURLs(t *testing.T) {
 
 	// Again, with unknown URLs kept: the images are downloaded to be hashed,
 	// and their headers read again; the site's files come from the cache.
-	code, _, errOut = runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--url-unknown", "keep", "--out", report)
+	code, _, errOut = runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--url-unknown", "keep", "--out", reportPath)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -140,7 +141,7 @@ func TestScanCheckURLs(t *testing.T) {
 	robots += "\nUser-agent: CCBot\nDisallow: /a.jpg\n"
 	mu.Unlock()
 	v2 := filepath.Join(dir, "v2.jsonl")
-	code, _, errOut = runCLI(t, "rematch", report, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", v2)
+	code, _, errOut = runCLI(t, "rematch", reportPath, "--check-urls", "--allow-private-addresses", "--url-retries", "0", "--out", v2)
 	if code != 0 {
 		t.Fatalf("rematch: exit %d: %s", code, errOut)
 	}
@@ -152,7 +153,7 @@ func TestScanCheckURLs(t *testing.T) {
 			t.Errorf("rematch output lacks %q:\n%s", want, errOut)
 		}
 	}
-	report = v2
+	reportPath = v2
 	if got := verdicts(); got["/a.jpg"] != audit.Exclude || got["/e.jpg"] != audit.Review {
 		t.Errorf("rematched verdicts %v", got)
 	}

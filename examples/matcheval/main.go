@@ -48,6 +48,7 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/hash"
 )
 
@@ -238,7 +239,7 @@ func pkgOf(corpus, p string) string {
 func hashAll(c config, paths []string) []*img {
 	out := make([]*img, len(paths))
 	parallel(len(paths), c.workers, func(i int) {
-		rec, vars := audit.ProcessVariants(audit.FileItem(paths[i]), &audit.Options{ShiftedCrops: c.shifted, CropGrid: c.grid})
+		rec, vars := audit.ProcessVariants(source.FileItem(paths[i]), &audit.Options{ShiftedCrops: c.shifted, CropGrid: c.grid})
 		if rec.Perceptual == nil {
 			return
 		}
@@ -678,8 +679,8 @@ func editAll(c config, imgs []*img) map[string]*editResult {
 	return res
 }
 
-func memItem(key string, data []byte) audit.Item {
-	return audit.Item{Key: key, Path: key, Read: func(int64) ([]byte, error) { return data, nil }}
+func memItem(key string, data []byte) source.Item {
+	return source.Item{Key: key, Path: key, Read: func(int64) ([]byte, error) { return data, nil }}
 }
 
 // opaque composites an image with transparency on black, as the hashes see

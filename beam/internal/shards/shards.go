@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -80,7 +81,7 @@ func Write(dir string, o Options) (*Corpus, error) {
 			// The owner registered the original; the corpus holds a
 			// smaller re-encoded copy.
 			orig := sample.JPEG(photo, 92)
-			rec := audit.Process(audit.Item{Key: "original", Read: func(int64) ([]byte, error) { return orig, nil }}, nil)
+			rec := audit.Process(source.Item{Key: "original", Read: func(int64) ([]byte, error) { return orig, nil }}, nil)
 			id := fmt.Sprintf("objection-%d-%d", shard, n)
 			regRows = append(regRows, []string{"pdq:" + rec.PDQ.String(), id, "sample registry"},
 				[]string{"phash:" + rec.PHash.String(), id, "sample registry"})

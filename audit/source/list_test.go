@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"net/http"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -29,11 +31,11 @@ func TestList(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	local := filepath.Join(dir, "local.jpg")
-	writeFile(t, local, jpg)
+	audittest.WriteFile(t, local, jpg)
 	list := strings.Join([]string{"# my list", local, "", srv.URL + "/a.jpg", srv.URL + "/missing.jpg", srv.URL + "/big.jpg", filepath.Join(dir, "nope.jpg")}, "\n")
 	reg := &registry.Registry{}
 	reg.Read(strings.NewReader("hash,id\nurl:"+srv.URL+"/a.jpg,by-url\n"), "r.csv", registry.FormatAuto)
-	recs := collect(t, audit.Scan(t.Context(), audit.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{Registry: reg, MaxFileBytes: 10000}))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.List{AllowPrivateAddresses: true, Path: "-", Stdin: strings.NewReader(list)}, &audit.Options{Registry: reg, MaxFileBytes: 10000}))
 	if len(recs) != 5 {
 		t.Fatalf("%d records", len(recs))
 	}
@@ -67,7 +69,7 @@ func TestInternalURLsRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	list := srv.URL + "/latest/meta-data/iam.jpg\nhttp://169.254.169.254/latest/meta-data/x.jpg\n"
-	recs := collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
 	for key, r := range recs {
 		if r.Verdict != audit.Review || !strings.Contains(r.Error, "refused to connect to a private address") {
 			t.Errorf("%s: %s %q", key, r.Verdict, r.Error)
@@ -85,7 +87,7 @@ func TestInternalURLsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol := audit.Policy{URLUnknown: audit.Keep}
-	recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}}, &audit.Options{URLs: checker, Policy: pol}))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), source.WebDataset{Shards: []string{shard}}, &audit.Options{URLs: checker, Policy: pol}))
 	for key, r := range recs {
 		kinds := ""
 		for _, reason := range r.Reasons {

@@ -1,4 +1,4 @@
-package audit
+package report
 
 import (
 	"bufio"
@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/exif"
 )
@@ -20,7 +19,7 @@ import (
 // Writer writes records to a report. Close flushes buffered output; it does
 // not close the underlying io.Writer.
 type Writer interface {
-	Write(Record) error
+	Write(audit.Record) error
 	Flush() error
 	Close() error
 }
@@ -41,9 +40,9 @@ func NewJSONLWriter(w io.Writer) *JSONLWriter {
 }
 
 // Write writes one record.
-func (w *JSONLWriter) Write(r Record) error {
+func (w *JSONLWriter) Write(r audit.Record) error {
 	if r.Reasons == nil {
-		r.Reasons = []Reason{}
+		r.Reasons = []audit.Reason{}
 	}
 	if err := w.enc.Encode(&r); err != nil {
 		return fmt.Errorf("audit: write jsonl: %w", err)
@@ -60,8 +59,8 @@ func (w *JSONLWriter) Close() error { return w.bw.Flush() }
 // ReadJSONL reads records written by JSONLWriter. A line that cannot be
 // parsed yields an error naming its line, and reading goes on with the next
 // line; the records read are complete but for Err and MetaErr.
-func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
+func ReadJSONL(r io.Reader) iter.Seq2[audit.Record, error] {
+	return func(yield func(audit.Record, error) bool) {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 64<<20)
 		line := 0
@@ -71,9 +70,9 @@ func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
 			if len(strings.TrimSpace(string(b))) == 0 {
 				continue
 			}
-			var rec Record
+			var rec audit.Record
 			if err := json.Unmarshal(b, &rec); err != nil {
-				if !yield(Record{}, fmt.Errorf("audit: report line %d: %w", line, err)) {
+				if !yield(audit.Record{}, fmt.Errorf("audit: report line %d: %w", line, err)) {
 					return
 				}
 				continue
@@ -83,7 +82,7 @@ func ReadJSONL(r io.Reader) iter.Seq2[Record, error] {
 			}
 		}
 		if err := sc.Err(); err != nil {
-			yield(Record{}, fmt.Errorf("audit: report after line %d: %w", line, err))
+			yield(audit.Record{}, fmt.Errorf("audit: report after line %d: %w", line, err))
 		}
 	}
 }
@@ -108,7 +107,7 @@ type CSVWriter struct {
 func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{cw: csv.NewWriter(w)} }
 
 // Write writes one record.
-func (w *CSVWriter) Write(r Record) error {
+func (w *CSVWriter) Write(r audit.Record) error {
 	if !w.header {
 		w.header = true
 		if err := w.cw.Write(CSVColumns); err != nil {
@@ -134,7 +133,7 @@ func (w *CSVWriter) Write(r Record) error {
 	}
 	c := csvText
 	row := []string{
-		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(reasonTexts(r.Reasons), " | ")), c(registry.MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
+		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(texts(r.Reasons), " | ")), c(registry.MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
 		c(r.Format), itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), c(artist), c(copyright), gps, orient,
 		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64),
 	}
@@ -186,21 +185,21 @@ func (w *CSVWriter) Close() error { return w.Flush() }
 // line: with Keep, the keep-list of images safe to train on.
 type ListWriter struct {
 	bw      *bufio.Writer
-	verdict Verdict
+	verdict audit.Verdict
 }
 
 // NewKeepList returns a ListWriter of the records whose verdict is Keep.
-func NewKeepList(w io.Writer) *ListWriter { return NewListWriter(w, Keep) }
+func NewKeepList(w io.Writer) *ListWriter { return NewListWriter(w, audit.Keep) }
 
 // NewListWriter returns a ListWriter of the records with verdict v.
-func NewListWriter(w io.Writer, v Verdict) *ListWriter {
+func NewListWriter(w io.Writer, v audit.Verdict) *ListWriter {
 	return &ListWriter{bw: bufio.NewWriter(w), verdict: v}
 }
 
 // Write writes the record's path (its key when it has no path) if its
 // verdict is the list's. A path that cannot go on a one-path-per-line list
 // (a line break in it) is left out: Judge sends such an image to review.
-func (w *ListWriter) Write(r Record) error {
+func (w *ListWriter) Write(r audit.Record) error {
 	if r.Verdict != w.verdict {
 		return nil
 	}
@@ -208,7 +207,7 @@ func (w *ListWriter) Write(r Record) error {
 	if p == "" {
 		p = r.Key
 	}
-	if unlistable(p) {
+	if !audit.Listable(p) {
 		return nil // Judge sent it to review: it is in the report, not on a list
 	}
 	_, err := w.bw.WriteString(p + "\n")
@@ -225,7 +224,9 @@ func (w *ListWriter) Close() error { return w.bw.Flush() }
 type MultiWriter []Writer
 
 // Write writes r to every writer, and returns their errors joined.
-func (m MultiWriter) Write(r Record) error { return m.each(func(w Writer) error { return w.Write(r) }) }
+func (m MultiWriter) Write(r audit.Record) error {
+	return m.each(func(w Writer) error { return w.Write(r) })
+}
 
 // Flush flushes every writer.
 func (m MultiWriter) Flush() error { return m.each(Writer.Flush) }
@@ -243,112 +244,11 @@ func (m MultiWriter) each(f func(Writer) error) error {
 	return errors.Join(errs...)
 }
 
-// Summary counts what a scan found.
-type Summary struct {
-	Images         int             `json:"images"`
-	Bytes          int64           `json:"bytes"`
-	Verdicts       map[Verdict]int `json:"verdicts"`
-	Errors         int             `json:"errors"`          // records with Error
-	MetadataErrors int             `json:"metadata_errors"` // records with MetadataError
-	Formats        map[string]int  `json:"formats"`         // "" for files that are no image
-	Entries        map[string]int  `json:"entries"`         // matched registry entries: images each matched
-	Reasons        map[string]int  `json:"reasons"`         // records giving each ReasonKind
-}
-
-// Add counts one record.
-func (s *Summary) Add(r Record) {
-	if s.Verdicts == nil {
-		s.init()
+// texts returns the texts of reasons, as reports write them.
+func texts(rs []audit.Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text
 	}
-	s.Images++
-	s.Bytes += r.Size
-	s.Verdicts[r.Verdict]++
-	if r.Error != "" {
-		s.Errors++
-	}
-	if r.MetadataError != "" {
-		s.MetadataErrors++
-	}
-	s.Formats[r.Format]++
-	seen := map[string]bool{}
-	for _, m := range r.Matches {
-		if !seen[m.Entry] {
-			seen[m.Entry] = true
-			s.Entries[m.Entry]++
-		}
-	}
-	clear(seen)
-	for _, reason := range r.Reasons {
-		if k := reason.kind(); !seen[k] {
-			seen[k] = true
-			s.Reasons[k]++
-		}
-	}
-}
-
-func (s *Summary) init() {
-	s.Verdicts, s.Formats, s.Entries, s.Reasons = map[Verdict]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-}
-
-// Merge adds the counts of o, a summary of other records (another shard's,
-// say), to s.
-func (s *Summary) Merge(o Summary) {
-	if s.Verdicts == nil {
-		s.init()
-	}
-	s.Images += o.Images
-	s.Bytes += o.Bytes
-	s.Errors += o.Errors
-	s.MetadataErrors += o.MetadataErrors
-	for k, n := range o.Verdicts {
-		s.Verdicts[k] += n
-	}
-	for _, m := range [][2]map[string]int{{s.Formats, o.Formats}, {s.Entries, o.Entries}, {s.Reasons, o.Reasons}} {
-		for k, n := range m[1] {
-			m[0][k] += n
-		}
-	}
-}
-
-// WriteText writes the summary for a person to read.
-func (s *Summary) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "images:   %d (%s)\n", s.Images, humanBytes(s.Bytes))
-	fmt.Fprintf(&b, "keep:     %d\nreview:   %d\nexclude:  %d\n", s.Verdicts[Keep], s.Verdicts[Review], s.Verdicts[Exclude])
-	fmt.Fprintf(&b, "errors:   %d unreadable or undecodable, %d with unreadable metadata\n", s.Errors, s.MetadataErrors)
-	if len(s.Formats) > 0 {
-		var parts []string
-		for _, f := range slices.Sorted(maps.Keys(s.Formats)) {
-			name := f
-			if name == "" {
-				name = "not an image"
-			}
-			parts = append(parts, fmt.Sprintf("%s %d", name, s.Formats[f]))
-		}
-		fmt.Fprintf(&b, "formats:  %s\n", strings.Join(parts, ", "))
-	}
-	if len(s.Entries) > 0 {
-		fmt.Fprintf(&b, "registry entries matched: %d\n", len(s.Entries))
-	}
-	if len(s.Reasons) > 0 {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(s.Reasons)) {
-			parts = append(parts, fmt.Sprintf("%s %d", k, s.Reasons[k]))
-		}
-		fmt.Fprintf(&b, "reasons:  %s\n", strings.Join(parts, ", "))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+	return out
 }

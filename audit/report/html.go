@@ -1,4 +1,4 @@
-package audit
+package report
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/disintegration/imaging"
+	"github.com/imgconsent/imgconsent/audit"
 	_ "golang.org/x/image/webp"
 )
 
@@ -29,16 +30,16 @@ type HTMLReport struct {
 	Title string
 	// Thumbnail returns a record's image bytes for its thumbnail, or nil;
 	// nil means reading Path from disk (which a shard member cannot be).
-	Thumbnail func(Record) []byte
+	Thumbnail func(audit.Record) []byte
 	// MaxShown is the most excluded and review images shown with their
 	// evidence; 0 means 500. The totals count them all.
 	MaxShown int
 
 	w       io.Writer
-	sum     Summary
+	sum     audit.Summary
 	reasons map[string]int
-	shown   []Record
-	slowest []Record
+	shown   []audit.Record
+	slowest []audit.Record
 	start   time.Time
 }
 
@@ -48,11 +49,11 @@ func NewHTMLReport(w io.Writer, title string) *HTMLReport {
 }
 
 // Write adds a record.
-func (h *HTMLReport) Write(r Record) error {
+func (h *HTMLReport) Write(r audit.Record) error {
 	h.sum.Add(r)
 	counted := map[string]bool{} // each kind of reason once per image
 	for _, reason := range r.Reasons {
-		k := string(r.Verdict) + ": " + reason.kind() // as Summary counts them
+		k := string(r.Verdict) + ": " + reason.EffectiveKind() // as audit.Summary counts them
 		if !counted[k] {
 			counted[k] = true
 			h.reasons[k]++
@@ -62,11 +63,11 @@ func (h *HTMLReport) Write(r Record) error {
 	if max <= 0 {
 		max = 500
 	}
-	if r.Verdict != Keep && len(h.shown) < max {
+	if r.Verdict != audit.Keep && len(h.shown) < max {
 		h.shown = append(h.shown, r)
 	}
 	h.slowest = append(h.slowest, r)
-	slices.SortFunc(h.slowest, func(a, b Record) int {
+	slices.SortFunc(h.slowest, func(a, b audit.Record) int {
 		switch {
 		case a.Millis > b.Millis:
 			return -1
@@ -87,7 +88,7 @@ func (h *HTMLReport) Flush() error { return nil }
 // Close writes the page.
 func (h *HTMLReport) Close() error {
 	type shown struct {
-		Record
+		audit.Record
 		Thumb template.URL
 	}
 	var items []shown
@@ -115,9 +116,9 @@ func (h *HTMLReport) Close() error {
 	}
 	data := map[string]any{
 		"Title": h.Title, "Generated": time.Now().UTC().Format(time.RFC3339),
-		"Sum": h.sum, "Keep": h.sum.Verdicts[Keep], "Review": h.sum.Verdicts[Review], "Exclude": h.sum.Verdicts[Exclude],
+		"Sum": h.sum, "Keep": h.sum.Verdicts[audit.Keep], "Review": h.sum.Verdicts[audit.Review], "Exclude": h.sum.Verdicts[audit.Exclude],
 		"Reasons": counts(h.reasons), "Formats": counts(formats), "Slowest": h.slowest, "Shown": items,
-		"More": h.sum.Verdicts[Review] + h.sum.Verdicts[Exclude] - len(items),
+		"More": h.sum.Verdicts[audit.Review] + h.sum.Verdicts[audit.Exclude] - len(items),
 	}
 	var buf bytes.Buffer
 	if err := htmlPage.Execute(&buf, data); err != nil {
@@ -128,7 +129,7 @@ func (h *HTMLReport) Close() error {
 }
 
 // thumbnail is a data: URL of a JPEG at most 160 pixels on a side, or "".
-func (h *HTMLReport) thumbnail(r Record) template.URL {
+func (h *HTMLReport) thumbnail(r audit.Record) template.URL {
 	var data []byte
 	if h.Thumbnail != nil {
 		data = h.Thumbnail(r)

@@ -1,4 +1,4 @@
-package audit_test
+package report_test
 
 import (
 	"bytes"
@@ -12,19 +12,22 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/exif"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 func htmlCorpus(t *testing.T) (string, *registry.Registry) {
 	dir := t.TempDir()
 	orig := sample.JPEG(sample.Photo(120, 300, 200), 90)
-	writeFile(t, filepath.Join(dir, "<script>alert(1)</script>.jpg"), orig)
-	writeFile(t, filepath.Join(dir, "plain.jpg"), sample.JPEG(sample.Photo(121, 300, 200), 90))
-	writeFile(t, filepath.Join(dir, "broken.jpg"), []byte("<b>not an image</b>"))
-	writeFile(t, filepath.Join(dir, "tagged.jpg"), sample.WithXMP(sample.JPEG(sample.Photo(122, 300, 200), 90),
+	audittest.WriteFile(t, filepath.Join(dir, "<script>alert(1)</script>.jpg"), orig)
+	audittest.WriteFile(t, filepath.Join(dir, "plain.jpg"), sample.JPEG(sample.Photo(121, 300, 200), 90))
+	audittest.WriteFile(t, filepath.Join(dir, "broken.jpg"), []byte("<b>not an image</b>"))
+	audittest.WriteFile(t, filepath.Join(dir, "tagged.jpg"), sample.WithXMP(sample.JPEG(sample.Photo(122, 300, 200), 90),
 		sample.XMP{Creators: []string{`"><img src=x onerror=alert(2)>`}}.Packet()))
-	reg := registryFor(t, map[string][]byte{"<i>evil</i>": orig})
+	reg := audittest.RegistryFor(t, map[string][]byte{"<i>evil</i>": orig})
 	return dir, reg
 }
 
@@ -33,8 +36,8 @@ func htmlCorpus(t *testing.T) (string, *registry.Registry) {
 func TestHTMLReportEscapes(t *testing.T) {
 	dir, reg := htmlCorpus(t)
 	var buf bytes.Buffer
-	h := audit.NewHTMLReport(&buf, "Audit of <corpus>")
-	for rec, err := range audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Registry: reg}) {
+	h := report.NewHTMLReport(&buf, "Audit of <corpus>")
+	for rec, err := range audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{Registry: reg}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,8 +71,8 @@ func TestHTMLReportInChromium(t *testing.T) {
 	dir, reg := htmlCorpus(t)
 	page := filepath.Join(t.TempDir(), "report.html")
 	f, _ := os.Create(page)
-	h := audit.NewHTMLReport(f, "Audit")
-	for rec, err := range audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Registry: reg}) {
+	h := report.NewHTMLReport(f, "Audit")
+	for rec, err := range audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{Registry: reg}) {
 		if err == nil {
 			h.Write(rec)
 		}
@@ -99,7 +102,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 // text: escaped, and no link the page would follow.
 func TestHTMLReportURLSignals(t *testing.T) {
 	var buf bytes.Buffer
-	h := audit.NewHTMLReport(&buf, "urls")
+	h := report.NewHTMLReport(&buf, "urls")
 	rec := audit.Record{Key: "a.jpg", URL: "https://example.org/a.jpg", Signals: []exif.Signal{{
 		Source: exif.SourceRobots, Field: "Disallow", Value: "User-agent: CCBot; Disallow: /", Meaning: exif.OptOut,
 		Detail: "robots.txt keeps CCBot <b>out</b>", URL: "https://example.org/robots.txt?<script>x</script>",

@@ -1,4 +1,4 @@
-package audit
+package source
 
 import (
 	"context"
@@ -103,16 +103,16 @@ type ShardOptions struct {
 	AllowPrivateAddresses bool
 }
 
-// ShardSource is the Source for one corpus shard, chosen by ShardKind: a
+// Shard is the Source for one corpus shard, chosen by ShardKind: a
 // WebDataset tar, an img2dataset Parquet file, or a file list. It is what
 // the CLI scans for each shard argument and what the Beam pipeline runs per
 // element, so both read a shard the same way.
-func ShardSource(name string, o ShardOptions) Source {
+func Shard(name string, o ShardOptions) Source {
 	switch ShardKind(name) {
 	case KindWebDataset:
 		return WebDataset{Shards: []string{name}, MaxMemberBytes: o.MaxMemberBytes, Open: o.Open}
 	case KindParquet:
-		return ParquetSource{Files: []string{name}, Column: o.ParquetColumn, PathColumn: o.ParquetPathColumn, Open: o.Open}
+		return Parquet{Files: []string{name}, Column: o.ParquetColumn, PathColumn: o.ParquetPathColumn, Open: o.Open}
 	}
 	return listShard{List{Path: name, Open: o.Open, AllowPrivateAddresses: o.AllowPrivateAddresses}}
 }
@@ -136,7 +136,7 @@ func (l listShard) Items(ctx context.Context) iter.Seq2[Item, error] {
 	}
 }
 
-// Shards reads shards one after another, each through ShardSource.
+// Shards reads shards one after another, each through Shard.
 type Shards struct {
 	Names   []string
 	Options ShardOptions
@@ -146,7 +146,7 @@ type Shards struct {
 func (s Shards) Items(ctx context.Context) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		for _, name := range s.Names {
-			for it, err := range ShardSource(name, s.Options).Items(ctx) {
+			for it, err := range Shard(name, s.Options).Items(ctx) {
 				if !yield(it, err) || err != nil {
 					return
 				}

@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"archive/tar"
@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/audit/urlcheck"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -40,7 +42,7 @@ func writeShard(t *testing.T, path string, members []member, gz bool) {
 		zw.Close()
 		data = z.Bytes()
 	}
-	writeFile(t, path, data)
+	audittest.WriteFile(t, path, data)
 }
 
 func TestWebDataset(t *testing.T) {
@@ -62,7 +64,7 @@ func TestWebDataset(t *testing.T) {
 	gzShard := filepath.Join(dir, "shard-00001.tar.gz")
 	writeShard(t, gzShard, members[:2], true)
 
-	src := audit.WebDataset{Shards: []string{shard, gzShard}, MaxMemberBytes: 4000}
+	src := source.WebDataset{Shards: []string{shard, gzShard}, MaxMemberBytes: 4000}
 	// Keys begin with the shard as named (here in a temporary directory).
 	relative := func(recs map[string]audit.Record) map[string]audit.Record {
 		out := map[string]audit.Record{}
@@ -71,7 +73,7 @@ func TestWebDataset(t *testing.T) {
 		}
 		return out
 	}
-	recs := relative(collect(t, audit.Scan(t.Context(), src, nil)))
+	recs := relative(audittest.Collect(t, audit.Scan(t.Context(), src, nil)))
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range recs {
 			yield(k)
@@ -104,8 +106,8 @@ func TestWebDataset(t *testing.T) {
 	// Cut inside 000002.png's data: 512-byte headers, data padded to 512.
 	pad := func(n int) int { return (n + 511) / 512 * 512 }
 	pngStart := 512 + pad(len(jpg)) + 512 + 512 + 512 + 512 + 512 + 512 + 512
-	writeFile(t, cut, data[:pngStart+len(png)/2])
-	recs = relative(collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{cut, filepath.Join(dir, "missing.tar")}}, nil)))
+	audittest.WriteFile(t, cut, data[:pngStart+len(png)/2])
+	recs = relative(audittest.Collect(t, audit.Scan(t.Context(), source.WebDataset{Shards: []string{cut, filepath.Join(dir, "missing.tar")}}, nil)))
 	if r, ok := recs["cut.tar/part/000001.jpg"]; !ok || r.Perceptual == nil {
 		t.Errorf("the sample before the cut: %+v", recs)
 	}
@@ -121,12 +123,12 @@ func TestWebDataset(t *testing.T) {
 func TestSplit(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 30 {
-		writeFile(t, filepath.Join(dir, "d", string(rune('a'+i%26))+strings.Repeat("x", i)+".jpg"), []byte("x"))
+		audittest.WriteFile(t, filepath.Join(dir, "d", string(rune('a'+i%26))+strings.Repeat("x", i)+".jpg"), []byte("x"))
 	}
-	all := collect(t, audit.Scan(t.Context(), audit.Dir{Root: dir}, nil))
+	all := audittest.Collect(t, audit.Scan(t.Context(), source.Dir{Root: dir}, nil))
 	seen := map[string]int{}
 	for part := range 3 {
-		for k := range collect(t, audit.Scan(t.Context(), audit.Split(audit.Dir{Root: dir}, part, 3), nil)) {
+		for k := range audittest.Collect(t, audit.Scan(t.Context(), source.Split(source.Dir{Root: dir}, part, 3), nil)) {
 			seen[k]++
 		}
 	}
@@ -157,7 +159,7 @@ func TestWebDatasetMembersApart(t *testing.T) {
 	members = append(members, member{"lonely.jpg", jpg})
 	shard := filepath.Join(dir, "apart.tar")
 	writeShard(t, shard, members, false)
-	recs := collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}}, nil))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.WebDataset{Shards: []string{shard}}, nil))
 	for i := range 5 {
 		key := filepath.ToSlash(shard) + fmt.Sprintf("/%05d.jpg", i)
 		if r := recs[key]; r.URL != fmt.Sprintf("https://example.com/%d.jpg", i) {
@@ -170,9 +172,9 @@ func TestWebDatasetMembersApart(t *testing.T) {
 	}
 	lonely := []member{{"lonely.jpg", jpg}}
 	writeShard(t, shard, lonely, false)
-	recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}}, &audit.Options{URLs: checker}))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), source.WebDataset{Shards: []string{shard}}, &audit.Options{URLs: checker}))
 	r := recs[filepath.ToSlash(shard)+"/lonely.jpg"]
-	if r.Verdict != audit.Review || !slices.Contains(kinds(r), audit.ReasonURLUnknown) {
+	if r.Verdict != audit.Review || !slices.Contains(audittest.Kinds(r), audit.ReasonURLUnknown) {
 		t.Errorf("an image without a URL, URLs checked: %s %v", r.Verdict, r.Reasons)
 	}
 }

@@ -1,4 +1,4 @@
-package audit
+package source
 
 import (
 	"encoding/binary"

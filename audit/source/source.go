@@ -1,4 +1,4 @@
-package audit
+package source
 
 import (
 	"context"
@@ -56,6 +56,10 @@ type Dir struct {
 	Root     string
 	AllFiles bool
 }
+
+// DefaultMaxFileBytes is the largest file (or tar member) read when no
+// other bound is given: 256 MiB, above any single photograph.
+const DefaultMaxFileBytes = 256 << 20
 
 // ErrTooLarge is wrapped by a Read that refused a file over its byte budget.
 var ErrTooLarge = errors.New("audit: file exceeds the byte budget")

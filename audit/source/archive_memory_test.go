@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 )
 
 // allocatedDuring returns the bytes allocated while f runs: a bound on
@@ -45,7 +47,7 @@ func TestArchiveMemoryBounds(t *testing.T) {
 	}
 	var recs map[string]audit.Record
 	alloc := allocatedDuring(func() {
-		recs = collect(t, audit.Scan(t.Context(), audit.WebDataset{Shards: []string{shard}, MaxMemberBytes: budget}, &audit.Options{Workers: 2}))
+		recs = audittest.Collect(t, audit.Scan(t.Context(), source.WebDataset{Shards: []string{shard}, MaxMemberBytes: budget}, &audit.Options{Workers: 2}))
 	})
 	refused := 0
 	for _, r := range recs {
@@ -80,7 +82,7 @@ func TestArchiveMemoryBounds(t *testing.T) {
 	os.WriteFile(pq, buf.Bytes(), 0o644)
 	rows, buf = nil, bytes.Buffer{}
 	alloc = allocatedDuring(func() {
-		recs = collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{pq}, MaxRowGroupBytes: 16 << 20}, nil))
+		recs = audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{pq}, MaxRowGroupBytes: 16 << 20}, nil))
 	})
 	for k, r := range recs {
 		if !strings.Contains(r.Error, "its columns hold") {
@@ -92,7 +94,7 @@ func TestArchiveMemoryBounds(t *testing.T) {
 	// own metadata, statistics that copy cells, is read either way: it is
 	// bounded by the file's size.)
 	whole := allocatedDuring(func() {
-		collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{pq}, MaxRowGroupBytes: 64 << 20}, nil))
+		audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{pq}, MaxRowGroupBytes: 64 << 20}, nil))
 	})
 	if len(recs) != 10 || whole < alloc+40<<20 {
 		t.Errorf("%d records; %d MiB allocated for a row group over the budget, %d MiB when read", len(recs), alloc>>20, whole>>20)

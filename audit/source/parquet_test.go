@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -45,7 +47,7 @@ func TestParquetSource(t *testing.T) {
 	os.WriteFile(file, buf.Bytes(), 0o644)
 	reg := &registry.Registry{}
 	reg.Read(bytesReader("hash,id\ndomain:blocked.example.org,blocked\n"), "r.csv", registry.FormatAuto)
-	recs := collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{file}}, &audit.Options{Registry: reg}))
+	recs := audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{file}}, &audit.Options{Registry: reg}))
 	if len(recs) != 3 {
 		t.Fatalf("%d records: %v", len(recs), recs)
 	}
@@ -66,7 +68,7 @@ func TestParquetSource(t *testing.T) {
 	parquet.Write(&pbuf, []pathRow{{img}, {filepath.Join(dir, "missing.jpg")}})
 	pfile := filepath.Join(dir, "paths.parquet")
 	os.WriteFile(pfile, pbuf.Bytes(), 0o644)
-	recs = collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{pfile}, PathColumn: "path"}, nil))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{pfile}, PathColumn: "path"}, nil))
 	if r := recs[pfile+":0"]; r.Perceptual == nil || r.Path != img {
 		t.Errorf("path row 0: %+v", r)
 	}
@@ -75,7 +77,7 @@ func TestParquetSource(t *testing.T) {
 	}
 	// Not Parquet, or without the column: an error item, no panic.
 	os.WriteFile(filepath.Join(dir, "bad.parquet"), []byte("not parquet"), 0o644)
-	recs = collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{filepath.Join(dir, "bad.parquet"), pfile}, Column: "jpg"}, nil))
+	recs = audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{filepath.Join(dir, "bad.parquet"), pfile}, Column: "jpg"}, nil))
 	if len(recs) != 2 {
 		t.Errorf("bad files: %v", recs)
 	}
@@ -87,36 +89,6 @@ func TestParquetSource(t *testing.T) {
 }
 
 func bytesReader(s string) *bytes.Reader { return bytes.NewReader([]byte(s)) }
-
-// The Parquet report reads back with its schema.
-func TestParquetReport(t *testing.T) {
-	recs, _ := scanned(t)
-	var buf bytes.Buffer
-	w := audit.NewParquetWriter(&buf)
-	for _, r := range recs {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	back, err := parquet.Read[audit.ParquetRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(back) != len(recs) {
-		t.Fatalf("%d rows", len(back))
-	}
-	for i, r := range recs {
-		want := audit.ToParquet(r)
-		got := back[i]
-		if got.Key != want.Key || got.Verdict != want.Verdict || got.PHash != want.PHash || got.PDQ != want.PDQ ||
-			len(got.Matches) != len(want.Matches) || len(got.Reasons) != len(want.Reasons) || len(got.Signals) != len(want.Signals) {
-			t.Errorf("row %d: %+v\nwant %+v", i, got, want)
-		}
-	}
-}
 
 // A file whose footer length claims more than the file holds fails as one
 // record, before parquet-go allocates by it (a 4 GiB buffer for 2 KB of
@@ -137,7 +109,7 @@ func TestParquetFooterLength(t *testing.T) {
 		os.WriteFile(p, mutate(bytes.Clone(buf.Bytes())), 0o644)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		recs := collect(t, audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, nil))
+		recs := audittest.Collect(t, audit.Scan(t.Context(), source.Parquet{Files: []string{p}}, nil))
 		runtime.ReadMemStats(&after)
 		if r := recs[p]; len(recs) != 1 || r.Error == "" || r.Verdict != audit.Review {
 			t.Errorf("%s: %v", name, recs)
@@ -162,7 +134,7 @@ func TestParquetFuzzSeedsBounded(t *testing.T) {
 		os.WriteFile(p, data, 0o644)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		for range audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, &audit.Options{Workers: 1}) {
+		for range audit.Scan(t.Context(), source.Parquet{Files: []string{p}}, &audit.Options{Workers: 1}) {
 		}
 		runtime.ReadMemStats(&after)
 		if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
@@ -206,7 +178,7 @@ func TestParquetConsumerPanic(t *testing.T) {
 			t.Errorf("recovered %v, want the consumer's panic", r)
 		}
 	}()
-	for it, err := range (audit.ParquetSource{Files: []string{file}}).Items(t.Context()) {
+	for it, err := range (source.Parquet{Files: []string{file}}).Items(t.Context()) {
 		if err != nil || it.Err != nil {
 			t.Fatalf("%v %v", err, it.Err)
 		}

@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"archive/tar"
@@ -10,6 +10,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -34,7 +35,7 @@ func FuzzWebDataset(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for rec, err := range audit.Scan(t.Context(), audit.WebDataset{Shards: []string{p}, MaxMemberBytes: 1 << 20}, &audit.Options{Workers: 1}) {
+		for rec, err := range audit.Scan(t.Context(), source.WebDataset{Shards: []string{p}, MaxMemberBytes: 1 << 20}, &audit.Options{Workers: 1}) {
 			if err != nil {
 				t.Fatalf("final error %v", err)
 			}
@@ -56,7 +57,7 @@ func FuzzParquet(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, err := range audit.Scan(t.Context(), audit.ParquetSource{Files: []string{p}}, &audit.Options{Workers: 1}) {
+		for _, err := range audit.Scan(t.Context(), source.Parquet{Files: []string{p}}, &audit.Options{Workers: 1}) {
 			if err != nil {
 				t.Fatalf("final error %v", err)
 			}

@@ -1,4 +1,4 @@
-package audit_test
+package report_test
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/report"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
@@ -20,14 +23,14 @@ func scanned(t *testing.T) ([]audit.Record, *registry.Registry) {
 	t.Helper()
 	dir := t.TempDir()
 	orig := sample.JPEG(sample.Photo(60, 320, 240), 90)
-	writeFile(t, filepath.Join(dir, "copy.jpg"), sample.JPEG(sample.Photo(60, 320, 240), 60))
-	writeFile(t, filepath.Join(dir, "tagged.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(61, 320, 240), 80),
+	audittest.WriteFile(t, filepath.Join(dir, "copy.jpg"), sample.JPEG(sample.Photo(60, 320, 240), 60))
+	audittest.WriteFile(t, filepath.Join(dir, "tagged.jpg"), sample.WithEXIF(sample.JPEG(sample.Photo(61, 320, 240), 80),
 		sample.EXIF{Artist: "Ann, \"the\" photographer", Orientation: 1, HasGPS: true, Lat: 10, Lon: 20}.TIFF()))
-	writeFile(t, filepath.Join(dir, "plain.png"), sample.PNG(sample.Photo(62, 100, 80)))
-	writeFile(t, filepath.Join(dir, "broken.jpg"), []byte{0xFF, 0xD8, 0xFF})
-	reg := registryFor(t, map[string][]byte{"60": orig})
+	audittest.WriteFile(t, filepath.Join(dir, "plain.png"), sample.PNG(sample.Photo(62, 100, 80)))
+	audittest.WriteFile(t, filepath.Join(dir, "broken.jpg"), []byte{0xFF, 0xD8, 0xFF})
+	reg := audittest.RegistryFor(t, map[string][]byte{"60": orig})
 	var recs []audit.Record
-	for rec, err := range audit.Scan(t.Context(), audit.Dir{Root: dir}, &audit.Options{Registry: reg}) {
+	for rec, err := range audit.Scan(t.Context(), source.Dir{Root: dir}, &audit.Options{Registry: reg}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +45,7 @@ func scanned(t *testing.T) ([]audit.Record, *registry.Registry) {
 func TestJSONLRoundTrip(t *testing.T) {
 	recs, reg := scanned(t)
 	var buf bytes.Buffer
-	w := audit.NewJSONLWriter(&buf)
+	w := report.NewJSONLWriter(&buf)
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
@@ -55,7 +58,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for %d records", n, len(recs))
 	}
 	var back []audit.Record
-	for rec, err := range audit.ReadJSONL(&buf) {
+	for rec, err := range report.ReadJSONL(&buf) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +99,7 @@ func TestReadJSONLBadLines(t *testing.T) {
 	in := `{"key":"a","verdict":"keep","reasons":[]}` + "\nnot json\n\n" + `{"key":"b","phash":"zz"}` + "\n" + `{"key":"c"}` + "\n"
 	var keys []string
 	var errs []string
-	for rec, err := range audit.ReadJSONL(strings.NewReader(in)) {
+	for rec, err := range report.ReadJSONL(strings.NewReader(in)) {
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -111,7 +114,7 @@ func TestReadJSONLBadLines(t *testing.T) {
 func TestCSVReport(t *testing.T) {
 	recs, _ := scanned(t)
 	var buf bytes.Buffer
-	w := audit.NewCSVWriter(&buf)
+	w := report.NewCSVWriter(&buf)
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
@@ -122,10 +125,10 @@ func TestCSVReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rows[0], audit.CSVColumns) || len(rows) != len(recs)+1 {
+	if !slices.Equal(rows[0], report.CSVColumns) || len(rows) != len(recs)+1 {
 		t.Fatalf("header %v, %d rows", rows[0], len(rows))
 	}
-	col := func(row []string, name string) string { return row[slices.Index(audit.CSVColumns, name)] }
+	col := func(row []string, name string) string { return row[slices.Index(report.CSVColumns, name)] }
 	byKey := map[string][]string{}
 	for _, row := range rows[1:] {
 		byKey[col(row, "key")] = row
@@ -144,7 +147,7 @@ func TestCSVReport(t *testing.T) {
 func TestLists(t *testing.T) {
 	recs, _ := scanned(t)
 	var keep, excl bytes.Buffer
-	w := audit.MultiWriter{audit.NewKeepList(&keep), audit.NewListWriter(&excl, audit.Exclude)}
+	w := report.MultiWriter{report.NewKeepList(&keep), report.NewListWriter(&excl, audit.Exclude)}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
@@ -162,7 +165,7 @@ func TestLists(t *testing.T) {
 	// A path with a line break never goes on a list (and Judge sends its
 	// image to review): it would read as two paths.
 	var lines bytes.Buffer
-	bad := audit.NewKeepList(&lines)
+	bad := report.NewKeepList(&lines)
 	if err := bad.Write(audit.Record{Path: "a\nb.jpg", Verdict: audit.Keep}); err != nil || bad.Flush() != nil || lines.Len() != 0 {
 		t.Errorf("a path with a line break: %v, list %q", err, lines.String())
 	}

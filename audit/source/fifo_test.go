@@ -1,6 +1,6 @@
 //go:build unix
 
-package audit_test
+package source_test
 
 import (
 	"path/filepath"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 )
 
 // A list that names a FIFO, a directory or a device gets an error for that
@@ -24,7 +26,7 @@ func TestListNamesSpecialFiles(t *testing.T) {
 	list := strings.Join([]string{fifo, dir, "/dev/zero"}, "\n")
 	done := make(chan map[string]audit.Record)
 	go func() {
-		done <- collect(t, audit.Scan(t.Context(), audit.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
+		done <- audittest.Collect(t, audit.Scan(t.Context(), source.List{Path: "-", Stdin: strings.NewReader(list)}, nil))
 	}()
 	select {
 	case recs := <-done:

@@ -1,4 +1,4 @@
-package audit_test
+package source_test
 
 import (
 	"bytes"
@@ -16,18 +16,20 @@ import (
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/registry"
+	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/hash"
+	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
 
 func TestShardKind(t *testing.T) {
 	for name, want := range map[string]string{
-		"a/00000.tar": audit.KindWebDataset, "gs://b/x.TAR.GZ": audit.KindWebDataset, "x.tgz": audit.KindWebDataset,
-		"x.parquet": audit.KindParquet, "s3://b/X.PARQUET": audit.KindParquet,
-		"files.txt": audit.KindList, "urls": audit.KindList,
+		"a/00000.tar": source.KindWebDataset, "gs://b/x.TAR.GZ": source.KindWebDataset, "x.tgz": source.KindWebDataset,
+		"x.parquet": source.KindParquet, "s3://b/X.PARQUET": source.KindParquet,
+		"files.txt": source.KindList, "urls": source.KindList,
 	} {
-		if got := audit.ShardKind(name); got != want {
+		if got := source.ShardKind(name); got != want {
 			t.Errorf("ShardKind(%q) = %q, want %q", name, got, want)
 		}
 	}
@@ -45,13 +47,13 @@ func shardCorpus(t *testing.T, dir string) []string {
 	if err := parquet.Write(&buf, []img2datasetRow{{"k1", "https://example.com/1.jpg", "c", jpg(302)}}); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "00001.parquet"), buf.Bytes())
-	writeFile(t, filepath.Join(dir, "img", "a.jpg"), jpg(303))
-	writeFile(t, filepath.Join(dir, "00002.txt"), []byte("# images\n"+filepath.Join(dir, "img", "a.jpg")+"\n"+filepath.Join(dir, "img", "missing.jpg")+"\n"))
+	audittest.WriteFile(t, filepath.Join(dir, "00001.parquet"), buf.Bytes())
+	audittest.WriteFile(t, filepath.Join(dir, "img", "a.jpg"), jpg(303))
+	audittest.WriteFile(t, filepath.Join(dir, "00002.txt"), []byte("# images\n"+filepath.Join(dir, "img", "a.jpg")+"\n"+filepath.Join(dir, "img", "missing.jpg")+"\n"))
 	return []string{filepath.Join(dir, "00000.tar"), filepath.Join(dir, "00001.parquet"), filepath.Join(dir, "00002.txt")}
 }
 
-func scanAll(t *testing.T, src audit.Source) []audit.Record {
+func scanAll(t *testing.T, src source.Source) []audit.Record {
 	t.Helper()
 	var recs []audit.Record
 	for r, err := range audit.Scan(t.Context(), src, &audit.Options{Workers: 1}) {
@@ -70,7 +72,7 @@ func scanAll(t *testing.T, src audit.Source) []audit.Record {
 func TestShardsThroughOpener(t *testing.T) {
 	dir := t.TempDir()
 	names := shardCorpus(t, dir)
-	local := scanAll(t, audit.Shards{Names: names})
+	local := scanAll(t, source.Shards{Names: names})
 	if len(local) != 5 {
 		t.Fatalf("%d records, want 5: %+v", len(local), local)
 	}
@@ -83,7 +85,7 @@ func TestShardsThroughOpener(t *testing.T) {
 		}
 		return io.NopCloser(bytes.NewReader(data)), nil // not an *os.File: Parquet is spooled
 	}
-	remote := scanAll(t, audit.Shards{Names: names, Options: audit.ShardOptions{Open: open}})
+	remote := scanAll(t, source.Shards{Names: names, Options: source.ShardOptions{Open: open}})
 	if !reflect.DeepEqual(local, remote) {
 		t.Errorf("through the opener:\n%+v\nlocally:\n%+v", remote, local)
 	}
@@ -96,7 +98,7 @@ func TestShardsThroughOpener(t *testing.T) {
 	failing := func(ctx context.Context, name string) (io.ReadCloser, error) {
 		return nil, errors.New("bucket unreachable")
 	}
-	recs := scanAll(t, audit.Shards{Names: names, Options: audit.ShardOptions{Open: failing}})
+	recs := scanAll(t, source.Shards{Names: names, Options: source.ShardOptions{Open: failing}})
 	if len(recs) != 3 {
 		t.Fatalf("%d records with a failing opener, want one per shard: %+v", len(recs), recs)
 	}
@@ -162,7 +164,7 @@ func TestReasonKinds(t *testing.T) {
 // Merging the summaries of parts gives the summary of the whole.
 func TestSummaryMerge(t *testing.T) {
 	dir := t.TempDir()
-	recs := scanAll(t, audit.Shards{Names: shardCorpus(t, dir)})
+	recs := scanAll(t, source.Shards{Names: shardCorpus(t, dir)})
 	var whole, a, b, merged audit.Summary
 	for i, r := range recs {
 		whole.Add(r)
