@@ -20,7 +20,7 @@ type Rematched struct {
 // Changed reports whether the verdict changed.
 func (r Rematched) Changed() bool { return r.Before != r.Verdict }
 
-// Rematch judges the records of an earlier report (ReadJSONL) again against
+// Rematch judges the records of an earlier report (report.ReadJSONL) again against
 // reg under pol, reading no image: the hashes, signals and errors stored in
 // each record are all a verdict needs. A record that cannot be read yields
 // its error and the rematch goes on.
