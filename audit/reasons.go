@@ -26,6 +26,7 @@ const (
 	reasonURLUnknownKept     = "the source URL could not be checked, kept by the policy: "
 	reasonURLRefused         = "the source URL leads to an internal address and was not asked: "
 	reasonPathUnlistable     = "the path cannot go on a one-path-per-line list (it holds a line break): "
+	reasonLegacyIgnored      = "a label of an earlier draft, ignored by the policy: "
 )
 
 // The kinds of reason, as ReasonKind names them: the stable, countable part
@@ -52,6 +53,7 @@ const (
 	ReasonURLUnknownKept  = "url-unknown-allowed"      // the same, kept by the policy (a note)
 	ReasonURLRefused      = "url-refused"              // the URL leads to an internal address, not asked (review)
 	ReasonPathUnlistable  = "path-unlistable"          // a line break in the path: never on a list (review)
+	ReasonLegacyIgnored   = "legacy-label-ignored"     // a finding by a label of an earlier draft, ignored by the policy (a note)
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
@@ -116,6 +118,7 @@ func ReasonKind(reason string) string {
 		{reasonURLUnknownKept, ReasonURLUnknownKept},
 		{reasonURLRefused, ReasonURLRefused},
 		{reasonPathUnlistable, ReasonPathUnlistable},
+		{reasonLegacyIgnored, ReasonLegacyIgnored},
 	} {
 		if strings.HasPrefix(reason, k.prefix) {
 			return k.kind

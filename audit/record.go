@@ -148,6 +148,11 @@ type Policy struct {
 	// not be parsed): "" means Review, never silently Keep; Exclude treats
 	// it as an objection; Keep accepts the risk (the reasons still say it).
 	URLUnknown Verdict
+	// IgnoreLegacyLabels treats a finding that rests on a label of an
+	// earlier draft of its specification (exif.Signal.Legacy: an AI
+	// preferences "train-genai=n") as the current specification does, as
+	// no preference: a note instead of an objection or a permission.
+	IgnoreLegacyLabels bool
 	// ExcludeBudget is the number of false exclusions per scanned image,
 	// expected at the registry's size from the calibrated false-match
 	// rates, that a perceptual match may bring: a PDQ match excludes only
@@ -269,6 +274,10 @@ func Judge(r *Record, reg *registry.Registry, pol Policy) {
 		rev = append(rev, Reason{Kind: ReasonURLRefused, Text: reasonURLRefused + r.URLCheck.Refused})
 	}
 	for _, sg := range r.Signals {
+		if sg.Legacy && pol.IgnoreLegacyLabels && (sg.Meaning == exif.OptOut || sg.Meaning == exif.Permission) {
+			notes = append(notes, Reason{Kind: ReasonLegacyIgnored, Text: reasonLegacyIgnored + sg.String()})
+			continue
+		}
 		switch sg.Meaning {
 		case exif.OptOut:
 			switch {

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
 	"github.com/imgconsent/imgconsent/audit/source"
+	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/internal/audittest"
 	"github.com/imgconsent/imgconsent/internal/sample"
 )
@@ -79,5 +81,33 @@ func TestScanConsentFixtures(t *testing.T) {
 	}
 	if r := recs["c2pars_CA.jpg"]; r.C2PA == nil || len(r.C2PA.Manifests) == 0 {
 		t.Errorf("c2pars_CA.jpg: no manifest in the record")
+	}
+}
+
+// A finding by a label of an earlier draft (train-genai=n) objects by
+// default; the policy can read it as the current draft does, as no
+// preference, and it then stays as a note.
+func TestLegacyLabels(t *testing.T) {
+	legacy := exif.Signal{Source: exif.SourceAIPref, Field: "Content-Usage header", Value: "train-genai=n", Meaning: exif.OptOut,
+		Legacy: true, Detail: "generative AI training disallowed (train-genai=n, a label of an earlier draft of draft-ietf-aipref-vocab)",
+		URL: "https://example.com/a.jpg"}
+	current := legacy
+	current.Legacy, current.Value = false, "train-ai=n"
+	for _, tc := range []struct {
+		sigs   []exif.Signal
+		ignore bool
+		want   audit.Verdict
+		kind   string
+	}{
+		{[]exif.Signal{legacy}, false, audit.Exclude, audit.ReasonURLObjects},
+		{[]exif.Signal{legacy}, true, audit.Keep, audit.ReasonLegacyIgnored},
+		{[]exif.Signal{legacy, current}, true, audit.Exclude, audit.ReasonURLObjects},
+	} {
+		rec := audit.Record{Key: "a.jpg", Path: "a.jpg", Signals: tc.sigs}
+		audit.Judge(&rec, nil, audit.Policy{IgnoreLegacyLabels: tc.ignore})
+		kinds := audittest.Kinds(rec)
+		if rec.Verdict != tc.want || !slices.Contains(kinds, tc.kind) {
+			t.Errorf("ignore=%v %d signals: %s %v, want %s with %s", tc.ignore, len(tc.sigs), rec.Verdict, rec.Reasons, tc.want, tc.kind)
+		}
 	}
 }

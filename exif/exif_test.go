@@ -121,9 +121,9 @@ func TestSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []exif.Signal{
-		{exif.SourceEXIF, "Artist", "Jane Doe", exif.RightsNotice, "", ""},
-		{exif.SourceEXIF, "Copyright", "(c) 2026 Jane Doe", exif.RightsNotice, "", ""},
-		{exif.SourceEXIF, "GPS", "-33.856784,151.215297", exif.Privacy, "where the photo was taken", ""},
+		{Source: exif.SourceEXIF, Field: "Artist", Value: "Jane Doe", Meaning: exif.RightsNotice},
+		{Source: exif.SourceEXIF, Field: "Copyright", Value: "(c) 2026 Jane Doe", Meaning: exif.RightsNotice},
+		{Source: exif.SourceEXIF, Field: "GPS", Value: "-33.856784,151.215297", Meaning: exif.Privacy, Detail: "where the photo was taken"},
 	}
 	got := md.Signals()
 	if len(got) != len(want) {

@@ -24,6 +24,9 @@ const (
 	SourceRobots Source = "robots" // the site's robots.txt Allow/Disallow
 	SourceAIPref Source = "aipref" // IETF AI preferences: Content-Usage header or robots.txt rule
 	SourceAITxt  Source = "aitxt"  // the site's ai.txt
+	// SourceContentSignal: Content-Signal lines of the site's robots.txt
+	// (the Content Signals Policy, draft-romm-aipref-contentsignals).
+	SourceContentSignal Source = "content-signal"
 )
 
 // Meaning says what a signal means for training on the image.
@@ -47,6 +50,10 @@ const (
 	// a policy that could not be parsed): an objection may be missed, so it
 	// is never taken as permission.
 	Undetermined Meaning = "unknown"
+	// NoPreference: a statement that says nothing of training (a
+	// Content-Signal of search and ai-input only): kept as evidence, no
+	// bearing on the verdict.
+	NoPreference Meaning = "no-preference"
 )
 
 // Signal is one finding in a file's metadata, with the evidence for it.
@@ -62,6 +69,11 @@ type Signal struct {
 	// document that said it: the image URL, its robots.txt, tdmrep.json or
 	// ai.txt.
 	URL string `json:"url,omitempty"`
+	// Legacy marks a finding that rests on a label of an earlier draft of
+	// its specification (an AI preferences "train-genai=n"): its author's
+	// intent is plain, but the current specification ignores the label.
+	// Counted like any other unless audit.Policy.IgnoreLegacyLabels.
+	Legacy bool `json:"legacy,omitempty"`
 }
 
 // FromURL reports whether the signal was found on the web, about the

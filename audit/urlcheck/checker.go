@@ -49,16 +49,6 @@ var ErrHostDown = errors.New("urlcheck: host given up")
 // DefaultUserAgent says who is asking and why.
 const DefaultUserAgent = "imgconsent/1 (consent audit of an image dataset; checks robots.txt, ai.txt, tdmrep.json and response headers; +https://github.com/imgconsent/imgconsent)"
 
-// TrainingAgents are the robots.txt product tokens of crawlers that gather
-// data for AI training, or whose crawl feeds training sets (Common Crawl's
-// CCBot is the source of LAION). A robots.txt that keeps one of them from an
-// image's path objects to its use for training.
-var TrainingAgents = []string{
-	"CCBot", "GPTBot", "Google-Extended", "anthropic-ai", "ClaudeBot", "Applebot-Extended",
-	"Bytespider", "meta-externalagent", "FacebookBot", "cohere-training-data-crawler",
-	"Diffbot", "omgili", "img2dataset",
-}
-
 // Options configure a Checker; the zero value is usable.
 type Options struct {
 	// Client sends the requests; nil means one made from the settings
@@ -410,6 +400,8 @@ func robotsTagSignals(v, where string, agents []string) []exif.Signal {
 			detail = "no use of the content for AI"
 		case "noimageai":
 			detail = "no use of the image for AI"
+		case "noml":
+			detail = "no use of the content for machine learning"
 		case "noindex", "noimageindex", "none":
 			detail = "not to be indexed; img2dataset's default skips such images as opted out"
 		default:
@@ -432,20 +424,31 @@ func agentIn(a string, agents []string) bool {
 	return false
 }
 
-// prefSignals reads a statement of AI preferences.
+// prefSignals reads a statement of AI preferences: a signal for what
+// train-ai says, and one, marked Legacy, for what the labels of earlier
+// drafts say when they object, or allow where train-ai says nothing.
 func prefSignals(src exif.Source, field, v, where string) []exif.Signal {
 	dict, err := parseDictionary(v)
 	if err != nil {
 		return []exif.Signal{undetermined(src, field, v, "AI preferences that cannot be parsed: "+err.Error(), where)}
 	}
-	r := evalPrefs(dict)
+	cur, legacy := evalPrefs(dict)
+	var out []exif.Signal
 	switch {
-	case r.disallow:
-		return []exif.Signal{{Source: src, Field: field, Value: v, Meaning: exif.OptOut, Detail: categoryName(r.category) + " disallowed (" + r.category + "=n)", URL: where}}
-	case r.allow:
-		return []exif.Signal{{Source: src, Field: field, Value: v, Meaning: exif.Permission, Detail: "AI training, generative included, allowed", URL: where}}
+	case cur.disallow:
+		out = append(out, exif.Signal{Source: src, Field: field, Value: v, Meaning: exif.OptOut, Detail: "AI training disallowed (train-ai=n)", URL: where})
+	case cur.allow:
+		out = append(out, exif.Signal{Source: src, Field: field, Value: v, Meaning: exif.Permission, Detail: "AI training allowed (train-ai=y)", URL: where})
 	}
-	return nil
+	switch {
+	case legacy.disallow:
+		out = append(out, exif.Signal{Source: src, Field: field, Value: v, Meaning: exif.OptOut, Legacy: true, URL: where,
+			Detail: fmt.Sprintf("%s disallowed (%s=n, %s)", categoryName(legacy.category), legacy.category, legacyDraft(legacy.category))})
+	case legacy.allow && !cur.allow && !cur.disallow:
+		out = append(out, exif.Signal{Source: src, Field: field, Value: v, Meaning: exif.Permission, Legacy: true, URL: where,
+			Detail: fmt.Sprintf("%s allowed (%s=y, %s)", categoryName(legacy.category), legacy.category, legacyDraft(legacy.category))})
+	}
+	return out
 }
 
 // acquire takes a slot overall and for the host.

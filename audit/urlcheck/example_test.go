@@ -14,7 +14,7 @@ func ExampleChecker_Check() {
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/robots.txt":
-			fmt.Fprint(w, "User-agent: *\nContent-Usage: train-genai=n\n")
+			fmt.Fprint(w, "User-agent: *\nContent-Usage: /photo train-ai=n\nContent-Signal: search=yes, ai-train=no\n")
 		case "/photo.jpg":
 			w.Header().Set("X-Robots-Tag", "noimageai")
 		default:
@@ -36,5 +36,6 @@ func ExampleChecker_Check() {
 	// Output:
 	// status 200
 	// http X-Robots-Tag "noimageai": optout — no use of the image for AI
-	// aipref robots.txt Content-Usage "train-genai=n": optout — generative AI training disallowed (train-genai=n) (User-agent: *, line 2)
+	// aipref robots.txt Content-Usage "train-ai=n": optout — AI training disallowed (train-ai=n) (User-agent: *, line 2)
+	// content-signal robots.txt Content-Signal "search=yes, ai-train=no": optout — ai-train=no: training or fine-tuning AI models not allowed; search=yes: building a search index and providing search results allowed (User-agent: *, line 3)
 }

@@ -149,31 +149,108 @@ func TestParseDictionary(t *testing.T) {
 }
 
 func TestEvalPrefs(t *testing.T) {
+	show := func(r prefResult) string {
+		switch {
+		case r.disallow:
+			return "disallow " + r.category
+		case r.allow:
+			return "allow " + r.category
+		}
+		return "none"
+	}
 	for in, want := range map[string]string{
-		"train-ai=n":                "disallow train-ai",
-		"train-genai=n":             "disallow train-genai",
-		"train-ai=y, train-genai=n": "disallow train-genai",
-		"bots=n":                    "disallow bots",
-		"all=n":                     "disallow all",
-		"bots=n, train-ai=y":        "allow train-ai",
-		"train-ai=y":                "allow train-ai",
-		"search=n, ai-output=n":     "none ",
-		"train-ai=maybe":            "none ",
-		"train-ai=\"n\"":            "none ",
+		"train-ai=n":                      "disallow train-ai | none",
+		"train-ai=y":                      "allow train-ai | none",
+		"train-genai=n":                   "none | disallow train-genai",
+		"train-ai=y, train-genai=n":       "allow train-ai | disallow train-genai",
+		"bots=n":                          "none | disallow bots",
+		"all=n":                           "none | disallow all",
+		"tdm=n, search=y":                 "none | disallow tdm",
+		"bots=n, train-ai=y":              "allow train-ai | disallow bots",
+		"bots=y":                          "none | allow bots",
+		"search=n, ai-use=n":              "none | none",
+		"train-ai=maybe":                  "none | none",
+		"train-ai=\"n\"":                  "none | none",
+		"train-ai=n, train-ai=y":          "allow train-ai | none", // the last value counts
+		"train-ai=?0":                     "none | none",
+		"genai=y, ai=n":                   "none | disallow ai",
+		"train-ai;allow=n, train-ai=y":    "allow train-ai | none",
+		"train-ai=y;note=\"x\", search=n": "allow train-ai | none",
 	} {
 		d, err := parseDictionary(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := evalPrefs(d)
-		got := "none"
-		if r.disallow {
-			got = "disallow"
-		} else if r.allow {
-			got = "allow"
+		cur, legacy := evalPrefs(d)
+		if got := show(cur) + " | " + show(legacy); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
 		}
-		if got+" "+r.category != want {
-			t.Errorf("%q: %s %s, want %s", in, got, r.category, want)
+	}
+}
+
+// The examples of draft-ietf-aipref-vocab (the editor's draft of 2026,
+// §6 and §6.5): each statement and the training preference it gives.
+func TestAIPrefVocabExamples(t *testing.T) {
+	for in, want := range map[string]string{
+		// "a preference to allow model training, disallow search"
+		"train-ai=y, search=n": "y",
+		// Duplicated keys: the last value of each is not a Token, so all
+		// preferences are unknown.
+		"train-ai=y, train-ai, search=n, search=\"n\"": "",
+		// Parameters are ignored; only the last value's apply.
+		"train-ai;allow=n, train-ai=y": "y",
+		// A value with parameters but no Token: unknown.
+		"train-ai;has;parameters=\"?\"": "",
+	} {
+		d, err := parseDictionary(in)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := token(d, labelTrainAI); got != want {
+			t.Errorf("%q: train-ai %q, want %q", in, got, want)
+		}
+	}
+	// "If the parsing of the Dictionary fails, preferences are unknown.
+	// This includes where keys include uppercase characters."
+	for _, bad := range []string{"Train-AI=n", "train-ai=n,", "train-ai=n;"} {
+		if _, err := parseDictionary(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// The example of draft-ietf-aipref-attach §3.4: a robots.txt and the
+// preference each path gets, for a crawler of the "*" group and for
+// ExampleBot.
+func TestAIPrefAttachExample(t *testing.T) {
+	r := parseRobots([]byte(`User-Agent: *
+Allow: /
+Disallow: /never/
+Content-Usage: / train-ai=n
+Content-Usage: /ai-ok/ train-ai=y
+
+User-Agent: ExampleBot
+Allow: /
+Content-Usage: / train-ai=y
+`))
+	for _, c := range []struct {
+		agent, path string
+		crawl       bool
+		pref        string
+	}{
+		{"OtherBot", "/test", true, "train-ai=n"},
+		{"OtherBot", "/never/test", false, ""},
+		{"OtherBot", "/ai-ok/test", true, "train-ai=y"},
+		{"ExampleBot", "/never/test", true, "train-ai=y"},
+	} {
+		rules, _ := r.groupFor(c.agent)
+		ok, _ := allowed(rules, c.path)
+		var prefs []string
+		for _, u := range usageFor(rules, c.path) {
+			prefs = append(prefs, u.pref)
+		}
+		if ok != c.crawl || ok && strings.Join(prefs, "|") != c.pref {
+			t.Errorf("%s %s: crawl %v, %v; want %v, %s", c.agent, c.path, ok, prefs, c.crawl, c.pref)
 		}
 	}
 }

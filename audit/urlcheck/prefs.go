@@ -6,56 +6,83 @@ import (
 	"strings"
 )
 
-// The categories of use of the IETF AI preferences vocabulary
-// (draft-ietf-aipref-vocab) that training on an image falls in, most
-// specific first, each a subset of the next: Generative AI Training within
-// AI Training within Automated Processing. Earlier drafts and some sites
-// label Automated Processing "all"; both labels are read.
-var trainingChain = []string{"train-genai", "train-ai", "bots", "all"}
+// The IETF AI preferences vocabulary (draft-ietf-aipref-vocab) has, since
+// draft -05, the categories AI Training (label train-ai) and Search
+// (search); the editor's draft also has AI Use (ai-use: input to a
+// generative model, which is not training). Only train-ai bears on
+// training an image into a dataset: Search allows training only for a
+// search application.
+const labelTrainAI = "train-ai"
 
-// prefResult is what a statement of preferences says about training.
+// legacyLabels are the training labels of earlier drafts, whose "n" still
+// says plainly that the author objects to training: Generative AI Training
+// (train-genai, drafts -00 to -04), Automated Processing (all, then bots)
+// which enclosed it, and genai, ai and tdm of the proposals before the
+// working group (draft-keller-aipref-vocab). The current vocabulary ignores
+// them as unknown labels; a statement that uses them is reported as what it
+// is, and counted unless the policy says otherwise (audit.Policy).
+var legacyLabels = []string{"train-genai", "genai", "ai", "tdm", "bots", "all"}
+
+// legacyDraft names where a legacy label comes from, for details.
+func legacyDraft(label string) string {
+	switch label {
+	case "genai", "ai", "tdm":
+		return "a label of the proposal before draft-ietf-aipref-vocab"
+	}
+	return "a label of an earlier draft of draft-ietf-aipref-vocab"
+}
+
+// prefResult is what a statement of preferences says about training, by
+// one set of labels.
 type prefResult struct {
-	disallow bool   // a category training falls in is disallowed
-	allow    bool   // training, generative included, is allowed
+	disallow bool   // training is disallowed
+	allow    bool   // training is allowed
 	category string // the label that decided
 	value    string // y or n
 }
 
-// evalPrefs applies the vocabulary's processing (draft-ietf-aipref-vocab
-// §5): for Generative AI Training, then AI Training, take the explicit
-// preference of the category or, failing that, of the nearest enclosing
-// one. A dataset's training use is unknown here, so a "n" for either
-// counts as an objection (the most restrictive answer, as §5.1 combines
-// statements); "allow" needs both allowed.
-func evalPrefs(dict map[string]sfItem) prefResult {
-	resolve := func(chain []string) (string, string) {
-		for _, label := range chain {
-			if it, ok := dict[label]; ok && it.kind == "token" && (it.token == "y" || it.token == "n") {
-				return label, it.token
-			}
-		}
-		return "", ""
+// token returns the y or n a label is given, or "" (the vocabulary's
+// processing, §6.5: a value that is not the Token y or n, or no value, is
+// unknown; parameters are ignored; the Dictionary keeps a key's last value).
+func token(dict map[string]sfItem, label string) string {
+	if it, ok := dict[label]; ok && it.kind == "token" && (it.token == "y" || it.token == "n") {
+		return it.token
 	}
-	genLabel, gen := resolve(trainingChain)
-	aiLabel, ai := resolve(trainingChain[1:])
-	switch {
-	case ai == "n":
-		return prefResult{disallow: true, category: aiLabel, value: "n"}
-	case gen == "n":
-		return prefResult{disallow: true, category: genLabel, value: "n"}
-	case gen == "y" && ai == "y":
-		return prefResult{allow: true, category: genLabel, value: "y"}
-	}
-	return prefResult{}
+	return ""
 }
 
-// categoryName is a label's name in the vocabulary, for details.
+// evalPrefs reads a parsed statement of preferences: cur by the current
+// vocabulary (train-ai), legacy by the labels of earlier drafts (any "n"
+// disallows; else any "y" allows).
+func evalPrefs(dict map[string]sfItem) (cur, legacy prefResult) {
+	switch token(dict, labelTrainAI) {
+	case "n":
+		cur = prefResult{disallow: true, category: labelTrainAI, value: "n"}
+	case "y":
+		cur = prefResult{allow: true, category: labelTrainAI, value: "y"}
+	}
+	for _, l := range legacyLabels {
+		if token(dict, l) == "n" {
+			return cur, prefResult{disallow: true, category: l, value: "n"}
+		}
+	}
+	for _, l := range legacyLabels {
+		if token(dict, l) == "y" {
+			return cur, prefResult{allow: true, category: l, value: "y"}
+		}
+	}
+	return cur, prefResult{}
+}
+
+// categoryName is a label's category, for details.
 func categoryName(label string) string {
 	switch label {
-	case "train-genai":
+	case "train-genai", "genai":
 		return "generative AI training"
-	case "train-ai":
+	case "train-ai", "ai":
 		return "AI training"
+	case "tdm":
+		return "text and data mining"
 	case "bots", "all":
 		return "automated processing"
 	}

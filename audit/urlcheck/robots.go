@@ -20,6 +20,7 @@ type group struct {
 type rule struct {
 	allow   bool   // Allow (true) or Disallow
 	usage   bool   // a Content-Usage rule: pref holds its statement
+	signal  bool   // a Content-Signal rule: pref holds its signals
 	pattern string // path pattern: * any run of characters, $ at the end anchors; normPath'd
 	raw     string // the pattern as the file wrote it, for evidence
 	pref    string
@@ -68,7 +69,7 @@ func parseRobots(body []byte) *robots {
 			if cur != nil {
 				cur.rules = append(cur.rules, rule{allow: key == "allow", pattern: normPath(value), raw: value, line: n})
 			}
-		case "content-usage":
+		case "content-usage", "content-signal":
 			if cur != nil {
 				path, pref := "", value
 				if strings.HasPrefix(value, "/") {
@@ -78,7 +79,8 @@ func parseRobots(body []byte) *robots {
 					}
 					pref = strings.TrimSpace(pref)
 				}
-				cur.rules = append(cur.rules, rule{usage: true, pattern: normPath(path), raw: path, pref: pref, line: n})
+				cur.rules = append(cur.rules, rule{usage: key == "content-usage", signal: key == "content-signal",
+					pattern: normPath(path), raw: path, pref: pref, line: n})
 			}
 		}
 		lastWasAgent = false
@@ -120,7 +122,7 @@ func allowed(rules []rule, path string) (bool, *rule) {
 	var best *rule
 	for i := range rules {
 		r := &rules[i]
-		if r.usage || r.pattern == "" { // "Disallow:" with no path allows everything
+		if r.usage || r.signal || r.pattern == "" { // "Disallow:" with no path allows everything
 			continue
 		}
 		if !matchPattern(r.pattern, path) {
@@ -140,10 +142,22 @@ func allowed(rules []rule, path string) (bool, *rule) {
 // matches path (all of them: draft-ietf-aipref-attach §3.1 applies
 // conflicting rules of one path together, the most restrictive winning).
 func usageFor(rules []rule, path string) []rule {
+	return longestFor(rules, path, func(r rule) bool { return r.usage })
+}
+
+// signalsFor returns the Content-Signal rules that apply to path, as
+// usageFor does for Content-Usage: a rule without a path applies to all.
+func signalsFor(rules []rule, path string) []rule {
+	return longestFor(rules, path, func(r rule) bool { return r.signal })
+}
+
+// longestFor returns the rules of a kind whose pattern is the longest that
+// matches path.
+func longestFor(rules []rule, path string, kind func(rule) bool) []rule {
 	var out []rule
 	best := -1
 	for _, r := range rules {
-		if !r.usage {
+		if !kind(r) {
 			continue
 		}
 		p := r.pattern

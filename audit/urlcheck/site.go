@@ -140,7 +140,9 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 			rules, _ := f.robots.groupFor(agent)
 			if ok, r := allowed(rules, path); !ok {
 				d := "robots.txt keeps all crawlers from this path"
-				if agent != "*" {
+				if c, ok := crawlerInfo(agent); ok {
+					d = fmt.Sprintf("robots.txt keeps %s (%s: %s) from this path", c.Token, c.Operator, c.Purpose)
+				} else if agent != "*" {
 					d = fmt.Sprintf("robots.txt keeps %s, a crawler that gathers AI training data, from this path", agent)
 				}
 				add(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.raw),
@@ -152,6 +154,9 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 					s.Detail += fmt.Sprintf(" (User-agent: %s, line %d)", agent, r.line)
 					add(s)
 				}
+			}
+			for _, r := range signalsFor(rules, path) {
+				add(contentSignalFinding(r.pref, where, fmt.Sprintf("User-agent: %s, line %d", agent, r.line)))
 			}
 		}
 	}

@@ -98,6 +98,9 @@ func TestImageHeaders(t *testing.T) {
 	s.images["/noai.jpg"] = headers("X-Robots-Tag", "noai")
 	s.images["/noimageai.jpg"] = headers("X-Robots-Tag", "googlebot: noindex", "X-Robots-Tag", "noimageai, nofollow")
 	s.images["/ccbot-noindex.jpg"] = headers("X-Robots-Tag", "CCBot: noindex")
+	s.images["/noml.jpg"] = headers("X-Robots-Tag", "noml")
+	s.images["/googlebot-noai.jpg"] = headers("X-Robots-Tag", "googlebot: noai, noml")
+	s.images["/gptbot-noml.jpg"] = headers("X-Robots-Tag", "gptbot: noml")
 	s.images["/tdm.jpg"] = headers("Tdm-Reservation", "1", "Tdm-Policy", "https://example.com/policy.json")
 	s.images["/tdm0.jpg"] = headers("tdm-reservation", "0")
 	s.images["/tdm-bad.jpg"] = headers("tdm-reservation", "maybe")
@@ -127,22 +130,25 @@ func TestImageHeaders(t *testing.T) {
 	}
 	c := checker(t, urlcheck.Options{})
 	for path, want := range map[string][]string{
-		"/noai.jpg":          {"http|X-Robots-Tag|optout"},
-		"/noimageai.jpg":     {"http|X-Robots-Tag|optout"},
-		"/ccbot-noindex.jpg": {"http|X-Robots-Tag|optout"},
-		"/tdm.jpg":           {"tdmrep|tdm-reservation header|optout"},
-		"/tdm0.jpg":          {"tdmrep|tdm-reservation header|permission"},
-		"/tdm-bad.jpg":       {"tdmrep|tdm-reservation header|unknown"},
-		"/cu.jpg":            {"aipref|Content-Usage header|optout"},
-		"/cu-genai.jpg":      {"aipref|Content-Usage header|optout"},
-		"/cu-bots.jpg":       {"aipref|Content-Usage header|permission"},
-		"/cu-search.jpg":     nil,
-		"/cu-bad.jpg":        {"aipref|Content-Usage header|unknown"},
-		"/plain.jpg":         nil,
-		"/missing.jpg":       nil,
-		"/head405.jpg":       {"http|X-Robots-Tag|optout"},
-		"/moved.jpg":         {"http|X-Robots-Tag|optout"},
-		"/loop.jpg":          {"http|response|unknown"},
+		"/noai.jpg":           {"http|X-Robots-Tag|optout"},
+		"/noimageai.jpg":      {"http|X-Robots-Tag|optout"},
+		"/ccbot-noindex.jpg":  {"http|X-Robots-Tag|optout"},
+		"/noml.jpg":           {"http|X-Robots-Tag|optout"},
+		"/googlebot-noai.jpg": nil, // scoped to a crawler that gathers no training data
+		"/gptbot-noml.jpg":    {"http|X-Robots-Tag|optout"},
+		"/tdm.jpg":            {"tdmrep|tdm-reservation header|optout"},
+		"/tdm0.jpg":           {"tdmrep|tdm-reservation header|permission"},
+		"/tdm-bad.jpg":        {"tdmrep|tdm-reservation header|unknown"},
+		"/cu.jpg":             {"aipref|Content-Usage header|optout"},
+		"/cu-genai.jpg":       {"aipref|Content-Usage header|optout", "aipref|Content-Usage header|permission"},
+		"/cu-bots.jpg":        {"aipref|Content-Usage header|permission"},
+		"/cu-search.jpg":      nil,
+		"/cu-bad.jpg":         {"aipref|Content-Usage header|unknown"},
+		"/plain.jpg":          nil,
+		"/missing.jpg":        nil,
+		"/head405.jpg":        {"http|X-Robots-Tag|optout"},
+		"/moved.jpg":          {"http|X-Robots-Tag|optout"},
+		"/loop.jpg":           {"http|response|unknown"},
 	} {
 		r := c.Check(t.Context(), s.URL+path)
 		if got := brief(r.Signals); !slices.Equal(got, want) {
@@ -157,8 +163,10 @@ func TestImageHeaders(t *testing.T) {
 	if r := c.Check(t.Context(), s.URL+"/tdm.jpg"); !strings.Contains(r.Signals[0].Detail, "https://example.com/policy.json") {
 		t.Errorf("tdm-policy not in the detail: %+v", r.Signals)
 	}
-	if r := c.Check(t.Context(), s.URL+"/cu-genai.jpg"); !strings.Contains(r.Signals[0].Detail, "generative AI training") {
-		t.Errorf("genai detail: %+v", r.Signals)
+	// A label of an earlier draft is reported as what it is, marked Legacy.
+	if r := c.Check(t.Context(), s.URL+"/cu-genai.jpg"); len(r.Signals) != 2 || !r.Signals[1].Legacy || r.Signals[0].Legacy ||
+		!strings.Contains(r.Signals[1].Detail, "train-genai=n, a label of an earlier draft") {
+		t.Errorf("genai: %+v", r.Signals)
 	}
 	if r := c.Check(t.Context(), s.URL+"/moved.jpg"); r.Final != s.URL+"/noai.jpg" || r.Status != 200 {
 		t.Errorf("redirect: final %q status %d", r.Final, r.Status)
@@ -521,5 +529,86 @@ func TestCheckResponse(t *testing.T) {
 	r = c.CheckResponse(ctx, s.URL+"/a.jpg", urlcheck.Response{Status: 503})
 	if got := brief(r.Signals); !slices.Equal(got, []string{"http|X-Robots-Tag|optout"}) || r.Status != 200 || s.count("HEAD /a.jpg") != 1 {
 		t.Errorf("given a 503: %v %d, %d HEADs", got, r.Status, s.count("HEAD /a.jpg"))
+	}
+}
+
+// Every crawler of the list is matched in any case: a robots.txt that
+// keeps it from the image's path objects, naming it and its operator.
+func TestTrainingCrawlersAnyCase(t *testing.T) {
+	s := newSite(t)
+	var robots strings.Builder
+	for i, c := range urlcheck.Crawlers {
+		token := c.Token
+		switch i % 3 {
+		case 0:
+			token = strings.ToUpper(token)
+		case 1:
+			token = strings.ToLower(token)
+		}
+		fmt.Fprintf(&robots, "User-agent: %s\nDisallow: /%d/\n\n", token, i)
+		s.images[fmt.Sprintf("/%d/a.jpg", i)] = headers()
+	}
+	robots.WriteString("User-agent: *\nAllow: /\n")
+	s.files["/robots.txt"] = robots.String()
+	c := checker(t, urlcheck.Options{})
+	for i, cr := range urlcheck.Crawlers {
+		r := c.Check(t.Context(), fmt.Sprintf("%s/%d/a.jpg", s.URL, i))
+		var found bool
+		for _, sg := range r.Signals {
+			found = found || sg.Source == exif.SourceRobots && sg.Meaning == exif.OptOut && strings.Contains(sg.Detail, cr.Token) && strings.Contains(sg.Detail, cr.Operator)
+		}
+		if !found {
+			t.Errorf("%s: %+v", cr.Token, r.Signals)
+		}
+	}
+	if len(urlcheck.TrainingAgents) != len(urlcheck.Crawlers) {
+		t.Errorf("%d tokens for %d crawlers", len(urlcheck.TrainingAgents), len(urlcheck.Crawlers))
+	}
+}
+
+// Content-Signal lines in a robots.txt group: ai-train decides, every
+// signal is in the evidence, the longest path wins and, at one length, the
+// most restrictive; a line that cannot be read is unknown.
+func TestContentSignals(t *testing.T) {
+	s := newSite(t)
+	s.files["/robots.txt"] = `# As a condition of accessing this website, you agree to abide by
+# the following content signals: …
+User-Agent: *
+Content-Signal: search=yes,ai-train=no
+Content-Signal: /open/ search=yes, ai-input=yes, ai-train=yes
+Content-Signal: /quiet/ search=yes, ai-input=no
+Content-Signal: /odd/ ai-train=maybe
+Content-Signal: /both/ ai-train=yes
+Content-Signal: /both/ ai-train=no
+Content-Signal: /cf/ search=yes, ai-train=no, use=immediate
+Allow: /
+
+User-agent: Googlebot
+Content-Signal: ai-train=yes
+`
+	for _, p := range []string{"/a.jpg", "/open/a.jpg", "/quiet/a.jpg", "/odd/a.jpg", "/both/a.jpg", "/cf/a.jpg"} {
+		s.images[p] = headers()
+	}
+	c := checker(t, urlcheck.Options{})
+	for path, want := range map[string][]string{
+		"/a.jpg":       {"content-signal|robots.txt Content-Signal|optout"},
+		"/open/a.jpg":  {"content-signal|robots.txt Content-Signal|permission"},
+		"/quiet/a.jpg": {"content-signal|robots.txt Content-Signal|no-preference"},
+		"/odd/a.jpg":   {"content-signal|robots.txt Content-Signal|unknown"},
+		"/both/a.jpg":  {"content-signal|robots.txt Content-Signal|optout", "content-signal|robots.txt Content-Signal|permission"},
+		"/cf/a.jpg":    {"content-signal|robots.txt Content-Signal|optout"},
+	} {
+		r := c.Check(t.Context(), s.URL+path)
+		if got := brief(r.Signals); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v (%+v)", path, got, want, r.Signals)
+		}
+		for _, sg := range r.Signals {
+			if path == "/open/a.jpg" && !strings.Contains(sg.Detail, "ai-input=yes") {
+				t.Errorf("%s: every signal given is evidence: %s", path, sg.Detail)
+			}
+			if path == "/cf/a.jpg" && !strings.Contains(sg.Detail, "use=immediate") {
+				t.Errorf("%s: unknown keys are named: %s", path, sg.Detail)
+			}
+		}
 	}
 }

@@ -35,6 +35,7 @@ type Policy struct {
 	AllowRights         bool
 	ReviewConstrained   bool
 	AllowPrivacy        bool
+	IgnoreLegacyLabels  bool
 	AllowMetadataErrors bool
 	URLUnknown          audit.Verdict
 	MaxPixels           int64
@@ -58,6 +59,7 @@ func (p *Policy) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.ReviewConstrained, "review-constrained", false, "send images whose C2PA/CAWG training-mining use is \"constrained\" to review instead of excluding them")
 	fs.BoolVar(&p.AllowRights, "allow-rights-notices", false, "keep images whose only finding is a rights notice (author, copyright, usage terms)")
 	fs.BoolVar(&p.AllowPrivacy, "allow-privacy", false, "keep images that carry personal data (GPS position, camera owner, serial number)")
+	fs.BoolVar(&p.IgnoreLegacyLabels, "ignore-legacy-labels", false, "read AI preferences labels of earlier drafts (train-genai=n, all=n …) as the current draft does, as no preference, instead of as the objection their authors meant")
 	fs.BoolVar(&p.AllowMetadataErrors, "allow-metadata-errors", false, "keep images whose metadata could not be read in full")
 	p.URLUnknown = audit.Review
 	fs.TextVar(&p.URLUnknown, "url-unknown", audit.Review, "verdict for an image whose URL could not be checked (network error, timeout, unparseable policy, no URL): review, exclude or keep")
@@ -75,6 +77,7 @@ func (p *Policy) Audit() (audit.Policy, error) {
 		ReviewConstrained:   p.ReviewConstrained,
 		AllowRightsNotices:  p.AllowRights,
 		AllowPrivacy:        p.AllowPrivacy,
+		IgnoreLegacyLabels:  p.IgnoreLegacyLabels,
 		AllowMetadataErrors: p.AllowMetadataErrors,
 	}
 	pol.URLUnknown = p.URLUnknown // checked as the flag was parsed (Verdict.UnmarshalText)
