@@ -27,6 +27,7 @@ const (
 	reasonURLRefused         = "the source URL leads to an internal address and was not asked: "
 	reasonPathUnlistable     = "the path cannot go on a one-path-per-line list (it holds a line break): "
 	reasonLegacyIgnored      = "a label of an earlier draft, ignored by the policy: "
+	reasonURLOnTerms         = "the source URL licenses training only on terms, for review: "
 )
 
 // The kinds of reason, as ReasonKind names them: the stable, countable part
@@ -54,6 +55,7 @@ const (
 	ReasonURLRefused      = "url-refused"              // the URL leads to an internal address, not asked (review)
 	ReasonPathUnlistable  = "path-unlistable"          // a line break in the path: never on a list (review)
 	ReasonLegacyIgnored   = "legacy-label-ignored"     // a finding by a label of an earlier draft, ignored by the policy (a note)
+	ReasonURLOnTerms      = "url-licensed-on-terms"    // a license grants training only on terms: payment, legal terms (review)
 	ReasonOther           = "other"                    // a reason from elsewhere
 )
 
@@ -119,6 +121,7 @@ func ReasonKind(reason string) string {
 		{reasonURLRefused, ReasonURLRefused},
 		{reasonPathUnlistable, ReasonPathUnlistable},
 		{reasonLegacyIgnored, ReasonLegacyIgnored},
+		{reasonURLOnTerms, ReasonURLOnTerms},
 	} {
 		if strings.HasPrefix(reason, k.prefix) {
 			return k.kind

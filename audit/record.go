@@ -294,6 +294,8 @@ func Judge(r *Record, reg *registry.Registry, pol Policy) {
 			} else {
 				notes = append(notes, Reason{Kind: ReasonFileAllows, Text: reasonAllows + sg.String()})
 			}
+		case exif.OnTerms:
+			rev = append(rev, Reason{Kind: ReasonURLOnTerms, Text: reasonURLOnTerms + sg.String()})
 		case exif.Undetermined:
 			switch pol.URLUnknown {
 			case Exclude:

@@ -111,3 +111,24 @@ func TestLegacyLabels(t *testing.T) {
 		}
 	}
 }
+
+// A license that grants training only on terms sends the image to review
+// with the terms, whatever the policy says of URLs that could not be
+// checked: the terms are known, a person has to read them.
+func TestLicensedOnTerms(t *testing.T) {
+	sg := exif.Signal{Source: exif.SourceRSL, Field: "RSL license", Value: "license 1 grants train-ai on terms: payment purchase 10 USD",
+		Meaning: exif.OnTerms, URL: "https://example.com/license.xml"}
+	for _, pol := range []audit.Policy{{}, {URLUnknown: audit.Keep}} {
+		rec := audit.Record{Key: "a.jpg", Path: "a.jpg", Signals: []exif.Signal{sg}}
+		audit.Judge(&rec, nil, pol)
+		if rec.Verdict != audit.Review || !slices.Contains(audittest.Kinds(rec), audit.ReasonURLOnTerms) ||
+			!strings.Contains(rec.Reasons[0].Text, "payment purchase 10 USD") {
+			t.Errorf("%+v: %s %v", pol, rec.Verdict, rec.Reasons)
+		}
+		back := audit.Reason{}
+		back.UnmarshalText([]byte(rec.Reasons[0].Text))
+		if back.Kind != audit.ReasonURLOnTerms {
+			t.Errorf("the kind read back from the text: %s", back.Kind)
+		}
+	}
+}

@@ -27,6 +27,9 @@ const (
 	// SourceContentSignal: Content-Signal lines of the site's robots.txt
 	// (the Content Signals Policy, draft-romm-aipref-contentsignals).
 	SourceContentSignal Source = "content-signal"
+	// SourceRSL: an RSL (Really Simple Licensing 1.0) license document that
+	// robots.txt or the image's response names.
+	SourceRSL Source = "rsl"
 )
 
 // Meaning says what a signal means for training on the image.
@@ -54,6 +57,9 @@ const (
 	// Content-Signal of search and ai-input only): kept as evidence, no
 	// bearing on the verdict.
 	NoPreference Meaning = "no-preference"
+	// OnTerms: training is licensed only on terms (a payment, legal terms)
+	// that a person has to read: the image goes to review with the terms.
+	OnTerms Meaning = "on-terms"
 )
 
 // Signal is one finding in a file's metadata, with the evidence for it.

@@ -52,11 +52,15 @@ func (c *Checker) openCache(path string) error {
 				sf := l.File
 				sf.done = make(chan struct{})
 				close(sf.done)
-				sf.parse(pathOfKey(l.Site))
-				if sf.tdmErr != nil {
+				kind := sf.Kind
+				if kind == "" {
+					kind = pathOfKey(l.Site)
+				}
+				sf.parse(kind)
+				if sf.parseErr != nil {
 					continue
 				}
-				live = append(live, cacheLine{Site: l.Site, File: &siteFile{Status: sf.Status, Body: sf.Body, Fetched: sf.Fetched}})
+				live = append(live, cacheLine{Site: l.Site, File: &siteFile{Status: sf.Status, Body: sf.Body, Fetched: sf.Fetched, Kind: sf.Kind}})
 				sf.Body = "" // parsed; the file keeps the text
 				c.sites[l.Site] = sf
 			}

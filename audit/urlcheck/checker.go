@@ -1,10 +1,12 @@
 // Package urlcheck finds the objections to AI training that travel with an
-// image's URL rather than inside its file: X-Robots-Tag noai/noimageai on
-// the image's response (the convention img2dataset honours), TDMRep (the
-// tdm-reservation header and the site's /.well-known/tdmrep.json), the IETF
-// AI preferences (a Content-Usage header, Content-Usage rules in
-// robots.txt), robots.txt Disallow rules for AI-training crawlers, and the
-// site's ai.txt.
+// image's URL rather than inside its file: X-Robots-Tag noai, noimageai and
+// noml on the image's response (the convention img2dataset honours), TDMRep
+// (the tdm-reservation header and the site's /.well-known/tdmrep.json), the
+// IETF AI preferences (a Content-Usage header, Content-Usage rules in
+// robots.txt), Content Signals (Content-Signal rules in robots.txt), RSL
+// license documents (named by robots.txt or a Link header), robots.txt
+// Disallow rules for the crawlers that gather training data (Crawlers),
+// and the site's ai.txt.
 //
 // Every finding is an exif.Signal like those read from files, with the URL
 // of the document that said it. A check that cannot be made — a network
@@ -14,10 +16,11 @@
 //
 // A Checker sends requests on its user's behalf, so it is built explicitly
 // and sends them politely: one fetch of each site's robots.txt, ai.txt and
-// tdmrep.json for the whole run, a HEAD (or a one-byte ranged GET where
-// HEAD is refused) per image URL, bounded concurrency overall and per host,
-// timeouts, retries with backoff that honour Retry-After, a User-Agent
-// that says who asks, and a cache file so that a re-run does not ask again.
+// tdmrep.json (and of each license document) for the whole run, a HEAD (or
+// a one-byte ranged GET where HEAD is refused) per image URL, bounded
+// concurrency overall and per host, timeouts, retries with backoff that
+// honour Retry-After, a User-Agent that says who asks, and a cache file so
+// that a re-run does not ask again.
 package urlcheck
 
 import (
@@ -111,6 +114,8 @@ type Result struct {
 	// redirect from it, leads to an internal address (ErrPrivateAddress).
 	Refused string        `json:"refused,omitempty"`
 	Signals []exif.Signal `json:"signals,omitempty"`
+
+	licenses []string // RSL documents the image's response links to, read by check
 }
 
 // Stats count what a Checker did.
@@ -258,6 +263,14 @@ func (c *Checker) check(ctx context.Context, raw string, given *Response) Result
 	} else {
 		c.checkImage(ctx, u, &res)
 	}
+	for _, doc := range res.licenses {
+		for _, s := range c.rslSignals(ctx, doc, u, "linked from the image's response") {
+			if !slices.Contains(res.Signals, s) {
+				res.Signals = append(res.Signals, s)
+			}
+		}
+	}
+	res.licenses = nil
 	if !c.o.NoSiteFiles {
 		// The site's rules for the URL asked and, when redirects led
 		// elsewhere (another path or another site), for where the image is
@@ -347,6 +360,9 @@ func (c *Checker) readImageResponse(u *url.URL, status int, final string, h http
 		return
 	}
 	res.Signals = append(res.Signals, headerSignals(h, where, c.o.Agents)...)
+	if base, err := url.Parse(where); err == nil {
+		res.licenses = rslLinks(h.Values("Link"), base)
+	}
 }
 
 // headerSignals reads the opt-out headers of an image's response.

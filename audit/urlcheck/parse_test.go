@@ -258,6 +258,9 @@ Content-Usage: / train-ai=y
 func FuzzParsers(f *testing.F) {
 	f.Add("train-ai=y, train-genai=n;x=1")
 	f.Add(testRobotsForFuzz)
+	f.Add("search=yes, ai-train=no, use=immediate")
+	f.Add(`<rsl xmlns="https://rslstandard.org/rsl"><content url="/a/*"><license><permits type="usage">train-ai</permits><payment type="purchase"><amount currency="USD">1</amount></payment></license></content></rsl>`)
+	f.Add(`</l.xml>; rel="license"; type="application/rsl+xml", <x>; rel=license`)
 	f.Fuzz(func(t *testing.T, s string) {
 		parseDictionary(s)
 		r := parseRobots([]byte(s))
@@ -265,6 +268,13 @@ func FuzzParsers(f *testing.F) {
 		allowed(rules, "/a/b.jpg")
 		usageFor(rules, "/a/b.jpg")
 		parseTDMRep([]byte(s))
+		contentSignalFinding(s, "https://example.com/robots.txt", "User-agent: *, line 1")
+		signalsFor(rules, "/a/b.jpg")
+		base, _ := url.Parse("https://example.com/a/b.jpg")
+		rslLinks([]string{s}, base)
+		if contents, err := parseRSL([]byte(s)); err == nil {
+			rslFinding(contents, base, "https://example.com/l.xml", "fuzz")
+		}
 		matchPattern(s, "/a/b.jpg")
 		// One normal form: normalising twice changes nothing, and a
 		// pattern without wildcards matches itself.
@@ -278,4 +288,4 @@ func FuzzParsers(f *testing.F) {
 	})
 }
 
-const testRobotsForFuzz = "User-agent: *\nDisallow: /a*$\nContent-Usage: /a/ train-ai=n\n"
+const testRobotsForFuzz = "License: /l.xml\nUser-agent: *\nDisallow: /a*$\nContent-Usage: /a/ train-ai=n\nContent-Signal: /a/ ai-train=no\n"

@@ -10,6 +10,17 @@ import (
 // draft-ietf-aipref-attach; ai.txt uses the same syntax.
 type robots struct {
 	groups []group
+	// licenses are the RSL "License:" lines: the license documents of the
+	// site's content.
+	licenses []licenseLine
+}
+
+// licenseLine is a robots.txt "License: URL" line (RSL 1.0), in the group
+// it was read in (-1: outside any group).
+type licenseLine struct {
+	url   string
+	line  int
+	group int
 }
 
 type group struct {
@@ -68,6 +79,14 @@ func parseRobots(body []byte) *robots {
 		case "allow", "disallow":
 			if cur != nil {
 				cur.rules = append(cur.rules, rule{allow: key == "allow", pattern: normPath(value), raw: value, line: n})
+			}
+		case "license":
+			g := -1
+			if cur != nil {
+				g = len(r.groups) - 1
+			}
+			if value != "" {
+				r.licenses = append(r.licenses, licenseLine{url: value, line: n, group: g})
 			}
 		case "content-usage", "content-signal":
 			if cur != nil {

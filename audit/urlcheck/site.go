@@ -28,10 +28,20 @@ type siteFile struct {
 	Err     string        `json:"error,omitempty"`
 	Fetched time.Time     `json:"fetched"`
 
+	// Kind is what the file is when its name does not say (rslKind for a
+	// license document); "" for the site files, named by their path.
+	Kind string `json:"kind,omitempty"`
+
 	robots *robots // parsed once, for robots.txt and ai.txt
 	tdm    []tdmRule
-	tdmErr error
+	rsl    []rslContent
+	// parseErr: a tdmrep.json or RSL document that cannot be read. Such a
+	// file is not cached: a later run asks again.
+	parseErr error
 }
+
+// rslKind marks an RSL license document among the fetched files.
+const rslKind = "rsl"
 
 // ok reports whether the fetch gave a definite answer: a response other
 // than a server error (a 404 is definite: there is no such file).
@@ -41,7 +51,12 @@ func (f *siteFile) ok() bool {
 
 // site returns the site file, fetching it once however many URLs ask.
 func (c *Checker) site(ctx context.Context, orig, path string) *siteFile {
-	key := orig + path
+	return c.doc(ctx, orig+path, path)
+}
+
+// doc returns the document at key (its URL), of kind (a site file's path,
+// or rslKind), fetching it once however many URLs ask.
+func (c *Checker) doc(ctx context.Context, key, kind string) *siteFile {
 	c.mu.Lock()
 	f, ok := c.sites[key]
 	if ok && f.done != nil {
@@ -55,9 +70,12 @@ func (c *Checker) site(ctx context.Context, orig, path string) *siteFile {
 	}
 	if !ok {
 		f = &siteFile{done: make(chan struct{})}
+		if kind == rslKind {
+			f.Kind = kind
+		}
 		c.sites[key] = f
 		c.mu.Unlock()
-		c.fetchSite(ctx, f, key, path)
+		c.fetchSite(ctx, f, key, kind)
 		return f
 	}
 	c.mu.Unlock()
@@ -69,11 +87,15 @@ func (c *Checker) site(ctx context.Context, orig, path string) *siteFile {
 	return f
 }
 
-func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path string) {
+func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, kind string) {
 	defer close(f.done)
 	c.stats.files.Add(1)
 	f.Fetched = c.o.Now()
-	resp, err := c.do(ctx, http.MethodGet, target, nil, maxPolicyBytes)
+	max := int64(maxPolicyBytes)
+	if kind == rslKind {
+		max = maxRSLBytes + 1 // one byte more: parseRSL refuses a larger document
+	}
+	resp, err := c.do(ctx, http.MethodGet, target, nil, max)
 	if err != nil {
 		f.Err = err.Error()
 		if ctx.Err() != nil {
@@ -89,23 +111,25 @@ func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, path strin
 		b, _ := io.ReadAll(resp.Body) // already in memory: do read it, bounded
 		f.Body = string(b)
 	}
-	f.parse(path)
-	if f.ok() && f.tdmErr == nil {
-		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched}})
+	f.parse(kind)
+	if f.ok() && f.parseErr == nil {
+		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched, Kind: f.Kind}})
 	}
 	f.Body = "" // parsed: only the rules are kept for the run
 }
 
 // parse parses the body by the file it is.
-func (f *siteFile) parse(path string) {
+func (f *siteFile) parse(kind string) {
 	if f.Status < 200 || f.Status >= 300 {
 		return
 	}
-	switch path {
+	switch kind {
 	case robotsPath, aiTxtPath:
 		f.robots = parseRobots([]byte(f.Body))
 	case tdmrepPath:
-		f.tdm, f.tdmErr = parseTDMRep([]byte(f.Body))
+		f.tdm, f.parseErr = parseTDMRep([]byte(f.Body))
+	case rslKind:
+		f.rsl, f.parseErr = parseRSL([]byte(f.Body))
 	}
 }
 
@@ -159,6 +183,22 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 				add(contentSignalFinding(r.pref, where, fmt.Sprintf("User-agent: %s, line %d", agent, r.line)))
 			}
 		}
+		// RSL: the license documents robots.txt names (License lines
+		// outside any group, or in a group that applies).
+		for _, l := range f.robots.licenses {
+			if l.group >= 0 && !c.groupApplies(f.robots.groups[l.group]) {
+				continue
+			}
+			ref, err := url.Parse(l.url)
+			if err != nil {
+				add(undetermined(exif.SourceRSL, "RSL license", l.url, fmt.Sprintf("robots.txt License, line %d, is not a URL", l.line), where))
+				continue
+			}
+			doc := u.ResolveReference(ref).String()
+			for _, s := range c.rslSignals(ctx, doc, u, fmt.Sprintf("named by robots.txt License, line %d", l.line)) {
+				add(s)
+			}
+		}
 	}
 
 	// ai.txt (Spawning): robots.txt syntax, rules for what may be used.
@@ -182,8 +222,8 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 	// TDMRep's site file.
 	where = orig + tdmrepPath
 	if f := c.site(ctx, orig, tdmrepPath); !failed(f, exif.SourceTDMRep, "tdmrep.json", where) && f.Status >= 200 && f.Status < 300 {
-		if f.tdmErr != nil {
-			add(undetermined(exif.SourceTDMRep, "tdmrep.json", "", f.tdmErr.Error(), where))
+		if f.parseErr != nil {
+			add(undetermined(exif.SourceTDMRep, "tdmrep.json", "", f.parseErr.Error(), where))
 		} else if r := tdmFor(f.tdm, path); r != nil {
 			reserved, _ := reservation(string(r.Reservation))
 			v := fmt.Sprintf("location %s: tdm-reservation %s", r.Location, strings.Trim(string(r.Reservation), `"`))
@@ -214,4 +254,39 @@ func (c *Checker) agentsIn(r *robots) []string {
 		}
 	}
 	return append(out, "*")
+}
+
+// groupApplies reports whether a robots.txt group is for all crawlers or
+// for one that gathers training data.
+func (c *Checker) groupApplies(g group) bool {
+	for _, a := range g.agents {
+		if a == "*" || agentIn(a, c.o.Agents) {
+			return true
+		}
+	}
+	return false
+}
+
+// rslSignals reads the RSL license document at doc for the image at u: the
+// finding its covering <content> gives, none when no content covers the
+// image, and unknown when the document cannot be fetched or read (never
+// consent). via says how the document was found.
+func (c *Checker) rslSignals(ctx context.Context, doc string, u *url.URL, via string) []exif.Signal {
+	f := c.doc(ctx, doc, rslKind)
+	switch {
+	case !f.ok():
+		why := f.Err
+		if why == "" {
+			why = fmt.Sprintf("the server answered %d", f.Status)
+		}
+		return []exif.Signal{undetermined(exif.SourceRSL, "RSL license", "", fmt.Sprintf("the RSL license (%s) could not be fetched: %s", via, why), doc)}
+	case f.Status < 200 || f.Status >= 300:
+		return []exif.Signal{undetermined(exif.SourceRSL, "RSL license", "", fmt.Sprintf("the RSL license (%s) is not there: the server answered %d", via, f.Status), doc)}
+	case f.parseErr != nil:
+		return []exif.Signal{undetermined(exif.SourceRSL, "RSL license", "", fmt.Sprintf("%s (%s)", f.parseErr, via), doc)}
+	}
+	if sg := rslFinding(f.rsl, u, doc, via); sg != nil {
+		return []exif.Signal{*sg}
+	}
+	return nil
 }

@@ -612,3 +612,73 @@ Content-Signal: ai-train=yes
 		}
 	}
 }
+
+// RSL license documents named by robots.txt and by the image's Link
+// header; every way a document can fail to be read is unknown, never
+// consent; each document is fetched once.
+func TestRSLLicenses(t *testing.T) {
+	s := newSite(t)
+	const prohibit = `<rsl xmlns="https://rslstandard.org/rsl"><content url="/photos/"><license><prohibits type="usage">train-ai</prohibits></license></content></rsl>`
+	s.files["/robots.txt"] = "License: /license.xml\nUser-agent: *\nAllow: /\n\nUser-agent: Googlebot\nLicense: /googlebot-only.xml\n"
+	s.files["/license.xml"] = prohibit
+	s.files["/paid.xml"] = `<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license><permits type="usage">train-ai</permits><payment type="use"><amount currency="EUR">0.01</amount></payment></license></content></rsl>`
+	s.files["/broken.xml"] = `<rsl><content url="/">`
+	s.images["/huge.xml"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`<rsl><content url="/">`))
+		w.Write([]byte(strings.Repeat(" ", 600<<10)))
+	}
+	s.images["/slow.xml"] = func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}
+	s.images["/loop.xml"] = func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop.xml", http.StatusFound) }
+	link := func(doc string) http.HandlerFunc {
+		return headers("Link", "<"+doc+`>; rel="license"; type="application/rsl+xml"`)
+	}
+	s.images["/photos/a.jpg"] = headers()
+	s.images["/other/paid.jpg"] = link("/paid.xml")
+	s.images["/other/broken.jpg"] = link("/broken.xml")
+	s.images["/other/missing.jpg"] = link("/missing.xml")
+	s.images["/other/huge.jpg"] = link("/huge.xml")
+	s.images["/other/slow.jpg"] = link("/slow.xml")
+	s.images["/other/loop.jpg"] = link("/loop.xml")
+	s.images["/other/unreachable.jpg"] = link("http://10.0.0.1/license.xml")
+	s.images["/other/plain.jpg"] = headers()
+	c := checker(t, urlcheck.Options{Timeout: 300 * time.Millisecond, Retries: -1})
+	for path, want := range map[string]exif.Meaning{
+		"/photos/a.jpg":          exif.OptOut,
+		"/other/paid.jpg":        exif.OnTerms,
+		"/other/broken.jpg":      exif.Undetermined,
+		"/other/missing.jpg":     exif.Undetermined,
+		"/other/huge.jpg":        exif.Undetermined,
+		"/other/slow.jpg":        exif.Undetermined,
+		"/other/loop.jpg":        exif.Undetermined,
+		"/other/unreachable.jpg": exif.Undetermined,
+		"/other/plain.jpg":       "",
+	} {
+		r := c.Check(t.Context(), s.URL+path)
+		var got []exif.Signal
+		for _, sg := range r.Signals {
+			if sg.Source == exif.SourceRSL {
+				got = append(got, sg)
+			}
+		}
+		if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || got[0].Meaning != want) {
+			t.Errorf("%s: %+v, want %s", path, got, want)
+		}
+	}
+	r := c.Check(t.Context(), s.URL+"/other/paid.jpg")
+	for _, sg := range r.Signals {
+		if sg.Source == exif.SourceRSL && !strings.Contains(sg.Value, "payment use 0.01 EUR") {
+			t.Errorf("the terms are quoted: %+v", sg)
+		}
+	}
+	if n := s.count("GET /license.xml"); n != 1 {
+		t.Errorf("the license was fetched %d times", n)
+	}
+	if n := s.count("GET /googlebot-only.xml"); n != 0 {
+		t.Errorf("a License in a group for another crawler was fetched")
+	}
+}
