@@ -344,6 +344,13 @@ func tiffPayloads(b []byte, p *payloads) {
 // the IFD at off, from a TIFF structure sanitizeTIFF accepted (so every
 // entry it reads is in bounds).
 func tiffValue(b []byte, off uint64, tag uint16) ([]byte, bool) {
+	_, v, ok := tiffEntry(b, off, tag)
+	return v, ok
+}
+
+// tiffEntry returns the type and raw value of the entry with the tag in
+// the IFD at off of a payload sanitizeTIFF accepted.
+func tiffEntry(b []byte, off uint64, tag uint16) (typ uint16, val []byte, ok bool) {
 	bo := byteOrder(b)
 	n := uint64(bo.Uint16(b[off:]))
 	for i := uint64(0); i < n; i++ {
@@ -351,18 +358,19 @@ func tiffValue(b []byte, off uint64, tag uint16) ([]byte, bool) {
 		if bo.Uint16(e) != tag {
 			continue
 		}
-		unit := typeSize(bo.Uint16(e[2:]))
+		typ = bo.Uint16(e[2:])
+		unit := typeSize(typ)
 		if unit == 0 {
-			return nil, false // an entry sanitizeTIFF defused, or an unknown type
+			return typ, nil, false // an entry sanitizeTIFF defused, or an unknown type
 		}
 		size := uint64(bo.Uint32(e[4:])) * unit
 		if size <= 4 {
-			return e[8 : 8+size], true
+			return typ, e[8 : 8+size], true
 		}
-		val := uint64(bo.Uint32(e[8:]))
-		return b[val : val+size], true
+		v := uint64(bo.Uint32(e[8:]))
+		return typ, b[v : v+size], true
 	}
-	return nil, false
+	return 0, nil, false
 }
 
 func byteOrder(b []byte) binary.ByteOrder {

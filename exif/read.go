@@ -92,6 +92,45 @@ type EXIF struct {
 	DateTimeOriginal string `json:"date_time_original,omitempty"`
 	Orientation      int    `json:"orientation,omitempty"` // 1–8, 0 when absent
 	GPS              *GPS   `json:"gps,omitempty"`         // nil when there is no GPS position
+	// LearningOptOutIn is the Exif 3.1 tag of that name (0x9287): for each
+	// use of the image in machine learning, the owner's opt-out or opt-in.
+	LearningOptOutIn []LearningUse `json:"learning_opt_out_in,omitempty"`
+}
+
+// LearningUse is one use of Exif 3.1's LearningOptOutIn with its indicator.
+type LearningUse struct {
+	Use       int `json:"use"`       // 0 all, 1 non-generative AI/ML training, 2 generative AI/ML training, 3 data mining, 4 input to a foundation model
+	Indicator int `json:"indicator"` // 0 opt-out, 1 opt-in, 2 unspecified
+}
+
+// learningUses names the uses of LearningOptOutIn.
+var learningUses = []string{"all uses", "non-generative AI/ML training", "generative AI/ML training", "data mining", "input to a foundation model"}
+
+// tagLearningOptOutIn is Exif 3.1's LearningOptOutIn, in the Exif IFD.
+const tagLearningOptOutIn = 0x9287
+
+// readLearning reads LearningOptOutIn's SHORT values: a count N, then N
+// pairs of use and indicator. A value of another type, or whose count does
+// not agree with its length, is an error: a metadata fault, never consent.
+func readLearning(typ uint16, raw []byte, bo binary.ByteOrder) ([]LearningUse, error) {
+	if typ != 3 { // SHORT
+		return nil, fmt.Errorf("LearningOptOutIn is of TIFF type %d, not SHORT", typ)
+	}
+	v := make([]int, len(raw)/2)
+	for i := range v {
+		v[i] = int(bo.Uint16(raw[2*i:]))
+	}
+	if len(v) == 0 {
+		return nil, errors.New("LearningOptOutIn is empty")
+	}
+	if n := v[0]; len(v) != 1+2*n {
+		return nil, fmt.Errorf("LearningOptOutIn counts %d pairs in %d values: it needs %d", n, len(v), 1+2*n)
+	}
+	out := make([]LearningUse, 0, v[0])
+	for i := 1; i+1 < len(v); i += 2 {
+		out = append(out, LearningUse{Use: v[i], Indicator: v[i+1]})
+	}
+	return out, nil
 }
 
 // GPS is a position from the GPS IFD, in decimal degrees (south and west
@@ -285,6 +324,7 @@ func readEXIF(payload []byte) (e *EXIF, err error) {
 		return nil, nil
 	}
 	bo := byteOrder(payload)
+	var learnErr error
 	e = &EXIF{
 		Artist:           asciiTag(root, 0x013B),
 		Copyright:        asciiTag(root, 0x8298),
@@ -301,6 +341,9 @@ func readEXIF(payload []byte) (e *EXIF, err error) {
 		if raw, ok := tiffValue(payload, uint64(exifIfd.Offset()), 0x9286); ok {
 			e.UserComment = userComment(raw, bo)
 		}
+		if typ, raw, ok := tiffEntry(payload, uint64(exifIfd.Offset()), tagLearningOptOutIn); ok {
+			e.LearningOptOutIn, learnErr = readLearning(typ, raw, bo)
+		}
 		e.CameraOwnerName = asciiTag(exifIfd, 0xA430)
 		e.BodySerialNumber = asciiTag(exifIfd, 0xA431)
 		e.ImageUniqueID = asciiTag(exifIfd, 0xA420)
@@ -311,7 +354,7 @@ func readEXIF(payload []byte) (e *EXIF, err error) {
 			e.GPS = &GPS{Latitude: gi.Latitude.Decimal(), Longitude: gi.Longitude.Decimal()}
 		}
 	}
-	return e, nil
+	return e, learnErr // the fields read, and a malformed LearningOptOutIn as a fault
 }
 
 // rawTag returns the raw bytes of the first entry with the tag id.

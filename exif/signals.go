@@ -256,7 +256,7 @@ func (e *EXIF) signals() []Signal {
 	if e == nil {
 		return nil
 	}
-	var out []Signal
+	out := e.learningSignals()
 	for _, f := range []struct{ field, v string }{
 		{"Artist", e.Artist}, {"Copyright", e.Copyright}, {"XPAuthor", e.XPAuthor},
 	} {
@@ -282,4 +282,28 @@ func policyDetail(url string) string {
 		return ""
 	}
 	return "tdm:policy " + url
+}
+
+// learningSignals reads Exif 3.1's LearningOptOutIn: an opt-out for any use
+// (all uses, either kind of training, data mining, input to a foundation
+// model) objects; an opt-in is a permission for that use; unspecified says
+// nothing. A use or indicator this version of the tag does not define is
+// left out.
+func (e *EXIF) learningSignals() []Signal {
+	var out []Signal
+	for _, l := range e.LearningOptOutIn {
+		if l.Use < 0 || l.Use >= len(learningUses) {
+			continue
+		}
+		use := learningUses[l.Use]
+		switch l.Indicator {
+		case 0:
+			out = append(out, Signal{Source: SourceEXIF, Field: "LearningOptOutIn", Value: use + ": opt-out", Meaning: OptOut,
+				Detail: "the owner opts out of " + use + " (Exif 3.1)"})
+		case 1:
+			out = append(out, Signal{Source: SourceEXIF, Field: "LearningOptOutIn", Value: use + ": opt-in", Meaning: Permission,
+				Detail: "the owner opts in to " + use + " (Exif 3.1)"})
+		}
+	}
+	return out
 }

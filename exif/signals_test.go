@@ -518,3 +518,94 @@ func TestExifIFDFields(t *testing.T) {
 		t.Errorf("UNICODE UserComment: %q, %v", md.EXIF.UserComment, err)
 	}
 }
+
+// Exif 3.1's LearningOptOutIn, in every container the EXIF reader handles:
+// an opt-out for any use objects, an opt-in is a permission, unspecified
+// says nothing; a count that does not agree with the values is a metadata
+// fault and no signal, never consent.
+func TestLearningOptOutIn(t *testing.T) {
+	good := sample.EXIF{Learning: sample.Learning([2]uint16{2, 0}, [2]uint16{3, 1}, [2]uint16{4, 2})}.TIFF()
+	containers := func(tiff []byte) map[string][]byte {
+		return map[string][]byte{
+			"jpeg": sample.WithEXIF(baseJPEG, tiff),
+			"png":  sample.WithPNGChunk(basePNG, "eXIf", tiff),
+			"webp": webpChunks(map[string][]byte{"EXIF": tiff}),
+			"tiff": tiff,
+			"heif": heif(tiff, sample.XMP{}.Packet(), store),
+		}
+	}
+	for name, data := range containers(good) {
+		md, err := exif.Read(data, nil)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var got []string
+		for _, s := range md.Signals() {
+			if s.Field == "LearningOptOutIn" {
+				got = append(got, s.Value+" "+string(s.Meaning))
+			}
+		}
+		want := []string{"generative AI/ML training: opt-out optout", "data mining: opt-in permission"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	for name, values := range map[string][]uint16{
+		"count overruns": {3, 2, 0},
+		"count short":    {1, 2, 0, 0, 0},
+		"empty pairs":    {0, 2},
+		"no count":       {},
+	} {
+		tiff := sample.EXIF{Learning: values}.TIFF()
+		if len(values) == 0 {
+			continue // a zero-count entry is defused by the TIFF checks: nothing to read
+		}
+		for cname, data := range containers(tiff) {
+			md, err := exif.Read(data, nil)
+			var optout bool
+			for _, s := range md.Signals() {
+				optout = optout || s.Field == "LearningOptOutIn"
+			}
+			if optout || err == nil || !strings.Contains(err.Error(), "LearningOptOutIn") {
+				t.Errorf("%s in %s: signals %v, error %v", name, cname, md.Signals(), err)
+			}
+		}
+	}
+}
+
+// Training-mining assertions are read in every manifest of the store, not
+// only the active (last) one, under both the c2pa.* and cawg.* labels, and
+// a constrained use shows its constraint_info.
+func TestTrainingMiningEveryManifest(t *testing.T) {
+	ingredient := sample.C2PAManifest("urn:uuid:ingredient", sample.TrainingMining("cawg.training-mining",
+		map[string]string{"cawg.ai_generative_training": "notAllowed"}, ""))
+	active := sample.C2PAManifest("urn:uuid:active", sample.TrainingMining("c2pa.training-mining",
+		map[string]string{"c2pa.data_mining": "constrained"}, "non-commercial research only"))
+	md, err := exif.Read(sample.WithAPP11(baseJPEG, sample.C2PAStoreOf(ingredient, active), 60000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.C2PA == nil || len(md.C2PA.Manifests) != 2 {
+		t.Fatalf("manifests: %+v", md.C2PA)
+	}
+	var got []string
+	for _, s := range md.Signals() {
+		got = append(got, string(s.Source)+" "+s.Field+" "+s.Value+" "+s.Detail)
+	}
+	want := []string{"cawg cawg.training-mining/cawg.ai_generative_training notAllowed", "c2pa c2pa.training-mining/c2pa.data_mining constrained"}
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			found = found || strings.HasPrefix(g, w)
+		}
+		if !found {
+			t.Errorf("no %q among %q", w, got)
+		}
+	}
+	for _, g := range got {
+		if strings.HasPrefix(g, "c2pa c2pa.training-mining/c2pa.data_mining constrained") && !strings.Contains(g, "non-commercial research only") {
+			t.Errorf("constrained without its constraint_info: %q", g)
+		}
+	}
+}

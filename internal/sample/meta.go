@@ -223,6 +223,17 @@ func TrainingMining(label string, uses map[string]string, constraint string) Ass
 // manifest with the assertions. Claim and signature boxes are present but
 // hold no real signature.
 func C2PAStore(manifest string, assertions ...Assertion) []byte {
+	return C2PAStoreOf(C2PAManifest(manifest, assertions...))
+}
+
+// C2PAStoreOf returns a manifest store holding the manifests
+// (C2PAManifest), the last being the active one.
+func C2PAStoreOf(manifests ...[]byte) []byte {
+	return Superbox("c2pa", "c2pa", manifests...)
+}
+
+// C2PAManifest returns one manifest with the assertions, for C2PAStoreOf.
+func C2PAManifest(manifest string, assertions ...Assertion) []byte {
 	var as [][]byte
 	for _, a := range assertions {
 		v, err := cbor.Marshal(a.Value)
@@ -232,12 +243,11 @@ func C2PAStore(manifest string, assertions ...Assertion) []byte {
 		as = append(as, Superbox("cbor", a.Label, Box("cbor", v)))
 	}
 	claim, _ := cbor.Marshal(map[string]any{"claim_generator": "imgconsent tests", "signature": "self#jumbf=c2pa.signature"})
-	return Superbox("c2pa", "c2pa",
-		Superbox("c2ma", manifest,
-			Superbox("c2as", "c2pa.assertions", as...),
-			Superbox("c2cl", "c2pa.claim", Box("cbor", claim)),
-			Superbox("c2cs", "c2pa.signature", Box("cbor", []byte{0x80})),
-		))
+	return Superbox("c2ma", manifest,
+		Superbox("c2as", "c2pa.assertions", as...),
+		Superbox("c2cl", "c2pa.claim", Box("cbor", claim)),
+		Superbox("c2cs", "c2pa.signature", Box("cbor", []byte{0x80})),
+	)
 }
 
 // WithAPP11 returns a copy of jpg carrying a JUMBF box in APP11 segments of

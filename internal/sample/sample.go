@@ -111,6 +111,20 @@ type EXIF struct {
 	Lat, Lon    float64 // degrees; negative is south / west
 	CameraOwner string  // Exif IFD CameraOwnerName
 	BodySerial  string  // Exif IFD BodySerialNumber
+	// Learning is written as Exif 3.1's LearningOptOutIn (0x9287, SHORT)
+	// as it is: Learning(pairs…) makes a well-formed one; a test may make
+	// its count lie.
+	Learning []uint16
+}
+
+// Learning returns LearningOptOutIn's values for pairs of use and
+// indicator: their count, then the pairs.
+func Learning(pairs ...[2]uint16) []uint16 {
+	out := []uint16{uint16(len(pairs))}
+	for _, p := range pairs {
+		out = append(out, p[0], p[1])
+	}
+	return out
 }
 
 // TIFF type codes used by the builder.
@@ -164,6 +178,13 @@ func (e EXIF) TIFF() []byte {
 	}
 	if e.BodySerial != "" {
 		exifIFD = append(exifIFD, ascii(0xA431, e.BodySerial))
+	}
+	if e.Learning != nil {
+		var v []byte
+		for _, x := range e.Learning {
+			v = binary.LittleEndian.AppendUint16(v, x)
+		}
+		exifIFD = append(exifIFD, Entry{Tag: 0x9287, Type: typeShort, Count: uint32(len(e.Learning)), Value: v})
 	}
 	return BuildTIFFWithExif(ifd0, exifIFD, gps)
 }
