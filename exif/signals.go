@@ -80,6 +80,12 @@ type Signal struct {
 	// intent is plain, but the current specification ignores the label.
 	// Counted like any other unless audit.Policy.IgnoreLegacyLabels.
 	Legacy bool `json:"legacy,omitempty"`
+	// Evidence, for a finding about a URL checked with an evidence
+	// directory (urlcheck.Options.EvidenceDir), is the SHA-256 of the
+	// stored document that said it, and Fetched when it was fetched
+	// (RFC 3339).
+	Evidence string `json:"evidence,omitempty"`
+	Fetched  string `json:"fetched,omitempty"`
 }
 
 // FromURL reports whether the signal was found on the web, about the

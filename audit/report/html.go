@@ -34,6 +34,10 @@ type HTMLReport struct {
 	// MaxShown is the most excluded and review images shown with their
 	// evidence; 0 means 500. The totals count them all.
 	MaxShown int
+	// EvidenceDir, when set, is the URL checks' evidence directory
+	// (urlcheck.Options.EvidenceDir) as a link from the page: each URL
+	// finding links to the document that said it.
+	EvidenceDir string
 
 	w       io.Writer
 	sum     audit.Summary
@@ -118,7 +122,8 @@ func (h *HTMLReport) Close() error {
 		"Title": h.Title, "Generated": time.Now().UTC().Format(time.RFC3339),
 		"Sum": h.sum, "Keep": h.sum.Verdicts[audit.Keep], "Review": h.sum.Verdicts[audit.Review], "Exclude": h.sum.Verdicts[audit.Exclude],
 		"Reasons": counts(h.reasons), "Formats": counts(formats), "Slowest": h.slowest, "Shown": items,
-		"More": h.sum.Verdicts[audit.Review] + h.sum.Verdicts[audit.Exclude] - len(items),
+		"More":        h.sum.Verdicts[audit.Review] + h.sum.Verdicts[audit.Exclude] - len(items),
+		"EvidenceDir": h.EvidenceDir,
 	}
 	var buf bytes.Buffer
 	if err := htmlPage.Execute(&buf, data); err != nil {
@@ -180,7 +185,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 <div><div class="key {{.Verdict}}">{{.Verdict}} — {{.Key}}</div>
 <ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>
 {{range .Matches}}<div>registry entry <code>{{.Entry}}</code> ({{.Algo}}, distance {{.Distance}}{{if .Variant}}, {{.Variant}}{{end}}{{if .EntryVariant}}, its {{.EntryVariant}} variant{{end}}){{if .Registry}}, {{.Registry}}{{end}}{{if .Decides}}: {{.Decides}}{{end}}{{if .Evidence}}; {{.Evidence}}{{end}}</div>{{end}}
-{{range .Signals}}<div>{{.Source}} <code>{{.Field}}</code> = <code>{{.Value}}</code> ({{.Meaning}}){{if .Detail}}: {{.Detail}}{{end}}{{if .URL}} — <code>{{.URL}}</code>{{end}}</div>{{end}}
+{{range .Signals}}<div>{{.Source}} <code>{{.Field}}</code> = <code>{{.Value}}</code> ({{.Meaning}}){{if .Detail}}: {{.Detail}}{{end}}{{if .URL}} — <code>{{.URL}}</code>{{end}}{{if and .Evidence $.EvidenceDir}} (<a href="{{$.EvidenceDir}}/sha256/{{.Evidence}}">as fetched {{.Fetched}}</a>){{end}}</div>{{end}}
 {{if .Error}}<div>error: <code>{{.Error}}</code></div>{{end}}
 </div></div>
 {{end}}{{if gt .More 0}}<p>… and {{.More}} more (see the JSON Lines report).</p>{{end}}

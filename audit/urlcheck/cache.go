@@ -60,7 +60,11 @@ func (c *Checker) openCache(path string) error {
 				if sf.parseErr != nil {
 					continue
 				}
-				live = append(live, cacheLine{Site: l.Site, File: &siteFile{Status: sf.Status, Body: sf.Body, Fetched: sf.Fetched, Kind: sf.Kind}})
+				if c.evidence != nil && sf.Body != "" {
+					// Fetched by an earlier run: kept here too, once.
+					sf.Evidence = c.evidence.keep(docName(kind), l.Site, sf.Fetched, sf.Status, []byte(sf.Body))
+				}
+				live = append(live, cacheLine{Site: l.Site, File: &siteFile{Status: sf.Status, Body: sf.Body, Fetched: sf.Fetched, Kind: sf.Kind, Evidence: sf.Evidence}})
 				sf.Body = "" // parsed; the file keeps the text
 				c.sites[l.Site] = sf
 			}
@@ -72,7 +76,11 @@ func (c *Checker) openCache(path string) error {
 		}
 	}
 	// Compact: the live entries, under a temporary name renamed into
-	// place, then open for appending.
+	// place, then open for appending. The folder may not be there yet (the
+	// default cache sits beside a report not yet written).
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("urlcheck: cache: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.partial")
 	if err != nil {
 		return fmt.Errorf("urlcheck: cache: %w", err)
@@ -159,7 +167,8 @@ func (c *Checker) Save() error {
 // Close saves the cache and closes its file; the Checker still checks,
 // without a cache.
 func (c *Checker) Close() error {
-	err := c.Save()
+	err := errors.Join(c.Save(), c.evidence.close())
+	c.evidence = nil
 	c.cacheMu.Lock()
 	defer c.cacheMu.Unlock()
 	if c.cacheFile != nil {

@@ -86,6 +86,12 @@ type Options struct {
 	// not.
 	CacheFile string
 	CacheTTL  time.Duration
+	// EvidenceDir, when set, keeps every document that decided a finding —
+	// robots.txt, ai.txt, tdmrep.json, an RSL license, the image response's
+	// headers — once, content-addressed by SHA-256, with its URL, fetch
+	// time, status and headers (Evidence, ReadEvidence); each finding
+	// carries the digest and fetch time. Only added to, never rewritten.
+	EvidenceDir string
 	// Agents are the robots.txt product tokens whose Disallow counts as an
 	// objection; nil means TrainingAgents. The "*" group counts too.
 	Agents []string
@@ -146,6 +152,8 @@ type Checker struct {
 	cacheEnc  *json.Encoder
 	cacheErr  error
 
+	evidence *evidenceStore // nil without Options.EvidenceDir
+
 	stats struct{ urls, requests, retries, hits, files, failures atomic.Int64 }
 }
 
@@ -196,8 +204,16 @@ func New(o Options) (*Checker, error) {
 		tr.ResponseHeaderTimeout = o.Timeout
 		c.client = &http.Client{Transport: tr, Timeout: o.Timeout, CheckRedirect: CheckRedirect}
 	}
+	if o.EvidenceDir != "" {
+		ev, err := openEvidence(o.EvidenceDir)
+		if err != nil {
+			return nil, err
+		}
+		c.evidence = ev
+	}
 	if o.CacheFile != "" {
 		if err := c.openCache(o.CacheFile); err != nil {
+			c.evidence.close()
 			return nil, err
 		}
 	}
@@ -359,7 +375,11 @@ func (c *Checker) readImageResponse(u *url.URL, status int, final string, h http
 		// error of the check: the site's own policies are still read.
 		return
 	}
-	res.Signals = append(res.Signals, headerSignals(h, where, c.o.Agents)...)
+	found := headerSignals(h, where, c.o.Agents)
+	if len(found) > 0 && c.evidence != nil {
+		found = stamp(found, c.evidence.put("response", where, res.Checked, status, h, responseBytes(status, h)), res.Checked)
+	}
+	res.Signals = append(res.Signals, found...)
 	if base, err := url.Parse(where); err == nil {
 		res.licenses = rslLinks(h.Values("Link"), base)
 	}

@@ -31,6 +31,9 @@ type siteFile struct {
 	// Kind is what the file is when its name does not say (rslKind for a
 	// license document); "" for the site files, named by their path.
 	Kind string `json:"kind,omitempty"`
+	// Evidence is the SHA-256 of the body kept in the evidence directory
+	// (Options.EvidenceDir), when there is one.
+	Evidence string `json:"evidence,omitempty"`
 
 	robots *robots // parsed once, for robots.txt and ai.txt
 	tdm    []tdmRule
@@ -110,10 +113,11 @@ func (c *Checker) fetchSite(ctx context.Context, f *siteFile, target, kind strin
 	if f.Status >= 200 && f.Status < 300 {
 		b, _ := io.ReadAll(resp.Body) // already in memory: do read it, bounded
 		f.Body = string(b)
+		f.Evidence = c.evidence.put(docName(kind), target, f.Fetched, f.Status, resp.Header, b)
 	}
 	f.parse(kind)
 	if f.ok() && f.parseErr == nil {
-		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched, Kind: f.Kind}})
+		c.remember(cacheLine{Site: target, File: &siteFile{Status: f.Status, Body: f.Body, Fetched: f.Fetched, Kind: f.Kind, Evidence: f.Evidence}})
 	}
 	f.Body = "" // parsed: only the rules are kept for the run
 }
@@ -169,18 +173,18 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 				} else if agent != "*" {
 					d = fmt.Sprintf("robots.txt keeps %s, a crawler that gathers AI training data, from this path", agent)
 				}
-				add(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.raw),
-					Meaning: exif.OptOut, Detail: fmt.Sprintf("%s (line %d)", d, r.line), URL: where})
+				add(f.stamp(exif.Signal{Source: exif.SourceRobots, Field: "Disallow", Value: fmt.Sprintf("User-agent: %s; Disallow: %s", agent, r.raw),
+					Meaning: exif.OptOut, Detail: fmt.Sprintf("%s (line %d)", d, r.line), URL: where}))
 				continue // no usage preferences for what cannot be crawled
 			}
 			for _, r := range usageFor(rules, path) {
 				for _, s := range prefSignals(exif.SourceAIPref, "robots.txt Content-Usage", r.pref, where) {
 					s.Detail += fmt.Sprintf(" (User-agent: %s, line %d)", agent, r.line)
-					add(s)
+					add(f.stamp(s))
 				}
 			}
 			for _, r := range signalsFor(rules, path) {
-				add(contentSignalFinding(r.pref, where, fmt.Sprintf("User-agent: %s, line %d", agent, r.line)))
+				add(f.stamp(contentSignalFinding(r.pref, where, fmt.Sprintf("User-agent: %s, line %d", agent, r.line))))
 			}
 		}
 		// RSL: the license documents robots.txt names (License lines
@@ -210,11 +214,11 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 			switch {
 			case r == nil:
 			case !ok:
-				add(exif.Signal{Source: exif.SourceAITxt, Field: "Disallow", Value: fmt.Sprintf("User-Agent: %s; Disallow: %s", agent, r.raw),
-					Meaning: exif.OptOut, Detail: fmt.Sprintf("ai.txt disallows AI use of this file (line %d)", r.line), URL: where})
+				add(f.stamp(exif.Signal{Source: exif.SourceAITxt, Field: "Disallow", Value: fmt.Sprintf("User-Agent: %s; Disallow: %s", agent, r.raw),
+					Meaning: exif.OptOut, Detail: fmt.Sprintf("ai.txt disallows AI use of this file (line %d)", r.line), URL: where}))
 			default:
-				add(exif.Signal{Source: exif.SourceAITxt, Field: "Allow", Value: fmt.Sprintf("User-Agent: %s; Allow: %s", agent, r.raw),
-					Meaning: exif.Permission, Detail: fmt.Sprintf("ai.txt allows AI use of this file (line %d)", r.line), URL: where})
+				add(f.stamp(exif.Signal{Source: exif.SourceAITxt, Field: "Allow", Value: fmt.Sprintf("User-Agent: %s; Allow: %s", agent, r.raw),
+					Meaning: exif.Permission, Detail: fmt.Sprintf("ai.txt allows AI use of this file (line %d)", r.line), URL: where}))
 			}
 		}
 	}
@@ -232,9 +236,9 @@ func (c *Checker) checkSite(ctx context.Context, u *url.URL) []exif.Signal {
 				if r.Policy != "" {
 					d += "; policy " + r.Policy
 				}
-				add(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.OptOut, Detail: d, URL: where})
+				add(f.stamp(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.OptOut, Detail: d, URL: where}))
 			} else {
-				add(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.Permission, Detail: "text and data mining rights not reserved for this path (TDMRep)", URL: where})
+				add(f.stamp(exif.Signal{Source: exif.SourceTDMRep, Field: "tdmrep.json", Value: v, Meaning: exif.Permission, Detail: "text and data mining rights not reserved for this path (TDMRep)", URL: where}))
 			}
 		}
 	}
@@ -286,7 +290,17 @@ func (c *Checker) rslSignals(ctx context.Context, doc string, u *url.URL, via st
 		return []exif.Signal{undetermined(exif.SourceRSL, "RSL license", "", fmt.Sprintf("%s (%s)", f.parseErr, via), doc)}
 	}
 	if sg := rslFinding(f.rsl, u, doc, via); sg != nil {
-		return []exif.Signal{*sg}
+		return []exif.Signal{f.stamp(*sg)}
 	}
 	return nil
+}
+
+// stamp marks a signal with the stored document that said it.
+func (f *siteFile) stamp(s exif.Signal) exif.Signal {
+	return stamp([]exif.Signal{s}, f.Evidence, f.Fetched)[0]
+}
+
+// docName is a fetched file's kind as the evidence index names it.
+func docName(kind string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(kind, "/.well-known/"), "/")
 }

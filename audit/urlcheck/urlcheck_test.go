@@ -682,3 +682,75 @@ func TestRSLLicenses(t *testing.T) {
 		t.Errorf("a License in a group for another crawler was fetched")
 	}
 }
+
+// An evidence directory keeps every document that decided a finding, once
+// by content, with its URL, fetch time, status and headers; each finding
+// names it; a later run adds its own and loses nothing.
+func TestEvidence(t *testing.T) {
+	s := newSite(t)
+	robots1 := "User-agent: GPTBot\nDisallow: /\n"
+	s.files["/robots.txt"] = robots1
+	s.images["/a.jpg"] = headers("X-Robots-Tag", "noai")
+	s.images["/b.jpg"] = headers("X-Robots-Tag", "noai")
+	dir := filepath.Join(t.TempDir(), "evidence")
+	c := checker(t, urlcheck.Options{EvidenceDir: dir})
+	r := c.Check(t.Context(), s.URL+"/a.jpg")
+	c.Check(t.Context(), s.URL+"/b.jpg")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := urlcheck.ReadEvidence(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := map[string]urlcheck.Evidence{}
+	kinds := map[string]int{}
+	for _, e := range ev {
+		byDigest[e.SHA256] = e
+		kinds[e.Kind]++
+	}
+	if kinds["robots.txt"] != 1 || kinds["response"] != 2 {
+		t.Errorf("stored: %v", kinds)
+	}
+	for _, sg := range r.Signals {
+		e, ok := byDigest[sg.Evidence]
+		if !ok || sg.Fetched == "" {
+			t.Errorf("%s %s: evidence %q not stored (%v)", sg.Source, sg.Field, sg.Evidence, sg.Fetched)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Path()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch sg.Source {
+		case exif.SourceRobots:
+			if string(b) != robots1 || e.URL != s.URL+"/robots.txt" || e.Status != 200 || e.Header.Get("Content-Type") == "" {
+				t.Errorf("robots.txt evidence: %q %+v", b, e)
+			}
+		case exif.SourceHTTP:
+			if !strings.Contains(string(b), "X-Robots-Tag: noai") || !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+				t.Errorf("response evidence: %q", b)
+			}
+		}
+	}
+	// The site changes its mind; a later run keeps both versions.
+	s.files["/robots.txt"] = "User-agent: GPTBot\nDisallow: /private/\n"
+	c2 := checker(t, urlcheck.Options{EvidenceDir: dir})
+	c2.Check(t.Context(), s.URL+"/a.jpg")
+	c2.Close()
+	ev2, _ := urlcheck.ReadEvidence(dir)
+	robots := map[string]bool{}
+	for _, e := range ev2 {
+		if e.Kind == "robots.txt" {
+			robots[e.SHA256] = true
+		}
+	}
+	if len(ev2) <= len(ev) || len(robots) != 2 {
+		t.Errorf("after a second run: %d entries (%d before), %d robots.txt versions", len(ev2), len(ev), len(robots))
+	}
+	for d := range robots {
+		if _, err := os.Stat(filepath.Join(dir, "sha256", d)); err != nil {
+			t.Errorf("robots.txt %s lost: %v", d, err)
+		}
+	}
+}

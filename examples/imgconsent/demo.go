@@ -140,6 +140,13 @@ func buildDemo(dir, regPath string) error {
 	if err := write("photos/photo-11-c2pa-optout.png", c2paOptOut); err != nil {
 		return err
 	}
+	// Exif 3.1's LearningOptOutIn: out of generative AI training.
+	exifOptOut := sample.WithEXIF(sample.JPEG(sample.Photo(12, w, h), 88), sample.EXIF{
+		Learning: sample.Learning([2]uint16{2, 0}),
+	}.TIFF())
+	if err := write("photos/photo-12-exif-optout.jpg", exifOptOut); err != nil {
+		return err
+	}
 
 	// Photos whose owners objected: the registry holds the originals' hashes,
 	// the corpus holds copies as they travel the web.

@@ -47,11 +47,12 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"keep:     9", "review:   3", "exclude:  7",
+		"keep:     9", "review:   3", "exclude:  8",
 		"EXCLUDE  reposts/objected-106-mirrored.jpg",
 		"matches by pdq at distance",
 		"EXCLUDE  photos/photo-10-xmp-optout.jpg",
 		"EXCLUDE  photos/photo-11-c2pa-optout.png",
+		"EXCLUDE  photos/photo-12-exif-optout.jpg",
 		"EXCLUDE  reposts/objected-101-exact.jpg",
 		"EXCLUDE  reposts/objected-102-half-size.jpg",
 		"EXCLUDE  reposts/objected-103-brighter.png",
@@ -69,7 +70,15 @@ func TestDemo(t *testing.T) {
 		"REVIEW   /cdn/robots-failing.jpg",
 		"the source URL could not be checked",
 		"robots.txt could not be fetched",
-		"urls:     6 checked",
+		"EXCLUDE  /gallery/ml/noml.jpg",
+		"EXCLUDE  /gallery/noai/pref.jpg",
+		"a label of an earlier draft",
+		"EXCLUDE  /signals/no-train.jpg",
+		"EXCLUDE  /licensed/rsl-prohibits.jpg",
+		"REVIEW   /shop/rsl-paid.jpg",
+		"payment purchase 25.00 USD",
+		"urls:     11 checked",
+		"evidence: 6 documents",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -79,10 +88,10 @@ func TestDemo(t *testing.T) {
 		t.Errorf("keep-list has %d lines", n)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "report.jsonl"))
-	if n := strings.Count(string(b), "\n"); n != 19 {
+	if n := strings.Count(string(b), "\n"); n != 20 {
 		t.Errorf("report has %d lines", n)
 	}
-	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), "exclude 7") {
+	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), "exclude 8") {
 		t.Errorf("HTML report: %v", err)
 	}
 }
@@ -303,7 +312,7 @@ func TestRematch(t *testing.T) {
 	for _, want := range []string{
 		"reposts/objected-101-exact.jpg: exclude → keep",
 		"photos/photo-01.jpg: keep → exclude",
-		"newly excluded: 1", "no longer excluded: 1", "rematched: 19 records",
+		"newly excluded: 1", "no longer excluded: 1", "rematched: 20 records",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("rematch output lacks %q:\n%s", want, errOut)

@@ -39,6 +39,9 @@ func cmdRematch(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: want --registry, --check-urls or both", errUsage)
 	}
 	inputs := append(registryInputs(pf.Registries), named{"the report being read", pos[0]})
+	if uf.Check {
+		o.evidence = uf.Evidence
+	}
 	if err := checkOutputs(*o, inputs, nil, false, uf.written(o.report)...); err != nil {
 		return err
 	}

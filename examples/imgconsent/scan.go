@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,6 +100,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 			inputs = append(inputs, named{"the input", p})
 		}
 	}
+	if uf.Check {
+		o.evidence = uf.Evidence
+	}
 	if err := checkOutputs(*o, inputs, dirs, *allFiles, uf.written(o.report)...); err != nil {
 		return err
 	}
@@ -183,10 +187,14 @@ func urlFlags(fs *flag.FlagSet) *urlOptions {
 
 // written names the URL cache, a file the run writes, for checkOutputs.
 func (u *urlOptions) written(report string) []named {
+	var out []named
 	if c := u.CacheFile(report); c != "" {
-		return []named{{"--url-cache", c}}
+		out = append(out, named{"--url-cache", c})
 	}
-	return nil
+	if u.Check && u.Evidence != "" {
+		out = append(out, named{"--evidence", filepath.Join(u.Evidence, urlcheck.EvidenceIndex)})
+	}
+	return out
 }
 
 // checker returns the URL checker the flags ask for, or nil.
@@ -199,6 +207,9 @@ func (u *urlOptions) checker(report string) (*urlcheck.Checker, error) {
 
 type outputs struct {
 	report, csv, keep, excluded, html, parquet string
+	// evidence is the URL checks' evidence directory (--evidence), which
+	// the HTML report links each URL finding into.
+	evidence string
 	// resume, when not nil, continues the JSON Lines report: it is filled
 	// with the keys already there, which the scan then skips. rejudge
 	// judges each of those records again (against the registry and policy
@@ -390,7 +401,11 @@ func openOutputs(o outputs, stdout io.Writer) (*outputSet, error) {
 		{o.csv, func(wr io.Writer) report.Writer { return report.NewCSVWriter(wr) }},
 		{o.keep, func(wr io.Writer) report.Writer { return report.NewKeepList(wr) }},
 		{o.excluded, func(wr io.Writer) report.Writer { return report.NewListWriter(wr, audit.Exclude) }},
-		{o.html, func(wr io.Writer) report.Writer { return report.NewHTMLReport(wr, "imgconsent audit") }},
+		{o.html, func(wr io.Writer) report.Writer {
+			h := report.NewHTMLReport(wr, "imgconsent audit")
+			h.EvidenceDir = evidenceLink(o.html, o.evidence)
+			return h
+		}},
 		{o.parquet, func(wr io.Writer) report.Writer { return report.NewParquetWriter(wr) }},
 	} {
 		if err := out.open(each.path, false, each.mk); err != nil {
@@ -615,4 +630,17 @@ func policyRadii(pol audit.Policy) registry.Radii {
 		return *pol.Radii
 	}
 	return registry.DefaultRadii
+}
+
+// evidenceLink is the evidence directory as a link from the HTML report at
+// html: relative to the report's folder, in URL form; "" for none.
+func evidenceLink(html, evidence string) string {
+	if evidence == "" || html == "" || html == "-" {
+		return ""
+	}
+	rel, err := filepath.Rel(filepath.Dir(where(html)), where(evidence))
+	if err != nil {
+		rel = where(evidence)
+	}
+	return (&url.URL{Path: filepath.ToSlash(rel)}).String()
 }

@@ -181,3 +181,73 @@ func equalMaps[K comparable, V comparable](a, b map[K]V) bool {
 	}
 	return true
 }
+
+// --evidence keeps what each site said: the report's URL findings name
+// the stored documents, the HTML report links to them, and a rematch adds
+// its own evidence to the directory without losing the first run's.
+func TestScanEvidence(t *testing.T) {
+	jpg := sample.JPEG(sample.Photo(502, 160, 120), 85)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/robots.txt":
+			w.Write([]byte("User-agent: GPTBot\nDisallow: /x/\n"))
+		case "/x/a.jpg":
+			w.Write(jpg)
+		case "/b.jpg":
+			w.Header().Set("X-Robots-Tag", "noai")
+			w.Write(jpg)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	list := filepath.Join(dir, "urls.txt")
+	os.WriteFile(list, []byte(srv.URL+"/x/a.jpg\n"+srv.URL+"/b.jpg\n"), 0o644)
+	evidence := filepath.Join(dir, "evidence")
+	out, page := filepath.Join(dir, "out", "r.jsonl"), filepath.Join(dir, "out", "r.html")
+	if code, _, errOut := runCLI(t, "scan", "--list", list, "--check-urls", "--allow-private-addresses", "--evidence", evidence,
+		"--out", out, "--html", page, "--quiet"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	first, err := os.ReadFile(filepath.Join(evidence, "index.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(out)
+	defer f.Close()
+	html, _ := os.ReadFile(page)
+	n := 0
+	for rec, err := range report.ReadJSONL(f) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sg := range rec.Signals {
+			if sg.Meaning != "optout" {
+				continue
+			}
+			n++
+			if _, err := os.Stat(filepath.Join(evidence, "sha256", sg.Evidence)); sg.Evidence == "" || err != nil || sg.Fetched == "" {
+				t.Errorf("%s: evidence %q %q: %v", rec.URL, sg.Evidence, sg.Fetched, err)
+			}
+			if !strings.Contains(string(html), `href="../evidence/sha256/`+sg.Evidence+`"`) {
+				t.Errorf("the HTML report does not link %s", sg.Evidence)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d objections, want 2", n)
+	}
+	if code, _, errOut := runCLI(t, "rematch", out, "--check-urls", "--allow-private-addresses", "--evidence", evidence,
+		"--out", filepath.Join(dir, "r2.jsonl")); code != 0 {
+		t.Fatalf("rematch: exit %d: %s", code, errOut)
+	}
+	again, _ := os.ReadFile(filepath.Join(evidence, "index.jsonl"))
+	if !strings.HasPrefix(string(again), string(first)) || len(again) <= len(first) {
+		t.Errorf("rematch did not add to the evidence:\n%s\nthen\n%s", first, again)
+	}
+	// The evidence directory is an output: it may not be an input.
+	if code, _, _ := runCLI(t, "scan", "--list", filepath.Join(evidence, "index.jsonl"), "--check-urls", "--evidence", evidence); code != 2 {
+		t.Errorf("an evidence index used as the list: exit %d, want 2", code)
+	}
+}

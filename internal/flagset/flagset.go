@@ -110,6 +110,7 @@ type URLs struct {
 	Retries      int
 	HeadersOnly  bool
 	AllowPrivate bool
+	Evidence     string
 
 	cache bool // the command keeps a cache file
 }
@@ -123,6 +124,7 @@ func (u *URLs) Register(fs *flag.FlagSet, withCache bool) {
 	if withCache {
 		fs.StringVar(&u.Cache, "url-cache", "", "cache `file` of URL findings, read and rewritten so a re-run does not ask again (default: the --out report's name + .urls.jsonl)")
 		fs.DurationVar(&u.CacheTTL, "url-cache-ttl", 24*time.Hour, "how long a cached URL finding stays good")
+		fs.StringVar(&u.Evidence, "evidence", "", "keep every document that decided a URL finding (robots.txt, ai.txt, tdmrep.json, RSL licenses, response headers) in this `directory`, once by SHA-256, listed in its index.jsonl; added to, never rewritten")
 	}
 	fs.IntVar(&u.Concurrency, "url-concurrency", 32, "URL requests in flight at once (per worker process in Beam)")
 	fs.IntVar(&u.PerHost, "url-per-host", 2, "URL requests in flight to one host at once (per worker process in Beam)")
@@ -152,7 +154,15 @@ func (u *URLs) Options(report string) urlcheck.Options {
 		retries = -1 // the flag's 0 means none; the library's 0 means its default
 	}
 	return urlcheck.Options{CacheFile: u.CacheFile(report), CacheTTL: u.CacheTTL, Concurrency: u.Concurrency, PerHost: u.PerHost,
-		Timeout: u.Timeout, Retries: retries, NoSiteFiles: u.HeadersOnly, AllowPrivateAddresses: u.AllowPrivate}
+		Timeout: u.Timeout, Retries: retries, NoSiteFiles: u.HeadersOnly, AllowPrivateAddresses: u.AllowPrivate, EvidenceDir: u.evidenceDir()}
+}
+
+// evidenceDir is --evidence when URLs are checked, "" otherwise.
+func (u *URLs) evidenceDir() string {
+	if !u.Check {
+		return ""
+	}
+	return u.Evidence
 }
 
 // Parquet holds the Parquet column flags.
