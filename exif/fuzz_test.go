@@ -31,6 +31,9 @@ func FuzzRead(f *testing.F) {
 		{Tag: 0xCD41, Type: 7, Count: uint32(len(store)), Value: store},
 	}, nil))
 	f.Add(heif(payload, optOut, store))
+	// Exif 3.1 LearningOptOutIn, well formed and with a count that lies.
+	f.Add(sample.WithEXIF(jpg, sample.EXIF{Learning: sample.Learning([2]uint16{0, 0}, [2]uint16{4, 1})}.TIFF()))
+	f.Add(sample.WithEXIF(jpg, sample.EXIF{Learning: []uint16{40000, 1, 0}}.TIFF()))
 	// Real corrupt files, when the shared fixtures are there.
 	for _, glob := range []string{"exif/corrupt/*.jpg", "exif/camera/f*-exif.jpg", "consent/datadiligence_sample_c2pa.png", "consent/c2pars_C.jpg"} {
 		files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "fixtures", glob))

@@ -754,3 +754,28 @@ func TestEvidence(t *testing.T) {
 		}
 	}
 }
+
+// An RSL document is kept in the cache file like the site files: a later
+// run reads it from there, not from the site, and finds the same.
+func TestRSLCached(t *testing.T) {
+	s := newSite(t)
+	s.files["/paid.xml"] = `<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license><permits type="usage">train-ai</permits><payment type="purchase"><amount currency="USD">5</amount></payment></license></content></rsl>`
+	s.images["/a.jpg"] = headers("Link", `</paid.xml>; rel="license"; type="application/rsl+xml"`)
+	cache := filepath.Join(t.TempDir(), "urls.jsonl")
+	var got [2][]string
+	for run := range 2 {
+		c := checker(t, urlcheck.Options{CacheFile: cache})
+		c.Check(t.Context(), s.URL+"/a.jpg?run="+fmt.Sprint(run)) // another URL each run: the document is what is cached
+		r := c.Check(t.Context(), s.URL+"/a.jpg?again="+fmt.Sprint(run))
+		got[run] = brief(r.Signals)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.count("GET /paid.xml"); n != 1 {
+		t.Errorf("the RSL document was fetched %d times in two runs", n)
+	}
+	if !slices.Equal(got[0], got[1]) || !slices.Contains(got[1], "rsl|RSL license|on-terms") {
+		t.Errorf("runs found %v and %v", got[0], got[1])
+	}
+}
