@@ -251,3 +251,14 @@ func checkPages(f io.ReaderAt, size int64, md *format.ColumnMetaData) (int64, er
 	}
 	return total, nil
 }
+
+// CheckParquet refuses a Parquet file parquet-go should not be given: a
+// footer that declares more than the file holds. Another reader of
+// untrusted Parquet files (the filter) checks them as Parquet does.
+func CheckParquet(f io.ReaderAt, size int64) error { return checkFooter(f, size) }
+
+// ParquetChunkBytes checks a column chunk's page headers, as Parquet does
+// before reading it, and returns what reading the chunk holds in memory.
+func ParquetChunkBytes(f io.ReaderAt, size int64, md *format.ColumnMetaData) (int64, error) {
+	return checkPages(f, size, md)
+}
