@@ -33,6 +33,8 @@ Usage:
                                         hash images whose owners objected into a registry
   imgconsent registry check FILE...     read registries and report bad lines
   imgconsent registry build FILE...     save a registry's multi-index beside it (FILE.idx)
+  imgconsent filter DATASET --out-dir OUT [--report R]
+                                        write the dataset without the excluded images
   imgconsent rematch REPORT --registry NEW --out FILE
                                         judge an earlier report again against a new registry
   imgconsent demo [flags]               build a sample corpus and registry, audit it
@@ -65,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRegistry(args[1:], stdout, stderr)
 	case "rematch":
 		err = cmdRematch(args[1:], stdout, stderr)
+	case "filter":
+		err = cmdFilter(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
