@@ -997,6 +997,9 @@ type Query struct {
 	// redirects, where it led. url entries match them and domain entries
 	// their hosts; an entry matching more than one is reported once.
 	URLs []string
+	// Upright matches the PDQ as it is only, not turned: a hash given
+	// without its image (a client's, a list's) has no Perceptual.PDQDihedral.
+	Upright bool
 }
 
 // Match returns the active entries that match q: SHA-256 and MD5 exactly,
@@ -1008,7 +1011,7 @@ func (r *Registry) Match(q Query, radii Radii) []Match {
 	if r == nil || r.st == nil {
 		return nil
 	}
-	out := r.matchHashes(q.SHA256, q.Perceptual, radii)
+	out := r.matchHashes(q.SHA256, q.Perceptual, radii, q.Upright)
 	if q.MD5 != "" {
 		if b, err := hex.DecodeString(q.MD5); err == nil && len(b) == 16 {
 			col := activeColumn(hashes.MD5)
@@ -1021,7 +1024,7 @@ func (r *Registry) Match(q Query, radii Radii) []Match {
 // matchHashes returns the active entries that the hashes match: SHA-256
 // exactly, perceptual hashes within radii, ordered by distance, then entry.
 // A nil perceptual skips the perceptual algorithms.
-func (r *Registry) matchHashes(sha *hashes.Digest, p *hashes.Perceptual, radii Radii) []Match {
+func (r *Registry) matchHashes(sha *hashes.Digest, p *hashes.Perceptual, radii Radii, upright bool) []Match {
 	r.freeze(radii)
 	var out []Match
 	if sha != nil {
@@ -1070,6 +1073,9 @@ func (r *Registry) matchHashes(sha *hashes.Digest, p *hashes.Perceptual, radii R
 				if a == hashes.PDQAlg {
 					// Every rotation and flip.
 					for k := range hashes.Dihedral {
+						if upright && k > 0 {
+							break
+						}
 						w := pdqWords(q.PDQVariant(k))
 						idx.Search(w[:], rad, func(e, d int) { found(col, e, d, k, rad) })
 					}

@@ -35,6 +35,8 @@ Usage:
   imgconsent registry build FILE...     save a registry's multi-index beside it (FILE.idx)
   imgconsent filter DATASET --out-dir OUT [--report R]
                                         write the dataset without the excluded images
+  imgconsent serve --registry FILE [--addr HOST:PORT]
+                                        answer hash, match and check queries over HTTP
   imgconsent rematch REPORT --registry NEW --out FILE
                                         judge an earlier report again against a new registry
   imgconsent demo [flags]               build a sample corpus and registry, audit it
@@ -69,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRematch(args[1:], stdout, stderr)
 	case "filter":
 		err = cmdFilter(args[1:], stdout, stderr)
+	case "serve":
+		err = cmdServe(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

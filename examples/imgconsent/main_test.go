@@ -262,7 +262,7 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	// Every command and subcommand answers -h and --help, exit 0.
-	for _, cmd := range [][]string{{}, {"scan"}, {"inspect"}, {"rematch"}, {"filter"}, {"demo"}, {"registry"}, {"registry", "add"}, {"registry", "check"}, {"registry", "build"}} {
+	for _, cmd := range [][]string{{}, {"scan"}, {"inspect"}, {"rematch"}, {"filter"}, {"serve"}, {"demo"}, {"registry"}, {"registry", "add"}, {"registry", "check"}, {"registry", "build"}} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(slices.Clone(cmd), h)...)
 			if code != 0 || !strings.Contains(out+errOut, "sage") {
