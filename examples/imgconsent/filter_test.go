@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imgconsent/imgconsent/audit/filter"
 	"github.com/imgconsent/imgconsent/internal/sample"
@@ -143,5 +145,59 @@ func TestFilterCLI(t *testing.T) {
 		if code, _, _ := runCLI(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// A filter killed outright leaves no shard under its final name: only the
+// .partial it was writing.
+func TestFilterKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	shard := filepath.Join(dir, "data", "00000.tar")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	jpg := sample.JPEG(sample.Photo(650, 320, 240), 90)
+	var rep bytes.Buffer
+	for i := range 3000 {
+		name := fmt.Sprintf("%06d.jpg", i)
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(jpg)), Typeflag: tar.TypeReg})
+		tw.Write(jpg)
+		fmt.Fprintf(&rep, `{"key":"k%d","path":%q,"size":1,"verdict":"keep","reasons":["no registry loaded; no objection in the file"],"ms":0}`+"\n", i, shard+"#"+name)
+	}
+	tw.Close()
+	os.MkdirAll(filepath.Dir(shard), 0o755)
+	os.WriteFile(shard, buf.Bytes(), 0o644)
+	report := filepath.Join(dir, "report.jsonl")
+	os.WriteFile(report, rep.Bytes(), 0o644)
+	out := filepath.Join(dir, "clean")
+	cmd := exec.Command(os.Args[0], "filter", shard, "--report", report, "--out-dir", out)
+	cmd.Env = append(os.Environ(), "IMGCONSENT_RUN_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(out, "00000.tar")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m, _ := filepath.Glob(final + ".partial"); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no .partial appeared")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(final); err == nil {
+		if cmd.ProcessState.Success() {
+			t.Skip("the filter finished before it could be killed")
+		}
+		t.Fatal("a killed filter left a shard under its final name")
+	}
+	if _, err := os.Stat(final + ".partial"); err != nil {
+		t.Errorf("the .partial is gone too: %v", err)
 	}
 }
