@@ -298,6 +298,7 @@ func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSamp
 		samp.shownGrid(grid, turnFor[o][0])
 	}
 	out := h.grids.hashes(p, e, o, withPDQ, grid)
+	isccP, isccE := p, e
 	if r, ok := trimRect(p, e); ok {
 		se, off := e.sub(r)
 		grid = nil
@@ -309,7 +310,9 @@ func (h *Hasher) planeHashes(p []float32, e extent, opts *Options, samp *pdqSamp
 		}
 		t := h.grids.hashes(p[off:], se, o, withPDQ, grid)
 		out.Trimmed = &t
+		isccP, isccE = p[off:], se
 	}
+	out.ISCC = h.grids.iscc(isccP, isccE, o)
 	return out
 }
 

@@ -25,30 +25,31 @@ func ISCCImage(pixels []float64, bits int) (ISCC, error) {
 	}
 	// The DCT of each row, then of each column.
 	var m [32][32]float64
+	var col, res [32]float64
+	var arena [128]float64
 	for y := range 32 {
-		copy(m[y][:], isccDCT(pixels[y*32:y*32+32]))
+		isccDCT(pixels[y*32:y*32+32], m[y][:], arena[:])
 	}
-	col := make([]float64, 32)
-	for x := range 32 {
+	for x := range 9 { // the blocks read span columns 0 to 8 only
 		for y := range 32 {
 			col[y] = m[y][x]
 		}
-		c := isccDCT(col)
+		isccDCT(col[:], res[:], arena[:])
 		for y := range 32 {
-			m[y][x] = c[y]
+			m[y][x] = res[y]
 		}
 	}
 	c := ISCC{Bits: bits}
 	k := 0
-	flat := make([]float64, 64)
+	var flat, sorted [64]float64
 	for _, xy := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
 		x0, y0 := xy[0], xy[1]
 		for y := range 8 {
 			copy(flat[y*8:y*8+8], m[y0+y][x0:x0+8])
 		}
-		s := slices.Clone(flat)
-		slices.Sort(s)
-		med := (s[31] + s[32]) / 2 // the median of 64 values, as Python's statistics.median
+		sorted = flat
+		slices.Sort(sorted[:])
+		med := (sorted[31] + sorted[32]) / 2 // the median of 64 values, as Python's statistics.median
 		for _, v := range flat {
 			if v > med {
 				c.Digest[k/8] |= 0x80 >> (k % 8)
@@ -62,25 +63,58 @@ func ISCCImage(pixels []float64, bits int) (ISCC, error) {
 	return c, nil
 }
 
+// isccDen[n][i] = cos((i+½)π/n)·2, the divisors of isccDCT at length n,
+// each the very value iscc-core computes inline.
+var isccDen = func() (m [33][]float64) {
+	for n := 2; n <= 32; n *= 2 {
+		d := make([]float64, n/2)
+		for i := range d {
+			d[i] = math.Cos((float64(i)+0.5)*math.Pi/float64(n)) * 2.0
+		}
+		m[n] = d
+	}
+	return m
+}()
+
 // isccDCT is the unnormalised DCT-II of iscc-core (Nayuki's recursive fast
 // algorithm), computed in the same order so that the values, and the bits
-// set against their medians, are the same.
-func isccDCT(v []float64) []float64 {
+// set against their medians, are the same. out receives len(v) values;
+// arena is scratch of at least 4·len(v) values (no allocation).
+func isccDCT(v, out, arena []float64) {
 	n := len(v)
 	if n == 1 {
-		return []float64{v[0]}
+		out[0] = v[0]
+		return
 	}
 	half := n / 2
-	alpha := make([]float64, half)
-	beta := make([]float64, half)
+	in, res, deeper := arena[:n], arena[n:2*n], arena[2*n:]
+	alpha, beta := in[:half], in[half:]
+	den := isccDen[n]
 	for i := range half {
 		alpha[i] = v[i] + v[n-1-i]
-		beta[i] = (v[i] - v[n-1-i]) / (math.Cos((float64(i)+0.5)*math.Pi/float64(n)) * 2.0)
+		beta[i] = (v[i] - v[n-1-i]) / den[i]
 	}
-	alpha, beta = isccDCT(alpha), isccDCT(beta)
-	out := make([]float64, 0, n)
+	a, b := res[:half], res[half:]
+	isccDCT(alpha, a, deeper)
+	isccDCT(beta, b, deeper)
+	k := 0
 	for i := 0; i < half-1; i++ {
-		out = append(out, alpha[i], beta[i]+beta[i+1])
+		out[k], out[k+1] = a[i], b[i]+b[i+1]
+		k += 2
 	}
-	return append(out, alpha[half-1], beta[half-1])
+	out[k], out[k+1] = a[half-1], b[half-1]
+}
+
+// iscc computes the ISCC Image-Code of the plane as displayed under
+// orientation o: its 32×32 grey grid (the tent filter over the plane's
+// luma, where the standard's SDK resizes RGB-to-grey pixels bicubically),
+// rounded to whole grey values as the SDK's 8-bit pixels are.
+func (g *hashGrids) iscc(p []float32, e extent, o int) ISCC {
+	grid := g.tentGrid(p, e, o, 32, 32)
+	var px [1024]float64
+	for i, v := range grid[:1024] {
+		px[i] = math.Round(float64(min(max(v, 0), 255)))
+	}
+	c, _ := ISCCImage(px[:], 256) // 1,024 pixels, 256 bits: no error
+	return c
 }

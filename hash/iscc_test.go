@@ -52,3 +52,18 @@ func TestISCCImageVectors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkISCCImage: the similarity hash of 1,024 grey pixels (the DCTs
+// and medians), the part of an image's ISCC beyond its 32×32 grid.
+func BenchmarkISCCImage(b *testing.B) {
+	px := make([]float64, 1024)
+	for i := range px {
+		px[i] = float64((i*7919 + i/32*104729) % 256)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ISCCImage(px, 256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

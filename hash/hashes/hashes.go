@@ -134,6 +134,11 @@ type Perceptual struct {
 	// 2 % of a side: a copy framed or letterboxed on the way matches its
 	// original by these. Nil when there is no such border.
 	Trimmed *Perceptual `json:"trimmed,omitempty"`
+	// ISCC is the image's ISCC Image-Code (256 bits; its first 64 are the
+	// 64-bit code): of the image without its border when it has one, as
+	// the standard normalises an image. Zero (Bits 0) for a variant's
+	// hashes.
+	ISCC ISCC `json:"iscc,omitzero"`
 }
 
 // WeakPDQ reports whether the PDQ hash has a quality below PDQWeakQuality.
