@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif"  // register GIF
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
@@ -282,7 +283,19 @@ func (h *Hasher) standard(data []byte, opts *Options) (Perceptual, Image, error)
 		h.samp.sampleImage(img)
 		h.samp.shownGrid(dst, shown)
 	}
-	return h.planeHashes(h.plane, e, opts, samp, rectGrid), info, nil
+	p := h.planeHashes(h.plane, e, opts, samp, rectGrid)
+	if o, ok := img.(interface{ Opaque() bool }); ok && !o.Opaque() || !ok && img.ColorModel() != color.GrayModel && img.ColorModel() != color.YCbCrModel {
+		// The ISCC normalises an image with transparency over white (the
+		// other hashes see it over black, as goimagehash does).
+		wp, ww, wh := whitePlane(img, cell)
+		we := extent{w: ww, h: wh, stride: ww, fw: e.fw, fh: e.fh, imgW: e.imgW, imgH: e.imgH}
+		if r, ok := trimRect(wp, we); ok {
+			se, off := we.sub(r)
+			wp, we = wp[off:], se
+		}
+		p.ISCC = h.grids.iscc(wp, we, opts.orientation())
+	}
+	return p, info, nil
 }
 
 // planeHashes hashes plane p, and the part of it inside a uniform border

@@ -310,3 +310,25 @@ func (g *hashGrids) hashes(p []float32, e extent, o int, withPDQ bool, pdqGrid [
 	}
 	return out
 }
+
+// whitePlane is lumaPlane of an image with transparency as displayed over
+// white, as the ISCC normalises it.
+func whitePlane(img image.Image, cell int) ([]float32, int, int) {
+	b := img.Bounds()
+	w, h := (b.Dx()+cell-1)/cell, (b.Dy()+cell-1)/cell
+	dst := make([]float32, w*h)
+	counts := make([]float32, w*h)
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA() // alpha-premultiplied
+			over := float32(0xffff - a)
+			i := (y/cell)*w + x/cell
+			dst[i] += (0.299*(float32(r)+over) + 0.587*(float32(g)+over) + 0.114*(float32(bl)+over)) / 257
+			counts[i]++
+		}
+	}
+	for i := range dst {
+		dst[i] /= counts[i]
+	}
+	return dst, w, h
+}

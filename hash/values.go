@@ -32,7 +32,9 @@ const (
 	DHash  = hashes.DHash
 	AHash  = hashes.AHash
 	PDQAlg = hashes.PDQAlg
-	MD5    = hashes.MD5
+	// ISCCAlg is hashes.ISCCAlg.
+	ISCCAlg = hashes.ISCCAlg
+	MD5     = hashes.MD5
 )
 
 const (

@@ -330,13 +330,15 @@ func (r *Radii) set(a hashes.Algo, v int) {
 		r.AHash = v
 	case hashes.PDQAlg:
 		r.PDQ = v
+	case hashes.ISCCAlg:
+		r.ISCC = v
 	}
 }
 
 // NearMissRadii bound the near misses NearMisses reports: beyond them,
 // unrelated images come as close too often (pHash 20: about 1 pair in 10)
 // for a match to say anything.
-var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80}
+var NearMissRadii = Radii{PHash: 20, DHash: 20, AHash: 20, PDQ: 80, ISCC: 20}
 
 // NearMisses returns, for each perceptual algorithm, the k registered
 // objections nearest to p that the operating radius of op left out (none

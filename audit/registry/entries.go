@@ -19,6 +19,10 @@ func EntriesFor(q Query, vs []hashes.Variant, algos []hashes.Algo, id, source, d
 			v = q.SHA256.String()
 		case a == hashes.MD5 && q.MD5 != "":
 			v = q.MD5
+		case a == hashes.ISCCAlg && q.Perceptual != nil && q.ISCC.Bits > 0:
+			// The image's ISCC: of the whole image only, as declarations
+			// name it.
+			v = q.ISCC.String()
 		default:
 			continue
 		}
@@ -58,6 +62,8 @@ func VariantEntries(vs []hashes.Variant, algos []hashes.Algo, id, source, date s
 			}
 			var v string
 			switch {
+			case a == hashes.ISCCAlg:
+				continue // one per image, by EntriesFor
 			case a == hashes.PDQAlg:
 				v = p.PDQ.String()
 			case a.Perceptual():

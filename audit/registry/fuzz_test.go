@@ -14,6 +14,11 @@ func FuzzReadRegistry(f *testing.F) {
 	f.Add([]byte("hash,id,source,date,status,note\n" + p1 + ",obj-1,alice,2026-01-02,active,first\n"))
 	f.Add([]byte(`{"hash":"` + sha + `","id":"x","status":"withdrawn"}` + "\n"))
 	f.Add([]byte("p:c3a1ff0012345678\n\"a,b\nd:zz\n"))
+	// TDM·AI declarations, with intents, and an iscc entry.
+	f.Add([]byte(`{"iscc": "ISCC:EEA4GQZQTY6J5DTH", "train-ai": "false", "declaration_id": "d1"}` + "\n" +
+		`{"iscc": "ISCC:EEA4GQZQTY6J5DTH", "declaration_id": "d1", "intent": "withdraw"}` + "\n" +
+		`{"hash": "iscc:ISCC:EEA4GQZQTY6J5DTH", "id": "x"}` + "\n"))
+	f.Add([]byte(`[{"iscc": "ISCC:EEAQAAAAAAAAAAAB", "tdm-reservation": 1}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, format := range []registry.Format{registry.FormatCSV, registry.FormatJSONL} {
 			r := &registry.Registry{}

@@ -184,8 +184,24 @@ func ParseHash(s string) (hashes.Algo, string, error) {
 		if _, err := hashes.ParsePDQ(hexs); err != nil {
 			return "", "", err
 		}
+	case hashes.ISCCAlg:
+		// An ISCC ("iscc:ISCC:EEA…", or its image unit's first 64 bits in
+		// hex, as this package writes it back): its first 64 bits.
+		v := strings.TrimSpace(s[len(algo)+1:])
+		if h, err := hashes.ParseHash64(strings.ToLower(v)); err == nil {
+			return a, h.String(), nil
+		}
+		c, err := hashes.ParseISCC(v)
+		if err != nil {
+			return "", "", err
+		}
+		h, ok := c.Prefix64()
+		if !ok {
+			return "", "", fmt.Errorf("ISCC %q has %d bits: registries match 64", v, c.Bits)
+		}
+		return a, h.String(), nil
 	default:
-		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, md5, phash, dhash, ahash, pdq, url or domain)", algo)
+		return "", "", fmt.Errorf("unknown hash algorithm %q (want sha256, md5, phash, dhash, ahash, pdq, iscc, url or domain)", algo)
 	}
 	return a, hexs, nil
 }
@@ -239,7 +255,7 @@ func (e *Entry) decodeValue() {
 // under hashes.PDQWeakQuality.
 func degenerate(e *Entry) string {
 	switch e.Algo {
-	case hashes.PHash, hashes.DHash, hashes.AHash:
+	case hashes.PHash, hashes.DHash, hashes.AHash, hashes.ISCCAlg:
 		if n := bits.OnesCount64(uint64(e.h64)); n <= 8 || n >= 56 {
 			return fmt.Sprintf("%d of 64 bits set: the hash of a flat or near-empty image", n)
 		}
@@ -827,7 +843,13 @@ type jsonEntry struct {
 // readJSONL reads one JSON object per line; blank lines and lines starting
 // with '#' are skipped. Unknown keys are ignored.
 func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
-	sc := bufio.NewScanner(rd)
+	br := bufio.NewReader(rd)
+	if head, _ := br.Peek(4096); len(bytes.TrimLeft(head, " \t\r\n\ufeff")) > 0 && bytes.TrimLeft(head, " \t\r\n\ufeff")[0] == '[' {
+		return readJSONArray(br, add)
+	}
+	var decls declarations
+	defer decls.emit(add)
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 64<<10), maxLineBytes)
 	line := 0
 	for sc.Scan() {
@@ -838,6 +860,10 @@ func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
 		if len(text) == 0 || text[0] == '#' {
 			continue
 		}
+		if isDeclaration(text) {
+			decls.apply(line, text)
+			continue
+		}
 		var je jsonEntry
 		var e *Entry
 		err := json.Unmarshal(text, &je)
@@ -845,7 +871,7 @@ func readJSONL(rd io.Reader, add func(int, *Entry, error) bool) error {
 		case err != nil:
 			err = fmt.Errorf("not a JSON object: %v", err)
 		case je.Hash == nil:
-			err = errors.New(`no "hash" key`)
+			err = errors.New(`no "hash" key, nor "iscc" (a TDM·AI declaration names its asset by "iscc")`)
 		default:
 			e, err = NewEntry(*je.Hash, je.ID, je.Source, je.Date, Status(je.Status), je.Note)
 			if err == nil && je.Quality != nil {
@@ -875,6 +901,8 @@ type Radii struct {
 	DHash int
 	AHash int
 	PDQ   int // of 256 bits
+	// ISCC is the radius of ISCC Image-Codes, over their first 64 bits.
+	ISCC int
 	// PDQGrid is the PDQ radius for the variants of crop grids
 	// (hashes.GridCrops), at most PDQ: their 160 crops give unrelated images
 	// more chances to come near, so Operating narrows it apart from PDQ's
@@ -897,7 +925,7 @@ func (r Radii) grid() int {
 // than Meta's published 31 because only matches within the radius that
 // keeps false exclusions under budget exclude (about 41 at 300 registered
 // images, 32 at 10 million); those beyond it go to review.
-var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 50}
+var DefaultRadii = Radii{PHash: 10, DHash: 8, AHash: 5, PDQ: 50, ISCC: 10}
 
 // Of returns the radius for a perceptual algorithm.
 func (r Radii) Of(a hashes.Algo) int {
@@ -910,6 +938,8 @@ func (r Radii) Of(a hashes.Algo) int {
 		return r.AHash
 	case hashes.PDQAlg:
 		return r.PDQ
+	case hashes.ISCCAlg:
+		return r.ISCC
 	}
 	return -1
 }
@@ -1196,4 +1226,41 @@ func (m *Match) SetEvidence(op Operating) (grid bool) {
 func newMatch(e *Entry, d, rad int) Match {
 	return Match{Entry: e.Label(), Algo: e.Algo, Distance: d, Radius: rad, Source: e.Source, EntryVariant: e.Variant,
 		Registry: fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line), entry: e}
+}
+
+// readJSONArray reads a JSON array of entries or TDM·AI declarations, as a
+// registry or a declaration export may be published; an element's place
+// (1-based) stands for its line.
+func readJSONArray(rd io.Reader, add func(int, *Entry, error) bool) error {
+	dec := json.NewDecoder(io.LimitReader(rd, 1<<30))
+	if _, err := dec.Token(); err != nil { // [
+		return err
+	}
+	var decls declarations
+	defer decls.emit(add)
+	for n := 1; dec.More(); n++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("element %d: %w", n, err)
+		}
+		if isDeclaration(raw) {
+			decls.apply(n, raw)
+			continue
+		}
+		var je jsonEntry
+		var e *Entry
+		err := json.Unmarshal(raw, &je)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("not a JSON object: %v", err)
+		case je.Hash == nil:
+			err = errors.New(`neither "hash" nor "iscc"`)
+		default:
+			e, err = NewEntry(*je.Hash, je.ID, je.Source, je.Date, Status(je.Status), je.Note)
+		}
+		if !add(n, e, err) {
+			return nil
+		}
+	}
+	return nil
 }

@@ -323,7 +323,7 @@ func (s *store) entry(col, i int) *Entry {
 	switch e.Algo {
 	case URLAlgo, DomainAlgo:
 		e.Value = s.str(uint32(w[0]))
-	case hashes.PHash, hashes.DHash, hashes.AHash:
+	case hashes.PHash, hashes.DHash, hashes.AHash, hashes.ISCCAlg:
 		e.Value = fmt.Sprintf("%016x", w[0])
 	default:
 		e.Value = hex.EncodeToString(wordsBytes(w))

@@ -52,11 +52,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := buildDemo(corpus, regPath); err != nil {
 		return fmt.Errorf("building the sample corpus: %w", err)
 	}
-	reg, err := registry.Open(registry.Options{}, regPath)
+	declPath := filepath.Join(root, "tdmai.jsonl") // written by buildDemo beside the registry
+	reg, err := registry.Open(registry.Options{}, regPath, declPath)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Sample corpus in %s, registry %s (%d entries, %d active).\n\n", corpus, regPath, reg.Len(), reg.Active())
+	fmt.Fprintf(stdout, "Sample corpus in %s, registry %s and TDM·AI declarations %s (%d entries, %d active).\n\n", corpus, regPath, declPath, reg.Len(), reg.Active())
 
 	reportPath := filepath.Join(root, "report.jsonl")
 	keep := filepath.Join(root, "keep.txt")
@@ -168,6 +169,8 @@ func buildDemo(dir, regPath string) error {
 			sample.EXIF{Orientation: 6}.TIFF())},
 		// Mirrored: only PDQ's rotations and flips catch it.
 		{"reposts/objected-106-mirrored.jpg", sample.JPEG(imaging.FlipH(img(106)), 85)},
+		// Re-encoded; its owner's TDM·AI declaration names it by its ISCC.
+		{"reposts/declared-107-reencoded.jpg", sample.JPEG(img(107), 70)},
 	}
 	for _, c := range copies {
 		if err := write(c.name, c.data); err != nil {
@@ -198,6 +201,16 @@ func buildDemo(dir, regPath string) error {
 		entries = append(entries, registry.EntriesFor(rec.Query(), nil, defaultAddAlgos, fmt.Sprintf("objection-%d", seed), "demo registry", "2026-11-01", status, note)...)
 	}
 	os.Remove(regPath)
-	_, _, err := appendEntries(regPath, entries)
-	return err
+	if _, _, err := appendEntries(regPath, entries); err != nil {
+		return err
+	}
+	// A TDM·AI declaration, as Liccium's registry publishes them: photo
+	// 107's owner reserves AI training, naming the photo by its ISCC.
+	rec := audit.Process(source.Item{Key: "original", Read: func(int64) ([]byte, error) {
+		return sample.JPEG(sample.Photo(107, w, h), 92), nil
+	}}, nil)
+	c64 := rec.ISCC
+	c64.Bits = 64
+	decl := fmt.Sprintf(`{"iscc": %q, "train-ai": "false", "train-genai": "false", "declarer": "Photographer 107", "reference": "https://registry.example.org/declarations/107", "date": "2026-11-02"}`+"\n", c64.String())
+	return os.WriteFile(filepath.Join(filepath.Dir(regPath), "tdmai.jsonl"), []byte(decl), 0o644)
 }

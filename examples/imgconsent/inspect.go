@@ -117,6 +117,11 @@ func printRecord(w io.Writer, r audit.Record) {
 			weak = ", weak"
 		}
 		row("pdq", fmt.Sprintf("%s (quality %d%s)", p.PDQ, p.PDQQuality, weak))
+		if p.ISCC.Bits > 0 {
+			c64 := p.ISCC
+			c64.Bits = 64
+			row("iscc", fmt.Sprintf("%s (64-bit; 256-bit %s)", c64, p.ISCC))
+		}
 	}
 	if e := r.EXIF; e != nil {
 		row("exif artist", e.Artist)

@@ -47,7 +47,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"keep:     9", "review:   3", "exclude:  8",
+		"keep:     9", "review:   4", "exclude:  8",
+		"REVIEW   reposts/declared-107-reencoded.jpg", "by iscc at distance", "filed by Photographer 107",
 		"EXCLUDE  reposts/objected-106-mirrored.jpg",
 		"matches by pdq at distance",
 		"EXCLUDE  photos/photo-10-xmp-optout.jpg",
@@ -88,7 +89,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("keep-list has %d lines", n)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "report.jsonl"))
-	if n := strings.Count(string(b), "\n"); n != 20 {
+	if n := strings.Count(string(b), "\n"); n != 21 {
 		t.Errorf("report has %d lines", n)
 	}
 	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), "exclude 8") {
@@ -126,7 +127,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 
 	reg := filepath.Join(dir, "registry.csv")
 	code, out, errOut := runCLI(t, "registry", "add", filepath.Join(owner, "orig-1.jpg"), "--variants=false", "--out", reg, "--source", "owner@example.org", "--note", "no AI, thanks")
-	if code != 0 || !strings.Contains(out, "4 entries added") {
+	if code != 0 || !strings.Contains(out, "5 entries added") {
 		t.Fatalf("registry add: %d %s %s", code, out, errOut)
 	}
 	// Appending keeps one header.
@@ -135,17 +136,17 @@ func TestRegistryAddThenScan(t *testing.T) {
 		t.Fatalf("second add: %s", errOut)
 	}
 	b, _ := os.ReadFile(reg)
-	if strings.Count(string(b), "hash,id,source") != 1 || strings.Count(string(b), "\n") != 6 {
+	if strings.Count(string(b), "hash,id,source") != 1 || strings.Count(string(b), "\n") != 7 {
 		t.Errorf("registry file:\n%s", b)
 	}
 	code, out, _ = runCLI(t, "registry", "check", reg)
-	if code != 0 || !strings.Contains(out, "5 entries (5 active, 0 withdrawn, 0 degenerate): sha256 1, phash 2, dhash 1, pdq 1") {
+	if code != 0 || !strings.Contains(out, "6 entries (6 active, 0 withdrawn, 0 degenerate): sha256 1, phash 2, dhash 1, pdq 1, iscc 1") {
 		t.Errorf("registry check: %d %s", code, out)
 	}
 
 	// A saved index next to the registry: scan uses it.
 	code, out, errOut = runCLI(t, "registry", "build", reg)
-	if code != 0 || !strings.Contains(out, "registry.csv.idx: 5 entries (5 active)") {
+	if code != 0 || !strings.Contains(out, "registry.csv.idx: 6 entries (6 active)") {
 		t.Fatalf("registry build: %d %s %s", code, out, errOut)
 	}
 
@@ -159,7 +160,7 @@ func TestRegistryAddThenScan(t *testing.T) {
 	}
 	// copy-2 matches orig-2's pHash alone: a 64-bit hash alone sends it to
 	// review, never to exclude.
-	for _, want := range []string{"registry: 5 entries (5 active)", "images:   4", "keep:     1", "review:   2", "exclude:  1", "images/s"} {
+	for _, want := range []string{"registry: 6 entries (6 active)", "images:   4", "keep:     1", "review:   2", "exclude:  1", "images/s"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("summary lacks %q:\n%s", want, errOut)
 		}
@@ -312,7 +313,7 @@ func TestRematch(t *testing.T) {
 	for _, want := range []string{
 		"reposts/objected-101-exact.jpg: exclude → keep",
 		"photos/photo-01.jpg: keep → exclude",
-		"newly excluded: 1", "no longer excluded: 1", "rematched: 20 records",
+		"newly excluded: 1", "no longer excluded: 1", "rematched: 21 records",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("rematch output lacks %q:\n%s", want, errOut)

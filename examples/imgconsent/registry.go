@@ -49,8 +49,10 @@ func cmdRegistry(args []string, stdout, stderr io.Writer) error {
 // defaultAddAlgos are the hashes "registry add" records per image: the exact
 // digest, the two 64-bit perceptual hashes that do not collide between
 // unrelated photos at their default radii, and PDQ, which also catches
-// rotated and mirrored copies. aHash is left out by default.
-var defaultAddAlgos = []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg}
+// rotated and mirrored copies, and the ISCC Image-Code, by which TDM·AI
+// declarations and C2PA soft bindings name images. aHash is left out by
+// default.
+var defaultAddAlgos = []hash.Algo{hash.SHA256, hash.PHash, hash.DHash, hash.PDQAlg, hash.ISCCAlg}
 
 func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("registry add", flag.ContinueOnError)
@@ -66,7 +68,7 @@ func cmdRegistryAdd(args []string, stdout, stderr io.Writer) error {
 	filedBy := fs.String("source", "", "who filed the objection")
 	date := fs.String("date", time.Now().UTC().Format(time.DateOnly), "date of the objection")
 	note := fs.String("note", "", "free-text note")
-	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq")
+	algoList := fs.String("algos", joinAlgos(defaultAddAlgos), "hashes to record, comma-separated: sha256, md5, phash, dhash, ahash, pdq, iscc")
 	variants := fs.Bool("variants", true, "also record the perceptual hashes of centred crops (square, 4:5, 16:9, 95 %, 90 %, 85 %, 80 %), of the image without its border, and the PDQ of the image turned each of 7 ways, so cropped, framed and turned copies match")
 	grid := fs.Bool("crop-grid", true, "with --variants, also record the PDQ of 95 % crops at 24 places and of 90 % and 85 % crops at 80 places each, so copies cut 5 to 15 % smaller anywhere match (184 more entries per image: 216 in all, where 32 without; their matches have radii of their own, see docs/matching.md)")
 	shifted := fs.Bool("shifted-crops", false, "with --crop-grid=false, still record the PDQ of 95 % crops at 24 places, so copies cut 5 % off-centre match (56 entries per image)")

@@ -288,7 +288,7 @@ func parallel(n, workers int, f func(i int)) {
 // PDQ, over the scanned image's rotations and flips), as the matcher sees
 // it; and the lower of the two images' PDQ qualities.
 type near struct {
-	d       [4]int // phash, dhash, ahash, pdq
+	d       [nAlgos]int // phash, dhash, ahash, pdq, iscc
 	quality int
 	variant string // the registered variant of the nearest PDQ
 	// grid is the PDQ distance with the crop grid's variants too
@@ -297,10 +297,14 @@ type near struct {
 	gridVariant string // the registered variant of the nearest PDQ, the crop grid's included
 }
 
-var algos = [4]hash.Algo{hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg}
+var algos = [nAlgos]hash.Algo{hash.PHash, hash.DHash, hash.AHash, hash.PDQAlg, hash.ISCCAlg}
+
+// nAlgos is the number of perceptual algorithms measured; closest's slot
+// nAlgos holds PDQ with the crop grid.
+const nAlgos = 5
 
 func closeness(q *hash.Perceptual, vs []hash.Variant) near {
-	n := near{d: [4]int{65, 65, 65, 257}, quality: 100, grid: 257}
+	n := near{d: [nAlgos]int{65, 65, 65, 257, 65}, quality: 100, grid: 257}
 	queries := []*hash.Perceptual{q}
 	if q.Trimmed != nil {
 		queries = append(queries, q.Trimmed)
@@ -327,6 +331,15 @@ func closeness(q *hash.Perceptual, vs []hash.Variant) near {
 		if v.Trimmed != nil {
 			entries = append(entries, v.Trimmed)
 		}
+		// ISCC: the image's code (of the image without its border, as the
+		// standard normalises) against the registered whole image's.
+		if v.Name == "" {
+			if qc, ok := q.ISCC.Prefix64(); ok {
+				if ec, ok := v.ISCC.Prefix64(); ok {
+					n.d[4] = min(n.d[4], hash.Distance(qc, ec))
+				}
+			}
+		}
 		for _, e := range entries {
 			for _, qq := range queries {
 				n.d[0] = min(n.d[0], hash.Distance(qq.PHash, e.PHash))
@@ -350,15 +363,15 @@ func closeness(q *hash.Perceptual, vs []hash.Variant) near {
 // pairStats are the distances between unrelated images.
 type pairStats struct {
 	n       int64
-	hist    [4][258]int64  // per algorithm, pairs at each distance
-	joint   [65][258]int64 // pHash × PDQ distance, PDQ quality ≥ 50 at both ends
-	jointPD [65][65]int64  // pHash × dHash distance, the same
-	strong  [4][258]int64  // per algorithm, pairs whose PDQ quality ≥ 50 at both ends
+	hist    [nAlgos][258]int64 // per algorithm, pairs at each distance
+	joint   [65][258]int64     // pHash × PDQ distance, PDQ quality ≥ 50 at both ends
+	jointPD [65][65]int64      // pHash × dHash distance, the same
+	strong  [nAlgos][258]int64 // per algorithm, pairs whose PDQ quality ≥ 50 at both ends
 	// PDQ with the crop grid's variants (near.grid), as hist and strong
 	histGrid, strongGrid [258]int64
 	hasGrid              bool // the registered images have crop grids
 	nStrong              int64
-	closest              [5][]closePair // the nearest pairs per algorithm, PDQ quality ≥ 50 at both ends; [4]: PDQ with the crop grid
+	closest              [nAlgos + 1][]closePair // the nearest pairs per algorithm, PDQ quality ≥ 50 at both ends; [nAlgos]: PDQ with the crop grid
 	mu                   sync.Mutex
 }
 
@@ -387,7 +400,7 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 	}
 	parallel(len(imgs), workers, func(i int) {
 		var local pairStats
-		var close [5][]closePair
+		var close [nAlgos + 1][]closePair
 		for _, b := range imgs {
 			if related(b.pkg, imgs[i].pkg) {
 				// A package often ships several edits of one picture (a
@@ -401,18 +414,18 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 			if n.quality >= hash.PDQWeakQuality {
 				local.nStrong++
 			}
-			for a := range 4 {
+			for a := range nAlgos {
 				local.hist[a][n.d[a]]++
 				if n.quality >= hash.PDQWeakQuality {
 					local.strong[a][n.d[a]]++
 				}
-				if n.quality >= hash.PDQWeakQuality && n.d[a] <= [4]int{12, 10, 6, 60}[a] {
+				if n.quality >= hash.PDQWeakQuality && n.d[a] <= [nAlgos]int{12, 10, 6, 60, 12}[a] {
 					close[a] = append(close[a], closePair{imgs[i], b, n})
 				}
 			}
 			local.histGrid[n.grid]++
 			if n.quality >= hash.PDQWeakQuality && n.grid < n.d[3] && n.grid <= 40 {
-				close[4] = append(close[4], closePair{imgs[i], b, n})
+				close[nAlgos] = append(close[nAlgos], closePair{imgs[i], b, n})
 			}
 			if n.quality >= hash.PDQWeakQuality {
 				local.strongGrid[n.grid]++
@@ -424,14 +437,14 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 		defer s.mu.Unlock()
 		s.n += local.n
 		s.nStrong += local.nStrong
-		for a := range 4 {
+		for a := range nAlgos {
 			for d := range local.hist[a] {
 				s.hist[a][d] += local.hist[a][d]
 				s.strong[a][d] += local.strong[a][d]
 			}
 			s.closest[a] = append(s.closest[a], close[a]...)
 		}
-		s.closest[4] = append(s.closest[4], close[4]...)
+		s.closest[nAlgos] = append(s.closest[nAlgos], close[nAlgos]...)
 		for d := range local.histGrid {
 			s.histGrid[d] += local.histGrid[d]
 			s.strongGrid[d] += local.strongGrid[d]
@@ -445,11 +458,11 @@ func comparePairs(imgs []*img, workers int) *pairStats {
 			}
 		}
 	})
-	slices.SortFunc(s.closest[4], func(x, y closePair) int { return x.n.grid - y.n.grid })
-	if len(s.closest[4]) > 12 {
-		s.closest[4] = s.closest[4][:12]
+	slices.SortFunc(s.closest[nAlgos], func(x, y closePair) int { return x.n.grid - y.n.grid })
+	if len(s.closest[nAlgos]) > 12 {
+		s.closest[nAlgos] = s.closest[nAlgos][:12]
 	}
-	for a := range 4 {
+	for a := range nAlgos {
 		slices.SortFunc(s.closest[a], func(x, y closePair) int { return x.n.d[a] - y.n.d[a] })
 		if len(s.closest[a]) > 12 {
 			s.closest[a] = s.closest[a][:12]
@@ -661,7 +674,7 @@ func editAll(c config, imgs []*img) map[string]*editResult {
 			er := res[e.name]
 			if err != nil || rec.Perceptual == nil {
 				er.failed++
-				er.near[i] = near{d: [4]int{65, 65, 65, 257}}
+				er.near[i] = near{d: [nAlgos]int{65, 65, 65, 257, 65}}
 				er.verdict[i] = audit.Review
 			} else {
 				er.near[i] = closeness(rec.Perceptual, o.vars)

@@ -81,11 +81,12 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 		"whose matches never exclude, and they are counted apart. "+
 		"A pair matches at radius r when the scanned image (or its border-trimmed version) comes within r of any registered variant (PDQ: any rotation or flip). "+
 		"Expected false matches per scanned image at a registry of N images = rate × N.\n\n", s.n, s.nStrong)
-	radii := [4][]int{
+	radii := [nAlgos][]int{
 		{0, 2, 4, 6, 8, 10, 12},
 		{0, 2, 4, 6, 8, 10},
 		{0, 2, 4, 5, 6},
 		{10, 16, 20, 24, 28, 31, 36, 40, 45, 50, 60, 70},
+		{0, 2, 4, 6, 8, 10, 12},
 	}
 	rateTable := func(title string, strong, hist []int64, radii []int) {
 		m := fitTail(strong, s.nStrong)
@@ -104,7 +105,7 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 		}
 		fmt.Fprintf(w, "\nDistance of unrelated pairs (quality ≥ 50): mean %.1f, sd %.1f; %s. Expected counts use the measured rate, or the model's where fewer than 10 pairs were measured and it is higher.\n\n", m.mean, m.sd, m)
 	}
-	for a := range 4 {
+	for a := range nAlgos {
 		rateTable(string(algos[a]), s.strong[a][:], s.hist[a][:], radii[a])
 	}
 	if s.hasGrid {
@@ -128,7 +129,7 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 		fmt.Fprintf(w, "| %d | %d | %d |\n", pr[0], pr[1], n)
 	}
 	fmt.Fprintf(w, "\n### The nearest unrelated pairs\n\n")
-	for a := range 4 {
+	for a := range nAlgos {
 		for _, p := range s.closest[a][:min(6, len(s.closest[a]))] {
 			fmt.Fprintf(w, "- %s %d (phash %d, dhash %d, ahash %d, pdq %d, quality %d, variant %q): %s ~ %s\n", algos[a], p.n.d[a],
 				p.n.d[0], p.n.d[1], p.n.d[2], p.n.d[3], p.n.quality, p.n.variant, rel(c, p.a.path), rel(c, p.b.path))
@@ -136,7 +137,7 @@ func writeReport(w *bytes.Buffer, c config, imgs []*img, s *pairStats, edits map
 	}
 	if s.hasGrid {
 		fmt.Fprintf(w, "\nWith the crop grid, the nearest unrelated pairs that a grid crop brought nearer:\n\n")
-		for _, p := range s.closest[4] {
+		for _, p := range s.closest[nAlgos] {
 			fmt.Fprintf(w, "- pdq %d (without the grid %d; phash %d, dhash %d, quality %d, variant %q): %s ~ %s\n", p.n.grid, p.n.d[3],
 				p.n.d[0], p.n.d[1], p.n.quality, p.n.gridVariant, rel(c, p.a.path), rel(c, p.b.path))
 		}

@@ -106,7 +106,7 @@ func writeCalibration(path string, s *pairStats, images int) error {
 	fmt.Fprintf(&b, "var calibrationSource = %q\n\n", fmt.Sprintf("%d ordered pairs of unrelated real images (%d images from Debian packages, both with PDQ quality ≥ 50), measured %s", s.nStrong, images, time.Now().UTC().Format("2006-01-02")))
 	fmt.Fprintf(&b, "const calibrationPairs = %d\n\n", s.nStrong)
 	fmt.Fprintf(&b, "var calibrationTables = map[hashes.Algo]calibrationTable{\n")
-	for a := range 4 {
+	for a := range nAlgos {
 		m := fitTail(s.strong[a][:], s.nStrong)
 		fmt.Fprintf(&b, "%q: {\n// pairs at distance ≤ d, measured\nwithin: []int64{", algos[a])
 		for d := 0; d <= m.bits; d++ {

@@ -19,10 +19,13 @@ const (
 	AHash  Algo = "ahash"  // 64-bit average hash
 	PDQAlg Algo = "pdq"    // Meta's 256-bit PDQ
 	MD5    Algo = "md5"    // MD5 of the file's bytes, as older hash lists carry
+	// ISCCAlg is the ISCC Image-Code (ISO 24138), matched by its first 64
+	// bits, the standard's default length (a longer code's prefix).
+	ISCCAlg Algo = "iscc"
 )
 
 // Algos lists every algorithm, exact first.
-var Algos = []Algo{SHA256, MD5, PHash, DHash, AHash, PDQAlg}
+var Algos = []Algo{SHA256, MD5, PHash, DHash, AHash, PDQAlg, ISCCAlg}
 
 // Bits is the length of the algorithm's hash in bits, or 0 for an unknown
 // algorithm.
@@ -30,7 +33,7 @@ func (a Algo) Bits() int {
 	switch a {
 	case SHA256, PDQAlg:
 		return 256
-	case PHash, DHash, AHash:
+	case PHash, DHash, AHash, ISCCAlg:
 		return 64
 	case MD5:
 		return 128
@@ -40,7 +43,9 @@ func (a Algo) Bits() int {
 
 // Perceptual reports whether the algorithm matches within a Hamming radius
 // (true) rather than exactly (false).
-func (a Algo) Perceptual() bool { return a == PHash || a == DHash || a == AHash || a == PDQAlg }
+func (a Algo) Perceptual() bool {
+	return a == PHash || a == DHash || a == AHash || a == PDQAlg || a == ISCCAlg
+}
 
 // Hash64 is a 64-bit perceptual hash. Its text form is 16 lower-case hex
 // digits, the same digits goimagehash prints after its "p:" prefix.
@@ -161,6 +166,8 @@ func (p Perceptual) Get(a Algo) (Hash64, bool) {
 		return p.DHash, true
 	case AHash:
 		return p.AHash, true
+	case ISCCAlg:
+		return p.ISCC.Prefix64()
 	}
 	return 0, false
 }

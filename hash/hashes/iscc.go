@@ -175,3 +175,16 @@ func ISCCDistance(a, b ISCC) (d, n int) {
 	}
 	return d, n
 }
+
+// Prefix64 returns the code's first 64 bits, how registries match it; false
+// for a code shorter than that (or none).
+func (c ISCC) Prefix64() (Hash64, bool) {
+	if c.Bits < 64 {
+		return 0, false
+	}
+	var v uint64
+	for _, b := range c.Digest[:8] {
+		v = v<<8 | uint64(b)
+	}
+	return Hash64(v), true
+}
