@@ -113,6 +113,13 @@ func (r *Record) Query() registry.Query {
 	if r.URLCheck != nil && r.URLCheck.Final != "" {
 		q.URLs = append(q.URLs, r.URLCheck.Final)
 	}
+	if r.C2PA != nil {
+		for _, m := range r.C2PA.Manifests {
+			for _, b := range m.SoftBindings {
+				q.Bindings = append(q.Bindings, registry.Binding{Alg: b.Alg, Value: b.Value})
+			}
+		}
+	}
 	return q
 }
 

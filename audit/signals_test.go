@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imgconsent/imgconsent/audit"
+	"github.com/imgconsent/imgconsent/audit/registry"
 	"github.com/imgconsent/imgconsent/audit/source"
 	"github.com/imgconsent/imgconsent/exif"
 	"github.com/imgconsent/imgconsent/internal/audittest"
@@ -130,5 +131,45 @@ func TestLicensedOnTerms(t *testing.T) {
 		if back.Kind != audit.ReasonURLOnTerms {
 			t.Errorf("the kind read back from the text: %s", back.Kind)
 		}
+	}
+}
+
+// C2PA soft bindings: read from every manifest into the record; an ISCC
+// binding matches an iscc entry as the image's own code would (here the
+// pixels are another image's), another algorithm's matches a binding entry
+// exactly, and a binding the registry does not hold matches nothing.
+func TestSoftBindings(t *testing.T) {
+	isccEntry := "ISCC:EEA4GQZQTY6J5DTH"
+	binding := func(alg, value string) sample.Assertion {
+		return sample.Assertion{Label: "c2pa.soft-binding", Value: map[string]any{
+			"alg": alg, "blocks": []any{map[string]any{"scope": map[string]any{"extent": "full"}, "value": value}}, "pad": []byte{0},
+		}}
+	}
+	store := sample.C2PAStoreOf(
+		sample.C2PAManifest("urn:uuid:ingredient", binding("com.adobe.trustmark.Q", "2b7d3e0f")),
+		sample.C2PAManifest("urn:uuid:active", binding(registry.ISCCBinding, isccEntry)),
+	)
+	jpg := sample.WithAPP11(sample.JPEG(sample.Photo(1500, 200, 150), 85), store, 60000)
+	reg := &registry.Registry{}
+	if err := reg.Read(strings.NewReader("hash,id\niscc:"+isccEntry+",by-iscc\nbinding:com.adobe.trustmark.Q:2b7d3e0f,by-trustmark\nbinding:com.adobe.trustmark.Q:ffff,other\n"),
+		"r.csv", registry.FormatAuto); err != nil {
+		t.Fatal(err)
+	}
+	rec := audit.Process(source.Item{Key: "a.jpg", Read: func(int64) ([]byte, error) { return jpg, nil }}, &audit.Options{Registry: reg})
+	if rec.C2PA == nil || len(rec.C2PA.Manifests) != 2 || len(rec.C2PA.Manifests[0].SoftBindings) != 1 ||
+		rec.C2PA.Manifests[1].SoftBindings[0].Alg != registry.ISCCBinding || rec.C2PA.Manifests[1].SoftBindings[0].Scope != `{"extent":"full"}` {
+		t.Fatalf("soft bindings read: %+v", rec.C2PA)
+	}
+	var got []string
+	for _, m := range rec.Matches {
+		got = append(got, fmt.Sprintf("%s %s %v %s", m.Entry, m.Algo, m.Binding, m.Decides))
+	}
+	want := []string{"by-iscc iscc true review", "by-trustmark binding true exclude"}
+	slices.Sort(got)
+	if strings.Join(got, "|") != strings.Join(want, "|") || rec.Verdict != audit.Exclude {
+		t.Errorf("matches %v, verdict %s, want %v", got, rec.Verdict, want)
+	}
+	if !strings.Contains(rec.Reasons[0].Text+rec.Reasons[1].Text, "C2PA soft binding") && !strings.Contains(fmt.Sprint(rec.Reasons), "soft binding") {
+		t.Errorf("reasons do not say the soft binding matched: %v", rec.Reasons)
 	}
 }

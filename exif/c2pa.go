@@ -29,6 +29,20 @@ type Manifest struct {
 	// TrainingMining lists the entries of c2pa.training-mining and
 	// cawg.training-mining assertions.
 	TrainingMining []TrainingUse `json:"training_mining,omitempty"`
+	// SoftBindings are the blocks of its c2pa.soft-binding assertions: a
+	// fingerprint or watermark that names the content, which still names
+	// a copy the manifest was stripped from.
+	SoftBindings []SoftBinding `json:"soft_bindings,omitempty"`
+}
+
+// SoftBinding is one block of a c2pa.soft-binding assertion: its algorithm
+// (the C2PA soft-binding registry's name: io.iscc.v0, com.adobe.trustmark.Q,
+// com.digimarc.validate.1 …), its value as written, and the part of the
+// content it covers, as JSON (empty for the whole).
+type SoftBinding struct {
+	Alg   string `json:"alg"`
+	Value string `json:"value"`
+	Scope string `json:"scope,omitempty"`
 }
 
 // TrainingUse is one entry of a training-mining assertion.
@@ -132,6 +146,14 @@ func parseC2PA(b []byte, lim limits, p *payloads) (*C2PA, error) {
 			for _, a := range part.children {
 				man.Assertions = append(man.Assertions, a.label)
 				base := assertionSuffix.ReplaceAllString(a.label, "")
+				if base == "c2pa.soft-binding" {
+					sb, aerr := softBindings(a)
+					if aerr != nil && err == nil {
+						err = fmt.Errorf("assertion %s in manifest %s: %v", a.label, m.label, aerr)
+					}
+					man.SoftBindings = append(man.SoftBindings, sb...)
+					continue
+				}
 				if base != "c2pa.training-mining" && base != "cawg.training-mining" {
 					continue
 				}
@@ -145,6 +167,66 @@ func parseC2PA(b []byte, lim limits, p *payloads) (*C2PA, error) {
 		c.Manifests = append(c.Manifests, man)
 	}
 	return c, err
+}
+
+// assertionDoc decodes an assertion's content box: CBOR, or JSON in older
+// writers.
+func assertionDoc(a *jumbBox) (map[string]any, error) {
+	for _, c := range a.content {
+		var doc map[string]any
+		var err error
+		switch c.typ {
+		case boxCBOR:
+			err = cborDec.Unmarshal(c.body, &doc)
+		case boxJSON:
+			err = json.Unmarshal(c.body, &doc)
+		default:
+			continue
+		}
+		return doc, err
+	}
+	return nil, fmt.Errorf("no CBOR or JSON content")
+}
+
+// softBindings decodes a c2pa.soft-binding assertion (C2PA 2.x, §18.9):
+// {"alg": …, "blocks": [{"scope": {…}, "value": …}], "pad": …}.
+func softBindings(a *jumbBox) ([]SoftBinding, error) {
+	doc, err := assertionDoc(a)
+	if err != nil {
+		return nil, err
+	}
+	alg, _ := doc["alg"].(string)
+	if alg == "" {
+		return nil, fmt.Errorf("a soft binding without alg")
+	}
+	blocks, _ := doc["blocks"].([]any)
+	var out []SoftBinding
+	for _, b := range blocks {
+		m, ok := b.(map[string]any)
+		if !ok {
+			continue
+		}
+		var value string
+		switch v := m["value"].(type) {
+		case string:
+			value = v
+		case []byte:
+			value = fmt.Sprintf("%x", v)
+		default:
+			continue
+		}
+		sb := SoftBinding{Alg: alg, Value: strings.ToValidUTF8(value, "\uFFFD")}
+		if sc, ok := m["scope"].(map[string]any); ok && len(sc) > 0 {
+			if j, err := json.Marshal(sc); err == nil {
+				sb.Scope = string(j)
+			}
+		}
+		out = append(out, sb)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("a soft binding (%s) without a block with a value", alg)
+	}
+	return out, nil
 }
 
 // trainingUses decodes a training-mining assertion's content box (CBOR, or

@@ -31,6 +31,11 @@ func FuzzRead(f *testing.F) {
 		{Tag: 0xCD41, Type: 7, Count: uint32(len(store)), Value: store},
 	}, nil))
 	f.Add(heif(payload, optOut, store))
+	// A store whose manifests carry soft bindings.
+	f.Add(sample.WithAPP11(jpg, sample.C2PAStoreOf(
+		sample.C2PAManifest("urn:uuid:a", sample.Assertion{Label: "c2pa.soft-binding", Value: map[string]any{
+			"alg": "io.iscc.v0", "blocks": []any{map[string]any{"scope": map[string]any{}, "value": "ISCC:EEA4GQZQTY6J5DTH"}}}}),
+		sample.C2PAManifest("urn:uuid:b", sample.Assertion{Label: "c2pa.soft-binding", Value: map[string]any{"alg": "x"}})), 200))
 	// Exif 3.1 LearningOptOutIn, well formed and with a count that lies.
 	f.Add(sample.WithEXIF(jpg, sample.EXIF{Learning: sample.Learning([2]uint16{0, 0}, [2]uint16{4, 1})}.TIFF()))
 	f.Add(sample.WithEXIF(jpg, sample.EXIF{Learning: []uint16{40000, 1, 0}}.TIFF()))

@@ -166,6 +166,13 @@ func ParseHash(s string) (hashes.Algo, string, error) {
 		v, err := normalizeLocation(a, hexs)
 		return a, v, err
 	}
+	if a == BindingAlgo {
+		alg, value, ok := strings.Cut(strings.TrimSpace(hexs), ":")
+		if !ok || strings.TrimSpace(alg) == "" || strings.TrimSpace(value) == "" {
+			return "", "", fmt.Errorf("binding %q: want binding:ALG:VALUE, e.g. binding:com.adobe.trustmark.Q:2b7d…", hexs)
+		}
+		return a, strings.TrimSpace(alg) + ":" + strings.TrimSpace(value), nil
+	}
 	hexs = strings.ToLower(hexs)
 	switch a {
 	case hashes.MD5:
@@ -243,7 +250,7 @@ func (e *Entry) decodeValue() {
 		hex.Decode(e.md5[:], []byte(e.Value))
 	case hashes.PDQAlg:
 		e.pdq, _ = hashes.ParsePDQ(e.Value)
-	case URLAlgo, DomainAlgo:
+	case URLAlgo, DomainAlgo, BindingAlgo:
 	default:
 		e.h64, _ = hashes.ParseHash64(e.Value)
 	}
@@ -275,7 +282,17 @@ func degenerate(e *Entry) string {
 const (
 	URLAlgo    hashes.Algo = "url"    // the image's URL, exactly (after normalisation)
 	DomainAlgo hashes.Algo = "domain" // every URL on the domain or its subdomains
+	// BindingAlgo names an image by a C2PA soft binding, "binding:ALG:VALUE"
+	// (ALG as the C2PA soft-binding registry names it, com.adobe.trustmark.Q
+	// say; VALUE as the assertion writes it): matched exactly against the
+	// soft bindings of a file's manifests. (An ISCC binding, io.iscc.v0, is
+	// matched as the image's ISCC is, by iscc entries.)
+	BindingAlgo hashes.Algo = "binding"
 )
+
+// isText reports whether an algorithm's values are text, interned, and
+// matched exactly: url, domain and binding.
+func isText(a hashes.Algo) bool { return a == URLAlgo || a == DomainAlgo || a == BindingAlgo }
 
 // normalizeLocation lower-cases a URL's scheme and host, drops its
 // fragment and default port; a domain is lower-cased and its dots trimmed.
@@ -970,6 +987,9 @@ type Match struct {
 	EntryVariant string `json:"entry_variant,omitempty"`
 	// Trimmed says the scanned image matched without its border.
 	Trimmed bool `json:"trimmed,omitempty"`
+	// Binding says the match was by a C2PA soft binding the file carries,
+	// not by a hash of its pixels.
+	Binding bool `json:"binding,omitempty"`
 
 	// Calibrated evidence of a perceptual match (Judge sets it): how often
 	// unrelated real images come this close, and how many false matches of
@@ -993,6 +1013,9 @@ func (m *Match) Describe() string {
 	}
 	if m.Trimmed {
 		s += ", the image without its border"
+	}
+	if m.Binding {
+		s += ", the file's C2PA soft binding"
 	}
 	if m.Variant != "" {
 		s += ", the image turned " + m.Variant
@@ -1030,7 +1053,17 @@ type Query struct {
 	// Upright matches the PDQ as it is only, not turned: a hash given
 	// without its image (a client's, a list's) has no Perceptual.PDQDihedral.
 	Upright bool
+	// Bindings are the C2PA soft bindings the file's manifests carry: an
+	// ISCC one (io.iscc.v0) is matched as the image's ISCC is, others
+	// exactly by binding entries of their algorithm.
+	Bindings []Binding
 }
+
+// Binding is a C2PA soft binding: its algorithm and value, as written.
+type Binding struct{ Alg, Value string }
+
+// ISCCBinding is the C2PA soft-binding algorithm of the ISCC.
+const ISCCBinding = "io.iscc.v0"
 
 // Match returns the active entries that match q: SHA-256 and MD5 exactly,
 // perceptual hashes within radii (each objection at its nearest, by any of
@@ -1048,7 +1081,46 @@ func (r *Registry) Match(q Query, radii Radii) []Match {
 			r.st.lookup(col, bytesWords(b), "", func(i int) { out = append(out, newMatch(r.st.entry(col, i), 0, 0)) })
 		}
 	}
+	out = r.matchBindings(out, q.Bindings, radii)
 	return r.matchURLs(out, q.URLs)
+}
+
+// matchBindings appends the entries that soft bindings match: iscc
+// entries for an ISCC binding (within the ISCC radius, each objection
+// once, at its nearest), binding entries exactly for the others.
+func (r *Registry) matchBindings(out []Match, bs []Binding, radii Radii) []Match {
+	col := activeColumn(BindingAlgo)
+	seen := map[string]int{}
+	for _, m := range out {
+		seen[m.Entry+"|"+string(m.Algo)] = 1
+	}
+	for _, b := range bs {
+		if b.Alg == ISCCBinding {
+			c, err := hashes.ParseISCC(b.Value)
+			if err != nil {
+				continue // recorded as evidence with the file; nothing to match
+			}
+			only := Radii{PHash: -1, DHash: -1, AHash: -1, PDQ: -1, ISCC: radii.ISCC}
+			// (Match has built the indexes for its radii: freeze is a no-op.)
+			for _, m := range r.matchHashes(nil, &hashes.Perceptual{ISCC: c}, only, true) {
+				m.Binding = true
+				if k := m.Entry + "|" + string(m.Algo); seen[k] == 0 {
+					seen[k] = 1
+					out = append(out, m)
+				}
+			}
+			continue
+		}
+		r.st.lookup(col, nil, b.Alg+":"+b.Value, func(i int) {
+			m := newMatch(r.st.entry(col, i), 0, 0)
+			m.Binding = true
+			if k := m.Entry + "|" + string(m.Algo); seen[k] == 0 {
+				seen[k] = 1
+				out = append(out, m)
+			}
+		})
+	}
+	return out
 }
 
 // matchHashes returns the active entries that the hashes match: SHA-256

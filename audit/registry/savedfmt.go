@@ -39,7 +39,7 @@ var savedMagic = [8]byte{'I', 'M', 'G', 'C', 'I', 'D', 'X', savedVersion}
 
 var savedAlgos = []hashes.Algo{hashes.SHA256, hashes.MD5, hashes.PHash, hashes.DHash, hashes.AHash, hashes.PDQAlg, URLAlgo, DomainAlgo,
 	pdqUpright, // only ever a column and index key
-	hashes.ISCCAlg}
+	hashes.ISCCAlg, BindingAlgo}
 
 var errNotSaved = fmt.Errorf("%w: not a saved index of this version", ErrStaleIndex)
 

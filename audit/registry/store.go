@@ -233,7 +233,7 @@ func (s *store) appendValue(w []uint64, e *Entry) []uint64 {
 		return appendBytesWords(w, e.md5[:])
 	case hashes.PDQAlg:
 		return appendBytesWords(w, e.pdq[:])
-	case URLAlgo, DomainAlgo:
+	case URLAlgo, DomainAlgo, BindingAlgo:
 		return append(w, uint64(s.intern(e.Value)))
 	}
 	return append(w, uint64(e.h64))
@@ -321,7 +321,7 @@ func (s *store) entry(col, i int) *Entry {
 	}
 	w := c.code(i)
 	switch e.Algo {
-	case URLAlgo, DomainAlgo:
+	case URLAlgo, DomainAlgo, BindingAlgo:
 		e.Value = s.str(uint32(w[0]))
 	case hashes.PHash, hashes.DHash, hashes.AHash, hashes.ISCCAlg:
 		e.Value = fmt.Sprintf("%016x", w[0])
@@ -354,7 +354,7 @@ func (s *store) all(keep func(rec entryRec) bool) []*Entry {
 
 // sortExact orders the active exact columns by value, for lookup.
 func (s *store) sortExact() {
-	for _, a := range []hashes.Algo{hashes.SHA256, hashes.MD5, URLAlgo, DomainAlgo} {
+	for _, a := range []hashes.Algo{hashes.SHA256, hashes.MD5, URLAlgo, DomainAlgo, BindingAlgo} {
 		c := &s.cols[activeColumn(a)]
 		n := c.len()
 		perm := make([]int, n)
@@ -370,7 +370,7 @@ func (s *store) sortExact() {
 // compareCode orders two values of an exact column: words, or the text
 // of url and domain references.
 func (s *store) compareCode(c *column, a hashes.Algo, i, j int) int {
-	if a == URLAlgo || a == DomainAlgo {
+	if isText(a) {
 		return bytes.Compare(s.strBytes(uint32(c.codes[i])), s.strBytes(uint32(c.codes[j])))
 	}
 	return slices.Compare(c.code(i), c.code(j))
@@ -393,7 +393,7 @@ func (s *store) lookup(col int, key []uint64, text string, f func(i int)) {
 	c := &s.cols[col]
 	a := savedAlgos[col/2]
 	cmp := func(i int) int {
-		if a == URLAlgo || a == DomainAlgo {
+		if isText(a) {
 			return bytes.Compare(s.strBytes(uint32(c.codes[i])), []byte(text))
 		}
 		return slices.Compare(c.code(i), key)
