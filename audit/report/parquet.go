@@ -36,6 +36,7 @@ type ParquetRow struct {
 	MetadataError string          `parquet:"metadata_error"`
 	Millis        float64         `parquet:"ms"`
 	URLStatus     int32           `parquet:"url_status"` // HTTP status of the URL check; 0: not checked
+	ISCC          string          `parquet:"iscc"`       // the ISCC Image-Code, 256 bits; "" when not computed
 }
 
 // ParquetMatch is a registry match in a Parquet report.
@@ -91,6 +92,9 @@ func ToParquet(r audit.Record) ParquetRow {
 	if p := r.Perceptual; p != nil {
 		row.PHash, row.DHash, row.AHash = p.PHash.String(), p.DHash.String(), p.AHash.String()
 		row.PDQ, row.PDQQuality = p.PDQ.String(), int32(p.PDQQuality)
+		if p.ISCC.Bits > 0 {
+			row.ISCC = p.ISCC.String()
+		}
 	}
 	if r.URLCheck != nil {
 		row.URLStatus = int32(r.URLCheck.Status)

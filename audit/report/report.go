@@ -91,7 +91,7 @@ func ReadJSONL(r io.Reader) iter.Seq2[audit.Record, error] {
 var CSVColumns = []string{
 	"key", "path", "verdict", "reasons", "matches", "signals", "sha256", "phash", "dhash", "ahash", "pdq", "pdq_quality",
 	"format", "width", "height", "size", "artist", "copyright", "gps", "orientation",
-	"error", "metadata_error", "ms",
+	"error", "metadata_error", "ms", "iscc",
 }
 
 // CSVWriter writes one row per record with a header row (CSVColumns).
@@ -114,13 +114,16 @@ func (w *CSVWriter) Write(r audit.Record) error {
 			return fmt.Errorf("audit: write csv: %w", err)
 		}
 	}
-	var sha, ph, dh, ah, pdq, pdqQ, artist, copyright, gps, orient string
+	var sha, ph, dh, ah, pdq, pdqQ, iscc, artist, copyright, gps, orient string
 	if r.SHA256 != nil {
 		sha = r.SHA256.String()
 	}
 	if p := r.Perceptual; p != nil {
 		ph, dh, ah = p.PHash.String(), p.DHash.String(), p.AHash.String()
 		pdq, pdqQ = p.PDQ.String(), strconv.Itoa(p.PDQQuality)
+		if p.ISCC.Bits > 0 {
+			iscc = p.ISCC.String()
+		}
 	}
 	if e := r.EXIF; e != nil {
 		artist, copyright = e.Artist, e.Copyright
@@ -135,7 +138,7 @@ func (w *CSVWriter) Write(r audit.Record) error {
 	row := []string{
 		c(r.Key), c(r.Path), string(r.Verdict), c(strings.Join(texts(r.Reasons), " | ")), c(registry.MatchList(r.Matches)), c(signalList(r.Signals)), sha, ph, dh, ah, pdq, pdqQ,
 		c(r.Format), itoa(r.Width), itoa(r.Height), strconv.FormatInt(r.Size, 10), c(artist), c(copyright), gps, orient,
-		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64),
+		c(r.Error), c(r.MetadataError), strconv.FormatFloat(r.Millis, 'f', 2, 64), iscc,
 	}
 	if err := w.cw.Write(row); err != nil {
 		return fmt.Errorf("audit: write csv: %w", err)
