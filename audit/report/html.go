@@ -186,6 +186,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 <ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>
 {{range .Matches}}<div>registry entry <code>{{.Entry}}</code> ({{.Algo}}, distance {{.Distance}}{{if .Variant}}, {{.Variant}}{{end}}{{if .EntryVariant}}, its {{.EntryVariant}} variant{{end}}){{if .Registry}}, {{.Registry}}{{end}}{{if .Decides}}: {{.Decides}}{{end}}{{if .Evidence}}; {{.Evidence}}{{end}}</div>{{end}}
 {{range .Signals}}<div>{{.Source}} <code>{{.Field}}</code> = <code>{{.Value}}</code> ({{.Meaning}}){{if .Detail}}: {{.Detail}}{{end}}{{if .URL}} — <code>{{.URL}}</code>{{end}}{{if and .Evidence $.EvidenceDir}} (<a href="{{$.EvidenceDir}}/sha256/{{.Evidence}}">as fetched {{.Fetched}}</a>){{end}}</div>{{end}}
+{{with .Perceptual}}{{if .ISCC.Bits}}<div>ISCC <code>{{.ISCC}}</code></div>{{end}}{{end}}
 {{if .Error}}<div>error: <code>{{.Error}}</code></div>{{end}}
 </div></div>
 {{end}}{{if gt .More 0}}<p>… and {{.More}} more (see the JSON Lines report).</p>{{end}}

@@ -52,7 +52,7 @@ func TestHTMLReportEscapes(t *testing.T) {
 			t.Errorf("the page holds %q unescaped", bad)
 		}
 	}
-	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;.jpg", "obj-&lt;i&gt;evil&lt;/i&gt;", "keep 1", "review 2", "exclude 1",
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;.jpg", "obj-&lt;i&gt;evil&lt;/i&gt;", "keep 1", "review 2", "exclude 1", "ISCC <code>ISCC:",
 		"data:image/jpeg;base64,", "Audit of &lt;corpus&gt;", "exclude: registry-match"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
