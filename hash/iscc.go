@@ -11,6 +11,9 @@ import (
 // ISCC is an ISCC Image-Code's similarity hash (hashes.ISCC).
 type ISCC = hashes.ISCC
 
+// ParseISCC reads an ISCC's image unit (hashes.ParseISCC).
+func ParseISCC(s string) (ISCC, error) { return hashes.ParseISCC(s) }
+
 // ISCCImage computes the ISCC Image-Code v0 similarity hash (ISO 24138, as
 // iscc-core's soft_hash_image_v0 computes it) of a normalised image: 1,024
 // grey values, 32×32 row by row. bits is 64, 128, 192 or 256: the 8×8

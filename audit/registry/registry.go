@@ -1197,7 +1197,10 @@ func (r *Registry) matchHashes(sha *hashes.Digest, p *hashes.Perceptual, radii R
 					}
 					continue
 				}
-				v, _ := q.Get(a)
+				v, ok := q.Get(a)
+				if !ok || a == hashes.ISCCAlg && FlatISCC(v) {
+					continue // no code, or a flat image's, which many unrelated images share
+				}
 				idx.Search([]uint64{uint64(v)}, rad, func(e, d int) { found(col, e, d, 0, rad) })
 			}
 		}
@@ -1335,4 +1338,14 @@ func readJSONArray(rd io.Reader, add func(int, *Entry, error) bool) error {
 		}
 	}
 	return nil
+}
+
+// FlatISCC reports whether a 64-bit ISCC is a flat image's: 8 bits or
+// fewer set, or unset. Every 8×8 block of a real image's code has as many
+// bits set as clear; a flat one (a blank canvas, an image that vanishes
+// over white) has its DC bit alone, and unrelated images share it. Such a
+// code is not looked up, and such an entry is degenerate.
+func FlatISCC(v hashes.Hash64) bool {
+	n := bits.OnesCount64(uint64(v))
+	return n <= 8 || n >= 56
 }

@@ -83,3 +83,22 @@ func TestTDMAIDeclarations(t *testing.T) {
 	}
 	_ = registry.Active
 }
+
+// A flat image's ISCC (its DC bit alone: a blank canvas, an image that
+// vanishes over white) is shared by unrelated images: it is not looked up,
+// even against an entry let in with AllowDegenerate.
+func TestFlatISCCNotLookedUp(t *testing.T) {
+	flat := hash.Hash64(1 << 63)
+	if !registry.FlatISCC(flat) || registry.FlatISCC(0x0F0F0F0F0F0F0F0F) {
+		t.Fatal("FlatISCC")
+	}
+	r := &registry.Registry{AllowDegenerate: true}
+	if err := r.Read(strings.NewReader("hash,id\niscc:"+flat.String()+",flat\n"), "r.csv", registry.FormatAuto); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := hash.ParseISCC("ISCC:EEAQAAAAAAAAAAAA") // all black: no bit set
+	q := registry.Query{Perceptual: &hash.Perceptual{ISCC: c}}
+	if m := r.Match(q, registry.DefaultRadii); len(m) != 0 {
+		t.Errorf("a flat code matched: %+v", m)
+	}
+}

@@ -334,8 +334,8 @@ func closeness(q *hash.Perceptual, vs []hash.Variant) near {
 		// ISCC: the image's code (of the image without its border, as the
 		// standard normalises) against the registered whole image's.
 		if v.Name == "" {
-			if qc, ok := q.ISCC.Prefix64(); ok {
-				if ec, ok := v.ISCC.Prefix64(); ok {
+			if qc, ok := q.ISCC.Prefix64(); ok && !registry.FlatISCC(qc) {
+				if ec, ok := v.ISCC.Prefix64(); ok && !registry.FlatISCC(ec) {
 					n.d[4] = min(n.d[4], hash.Distance(qc, ec))
 				}
 			}
