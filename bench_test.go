@@ -281,6 +281,78 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 }
 
+// BenchmarkEndToEndReal is BenchmarkEndToEnd on real JPEGs, made by
+// examples/matcheval/webcorpus.sh under $IMGCONSENT_CORPUS (default
+// ~/.cache/imgconsent/corpus): corpus=web, up to 400 real photographs at
+// web sizes encoded by libjpeg-turbo at quality 85 (web-*.jpg);
+// corpus=debian, up to 400 JPEGs of at most 1024 pixels as Debian packages
+// ship them (deb-*.jpg: photos, game art and screenshots, most at high
+// quality). Skipped when the corpus is absent. A file image.Decode cannot
+// read is left out of both.
+//
+//	go test -run '^$' -bench EndToEndReal -count 5 > e.txt && benchstat -col /impl e.txt
+func BenchmarkEndToEndReal(b *testing.B) {
+	root := os.Getenv("IMGCONSENT_CORPUS")
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			b.Skip("no corpus:", err)
+		}
+		root = filepath.Join(cache, "imgconsent", "corpus")
+	}
+	reg := benchRegistry(b)
+	for _, corpus := range []struct{ name, glob string }{{"web", "web-*.jpg"}, {"debian", "deb-*.jpg"}} {
+		b.Run("corpus="+corpus.name, func(b *testing.B) {
+			files, _ := filepath.Glob(filepath.Join(root, "web", corpus.glob))
+			if len(files) == 0 {
+				b.Skipf("no %s: run examples/matcheval/corpus.sh and webcorpus.sh", filepath.Join(root, "web", corpus.glob))
+			}
+			dir := b.TempDir()
+			var datas [][]byte
+			for _, f := range files {
+				if len(datas) == 400 {
+					break
+				}
+				data, err := os.ReadFile(f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+					b.Fatal(err)
+				}
+				datas = append(datas, data)
+			}
+			var pixels float64
+			for _, data := range datas {
+				if c, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
+					pixels += float64(c.Width * c.Height)
+				}
+			}
+			b.Logf("%d images, %.2f MP on average", len(datas), pixels/float64(len(datas))/1e6)
+			for _, impl := range []string{"baseline", "scan"} {
+				b.Run("impl="+impl, func(b *testing.B) {
+					b.ReportAllocs()
+					opts := &audit.Options{Workers: 1, Registry: reg}
+					for b.Loop() {
+						if impl == "baseline" {
+							for _, data := range datas {
+								hash.Sum(data)
+								goimagehashBaseline(b, data)
+							}
+							continue
+						}
+						scanAll(b, dir, opts, len(datas))
+					}
+					b.ReportMetric(float64(b.N*len(datas))/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		})
+	}
+}
+
 // registrySize is the size of the registries BenchmarkRegistry matches
 // against: 10 M entries, as the largest opt-out lists grow to (1 M with
 // -short).

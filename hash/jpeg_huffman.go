@@ -16,11 +16,18 @@ const (
 type huffTable struct {
 	present bool
 	// fast[next 9 bits]: code length (0: longer code), symbol, and total
-	// bits of code plus extra bits when that is ≤ 9 (0 otherwise).
-	fast    [1 << fastBits]struct{ len, sym, total uint8 }
+	// bits of code plus extra bits when that is ≤ 9 (0 otherwise), with
+	// the value those extra bits give (F.2.2.1), so that the commonest
+	// coefficients cost one lookup and no bit arithmetic.
+	fast    [1 << fastBits]fastEntry
 	maxcode [18]int32 // largest code of each length, -1 when none
 	valptr  [17]int32 // index into vals of the first code of each length, minus that code
 	vals    [256]uint8
+}
+
+type fastEntry struct {
+	len, sym, total uint8
+	val             int16
 }
 
 func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
@@ -50,6 +57,8 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
 					e.len, e.sym = uint8(l), sym
 					if l+s <= fastBits {
 						e.total = uint8(l + s)
+						extra := uint32(suffix>>(shift-s)) & (1<<s - 1)
+						e.val = int16(extend(extra, uint8(s)))
 					}
 				}
 			}
@@ -178,12 +187,9 @@ func (b *bitReader) shortCoef(t *huffTable) (run int, v int32, ok bool) {
 }
 
 // extend turns s received bits v into a signed coefficient (JPEG F.2.2.1).
+// A coefficient's sign is as good as random, so this takes no branch:
+// when the top received bit is 0 the value is v − (2^s − 1).
 func extend(v uint32, s uint8) int32 {
-	if s == 0 {
-		return 0
-	}
-	if v < 1<<(s-1) {
-		return int32(v) - (1 << s) + 1
-	}
-	return int32(v)
+	neg := int32(v>>(s-1)) - 1 // −1 when the top bit is 0 (and for s = 0, when v is 0)
+	return int32(v) + neg&(1-1<<s)
 }

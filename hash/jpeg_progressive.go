@@ -155,25 +155,40 @@ run:
 // refineSkip goes from coefficient k towards se, reading a correction bit
 // for each nonzero coefficient, until it has passed zeros zero
 // coefficients and met one more (zeros < 0: to the end of the band). It
-// returns that coefficient's index, or se+1.
+// returns that coefficient's index, or se+1. The coefficients are found
+// by their bits in m and the correction bits read up to 16 at a time.
 func (d *jpegDecoder) refineSkip(b []int16, m uint64, k, se, zeros int, delta int16) int {
-	for ; k <= se; k++ {
-		if m&(1<<k) == 0 {
-			if zeros == 0 {
-				return k
-			}
-			zeros--
-			continue
+	if k > se {
+		return k
+	}
+	band := ^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1) // coefficients k…se
+	end := se + 1
+	if zeros >= 0 {
+		z := ^m & band
+		for ; zeros > 0 && z != 0; zeros-- {
+			z &= z - 1
 		}
-		if d.br.bits(1) != 0 && b[k]&delta == 0 {
-			if b[k] > 0 {
-				b[k] += delta
-			} else {
-				b[k] -= delta
+		if z != 0 {
+			end = bits.TrailingZeros64(z)
+		}
+	}
+	nzs := m & band & (1<<uint(end) - 1) // end = 64 shifts to 0: every bit
+	for nzs != 0 {
+		c := min(bits.OnesCount64(nzs), 16)
+		v := d.br.bits(uint(c)) // the first coefficient's bit on top
+		for i := c - 1; i >= 0; i-- {
+			j := bits.TrailingZeros64(nzs)
+			nzs &= nzs - 1
+			if v>>uint(i)&1 != 0 && b[j]&delta == 0 {
+				if b[j] > 0 {
+					b[j] += delta
+				} else {
+					b[j] -= delta
+				}
 			}
 		}
 	}
-	return k
+	return end
 }
 
 // finishProgressive turns the stored coefficients into the plane and the

@@ -90,7 +90,7 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		c.pred = 0
 	}
 	d.br.reset(d.data, pos)
-	if !d.progressive && d.n == 1 {
+	if !d.progressive {
 		if err := d.baselineDC(sc[:ns]); err != nil {
 			return 0, err
 		}
@@ -129,16 +129,14 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 					bx, by := mx*bh+h, my*bv+v
 					var err error
 					switch {
-					case d.progressive && ss > 0 && ah == 0:
+					case ss > 0 && ah == 0:
 						err = d.acFirst(c, bx, by, ss, se, al)
-					case d.progressive && ss > 0:
+					case ss > 0:
 						err = d.acRefine(c, bx, by, ss, se, al)
-					case d.progressive && ah == 0:
+					case ah == 0:
 						err = d.dcFirst(c, bx, by, al)
-					case d.progressive:
-						d.dcRefine(c, bx, by, al)
 					default:
-						err = d.block(c, bx, by)
+						d.dcRefine(c, bx, by, al)
 					}
 					if err != nil {
 						return 0, err
@@ -208,9 +206,7 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 						}
 						var diff int32
 						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 {
-							if s := e.sym; s > 0 {
-								diff = extend(uint32(acc<<e.len>>(64-uint(s))), s)
-							}
+							diff = int32(e.val)
 							acc <<= e.total
 							nb -= uint(e.total)
 						} else {
@@ -229,12 +225,13 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 						}
 						c.pred += diff
 						k := 1
-						if c.isY && d.samps != nil && d.sampled(mx*bh+h, my*bv+v) {
-							// The reference reads pixels of this block: its AC
+						if c.isY && (d.n > 1 || d.samps != nil && d.sampled(mx*bh+h, my*bv+v)) {
+							// The plane at a finer scale than 1/8 or the
+							// reference's pixels in this block: its AC
 							// coefficients are needed.
 							br.acc, br.n = acc, nb
 							var err error
-							if k, err = d.sampleAC(c, mx*bh+h, my*bv+v); err != nil {
+							if k, err = d.lumaAC(c, mx*bh+h, my*bv+v); err != nil {
 								return err
 							}
 							acc, nb = br.acc, br.n
@@ -278,7 +275,7 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 						if k > 64 {
 							d.nonconforming = true
 						}
-						if c.isY {
+						if c.isY && d.n == 1 {
 							bx, by := mx*bh+h, my*bv+v
 							plane[by*stride+bx] = d.clampDC(float32(c.pred)*float32(d.quant[c.tq][0])/8 + 128)
 						}
@@ -336,115 +333,6 @@ func (d *jpegDecoder) nextRestart() error {
 	}
 }
 
-// block decodes one baseline block at 1/4 or 1/2 scale (baselineDC does
-// 1/8). For luma it writes the block's n×n samples into the plane; chroma
-// is decoded and dropped.
-func (d *jpegDecoder) block(c *jpegComp, bx, by int) error {
-	br := &d.br
-	if err := d.addDC(c); err != nil {
-		return err
-	}
-	ac := &d.ac[c.ta]
-	if !c.isY {
-		// Chroma: skip the AC coefficients; only their bit lengths matter.
-		k := 1
-		for k < 64 {
-			if br.n < 32 {
-				br.fill()
-			}
-			e := ac.fast[br.acc>>(64-fastBits)]
-			var sym uint8
-			if e.total != 0 {
-				br.consume(uint(e.total))
-				sym = e.sym
-				if sym&15 == 0 {
-					if sym != 0xF0 {
-						if sym != 0 { // EOBn, a progressive run: not in a sequential scan
-							d.nonconforming = true
-						}
-						break // EOB
-					}
-					k += 16
-					continue
-				}
-				k += int(sym>>4) + 1
-				continue
-			}
-			sym, err := br.decode(ac)
-			if err != nil {
-				return err
-			}
-			r, sz := int(sym>>4), uint(sym&15)
-			if sz == 0 {
-				if r != 15 {
-					if r != 0 { // EOBn, a progressive run: not in a sequential scan
-						d.nonconforming = true
-					}
-					break
-				}
-				k += 16
-				continue
-			}
-			br.consume(sz)
-			k += r + 1
-		}
-		if k > 64 {
-			d.nonconforming = true
-		}
-		return nil
-	}
-	// Luma at 1/4, 1/2 or full scale: the nonzero coefficients, then the
-	// block's n×n region means (at full scale its pixels).
-	q := &d.quant[c.tq]
-	var zs [64]uint8
-	var fs [64]float32
-	nz := 0
-	add := func(k int, f float32) {
-		if f > maxCoef || f < -maxCoef {
-			d.nonconforming = true
-		}
-		zs[nz], fs[nz] = zigzag[k], f
-		nz++
-	}
-	add(0, float32(c.pred)*float32(q[0]))
-	for k := 1; k < 64; {
-		if run, v, ok := br.shortCoef(ac); ok {
-			k += run
-			if k > 63 {
-				return jpegError("AC coefficient index past 63")
-			}
-			add(k, float32(v)*float32(q[k]))
-			k++
-			continue
-		}
-		sym, err := br.decode(ac)
-		if err != nil {
-			return err
-		}
-		r, sz := int(sym>>4), uint8(sym&15)
-		if sz == 0 {
-			if r != 15 {
-				if r != 0 { // EOBn, a progressive run: not in a sequential scan
-					d.nonconforming = true
-				}
-				break
-			}
-			k += 16
-			continue
-		}
-		k += r
-		if k > 63 {
-			return jpegError("AC coefficient index past 63")
-		}
-		add(k, float32(extend(br.bits(uint(sz)), sz))*float32(q[k]))
-		k++
-	}
-	if bx < d.yBW && by < d.yBH {
-		d.finishBlock(bx, by, zs[:nz], fs[:nz])
-	}
-	return nil
-}
-
 // addDC decodes a block's DC difference and adds it to the component's
 // prediction.
 func (d *jpegDecoder) addDC(c *jpegComp) error {
@@ -461,12 +349,14 @@ func (d *jpegDecoder) addDC(c *jpegComp) error {
 	return nil
 }
 
-// sampleAC decodes the AC coefficients of a luma block of a sequential scan
-// (its DC already in c.pred) and gives the block to the sampler. It reads
-// the stream as baselineDC's skipping does, so that a block decodes the
-// same way sampled or not, and returns the index past the last
+// lumaAC decodes the AC coefficients of a luma block of a sequential scan
+// (its DC already in c.pred) and gives the block to the plane, at scales
+// finer than 1/8 (finishBlock), and to the samplers it feeds. It reads the
+// stream as baselineDC's skipping does, so that a block decodes the same
+// way whatever is done with it (a coefficient past index 63 is read and
+// dropped, as libjpeg does), and returns the index past the last
 // coefficient (64 or more).
-func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
+func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 	br, ac, q := &d.br, &d.ac[c.ta], &d.quant[c.tq]
 	var zs [64]uint8
 	var fs [64]float32
@@ -497,16 +387,16 @@ func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
 				k += 16
 				continue
 			}
-			v := extend(uint32(acc<<e.len>>(64-sz)), uint8(sz))
+			v := int32(e.val)
 			acc <<= e.total
 			nb -= uint(e.total)
 			k += int(sym >> 4)
 			if k < 64 {
-				f := float32(v) * float32(q[k])
-				if f > maxCoef || f < -maxCoef {
+				f := v * int32(q[k])
+				if uint32(f+maxCoef) > 2*maxCoef {
 					d.nonconforming = true
 				}
-				zs[nz], fs[nz] = zigzag[k], f
+				zs[nz], fs[nz] = zigzag[k], float32(f)
 				nz++
 			}
 			k++
@@ -549,6 +439,11 @@ func (d *jpegDecoder) sampleAC(c *jpegComp, bx, by int) (int, error) {
 		k++
 	}
 	br.acc, br.n = acc, nb
-	d.sample(bx, by, zs[:nz], fs[:nz])
+	switch {
+	case d.n == 1:
+		d.sample(bx, by, zs[:nz], fs[:nz])
+	case bx < d.yBW && by < d.yBH:
+		d.finishBlock(bx, by, zs[:nz], fs[:nz])
+	}
 	return max(k, 64), nil
 }
