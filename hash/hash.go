@@ -215,9 +215,14 @@ func (h *Hasher) fastJPEG(data []byte, opts *Options) (p Perceptual, info Image,
 	e := extent{w: pw, h: ph, stride: h.jpeg.yBW * n, fw: float64(info.Width) / cell, fh: float64(info.Height) / cell,
 		imgW: info.Width, imgH: info.Height}
 	rectGrid := func(r image.Rectangle, dst []float32) {
-		// A second pass over the file, for the reference's pixels of part
-		// r (a trimmed border: rare), by a second decoder at 1/8 scale, the
-		// cheapest plane, so that the first decoder's plane stays intact.
+		// The reference's pixels of part r (a trimmed border), from the
+		// coefficients the decode kept; failing that, a second pass over
+		// the file by a second decoder at 1/8 scale, the cheapest plane,
+		// so that the first decoder's plane stays intact.
+		if h.jpeg.resampleKept(&h.samp, r, shown) {
+			h.samp.shownGrid(dst, shown)
+			return
+		}
 		if _, _, err := h.jpeg2.decodePlane(data, 1, opts.maxPixels(), &h.samp, r, shown); err == nil {
 			h.samp.shownGrid(dst, shown)
 		}

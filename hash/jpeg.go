@@ -92,6 +92,24 @@ type jpegDecoder struct {
 	coefBuf []int16
 	nzmBuf  []uint64
 
+	// keep is set, for a sequential file of at most maxKeptBlocks luma
+	// blocks decoded for samplers, while the nonzero dequantized
+	// coefficients each luma block gave them are kept, in the order they
+	// came: block kept[j].block's are keptZ/keptF[kept[j].off:][:kept[j].n];
+	// keptAll[i] says block i's were (its AC coefficients not skipped).
+	// resampleKept then samples another part of the image without reading
+	// the file again, as the stored coefficients of a progressive file
+	// allow too.
+	keep       bool
+	kept       []keptBlock
+	keptAll    []bool
+	keptZ      []uint8
+	keptF      []float32
+	keptBuf    []keptBlock
+	keptAllBuf []bool
+	keptZBuf   []uint8
+	keptFBuf   []float32
+
 	// adobe is set when an APP14 "Adobe" segment is present, and
 	// transform holds its colour transform (0: none, 1: YCbCr, 2: YCCK);
 	// jfif when an APP0 "JFIF" segment is.
@@ -341,13 +359,24 @@ func (d *jpegDecoder) decodePlane(data []byte, n int, maxPixels int64, samp *pdq
 // when parts is nil, as the caller prepared them for this image.
 func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*pdqSampler, parts []image.Rectangle, turns []pdqTurn) (planeW, planeH int, err error) {
 	ydc, plane, coef, nzm, sb, pb, tb := d.ydc, d.plane, d.coefBuf, d.nzmBuf, d.sampBuf, d.partBuf, d.turnBuf
-	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, coefBuf: coef, nzmBuf: nzm, sampBuf: sb, partBuf: pb, turnBuf: tb}
+	kb, ka, kz, kf := d.keptBuf, d.keptAllBuf, d.keptZBuf, d.keptFBuf
+	*d = jpegDecoder{data: data, n: n, ydc: ydc, plane: plane, coefBuf: coef, nzmBuf: nzm, sampBuf: sb, partBuf: pb, turnBuf: tb,
+		keptBuf: kb, keptAllBuf: ka, keptZBuf: kz, keptFBuf: kf}
 	pos, err := d.header()
 	if err != nil {
 		return 0, 0, err
 	}
 	if px := int64(d.width) * int64(d.height); px > maxPixels {
 		return 0, 0, fmt.Errorf("%w: jpeg declares %d×%d = %d pixels, budget %d", ErrTooManyPixels, d.width, d.height, px, maxPixels)
+	}
+	if blocks := d.yBW * d.yBH; !d.progressive && len(samps) > 0 && blocks <= maxKeptBlocks {
+		d.keep = true
+		if cap(ka) < blocks {
+			ka = make([]bool, blocks)
+		}
+		d.keptAllBuf, d.keptAll = ka, ka[:blocks]
+		clear(d.keptAll)
+		d.kept, d.keptZ, d.keptF = kb[:0], kz[:0], kf[:0]
 	}
 	if d.progressive && (n > 1 || len(samps) > 0) {
 		// Every luma coefficient is kept until the last scan.
@@ -428,6 +457,9 @@ func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*
 	if !d.seenY {
 		return 0, 0, jpegError("no scan holds the luma component")
 	}
+	if d.keep {
+		d.keptBuf, d.keptZBuf, d.keptFBuf = d.kept, d.keptZ, d.keptF // grown: kept for the next file
+	}
 	if d.coef != nil {
 		d.finishProgressive()
 	} else if d.progressive {
@@ -437,4 +469,55 @@ func (d *jpegDecoder) decodeParts(data []byte, n int, maxPixels int64, samps []*
 		}
 	}
 	return (d.width + 8/n - 1) / (8 / n), (d.height + 8/n - 1) / (8 / n), nil
+}
+
+// maxKeptBlocks bounds the images whose luma coefficients a sequential
+// decode keeps for resampleKept: 2^16 blocks, 4 megapixels, a few MiB.
+const maxKeptBlocks = 1 << 16
+
+// resampleKept prepares s for part r of the image just decoded, turned by
+// t, and feeds it the blocks it reads from the coefficients the decode
+// kept, as a second decode of the file would. It reports false, s then
+// half fed, when they were not kept (a sequential file over
+// maxKeptBlocks, or a block whose AC coefficients were skipped).
+func (d *jpegDecoder) resampleKept(s *pdqSampler, r image.Rectangle, t pdqTurn) bool {
+	if !d.keep && d.coef == nil {
+		return false
+	}
+	s.resetTurn(d.width, d.height, r, t)
+	if d.keep {
+		for by := 0; by < d.yBH; by++ {
+			for bx := 0; bx < d.yBW; bx++ {
+				if s.feeds(bx, by) && !d.keptAll[by*d.yBW+bx] {
+					return false
+				}
+			}
+		}
+		// In the order the decode gave them, so that the sums are the
+		// same to the last bit.
+		for _, k := range d.kept {
+			bx, by := int(k.block)%d.yBW, int(k.block)/d.yBW
+			if s.feeds(bx, by) {
+				s.addBlock(bx, by, d.keptZ[k.off:k.off+int32(k.n)], d.keptF[k.off:k.off+int32(k.n)])
+			}
+		}
+		return true
+	}
+	var zs [64]uint8
+	var fs [64]float32
+	for by := 0; by < d.yBH; by++ {
+		for bx := 0; bx < d.yBW; bx++ {
+			if s.feeds(bx, by) {
+				nz := d.progressiveBlock(by*d.yBW+bx, &zs, &fs)
+				s.addBlock(bx, by, zs[:nz], fs[:nz])
+			}
+		}
+	}
+	return true
+}
+
+// keptBlock is where a luma block's kept coefficients are.
+type keptBlock struct {
+	block, off int32
+	n          uint8
 }

@@ -179,13 +179,12 @@ func (d *jpegDecoder) refineSkip(b []int16, m uint64, k, se, zeros int, delta in
 		for i := c - 1; i >= 0; i-- {
 			j := bits.TrailingZeros64(nzs)
 			nzs &= nzs - 1
-			if v>>uint(i)&1 != 0 && b[j]&delta == 0 {
-				if b[j] > 0 {
-					b[j] += delta
-				} else {
-					b[j] -= delta
-				}
-			}
+			// A set bit adds delta to the magnitude, unless that bit is
+			// already set; without branches, as the bits are random.
+			x := b[j]
+			add := (delta &^ (x & delta)) & -int16(v>>uint(i)&1)
+			sign := x >> 15 // −1 for a negative coefficient
+			b[j] = x + (add ^ sign) - sign
 		}
 	}
 	return end
@@ -203,18 +202,29 @@ func (d *jpegDecoder) finishProgressive() {
 			zs[0], fs[0] = 0, float32(d.ydc[i])*float32(q[0])
 			nz := 1
 			if d.n > 1 || d.sampled(bx, by) {
-				b := d.coef[i*64 : i*64+64 : i*64+64]
-				for m := d.nzm[i] &^ 1; m != 0; m &= m - 1 {
-					k := bits.TrailingZeros64(m)
-					f := float32(b[k]) * float32(q[k])
-					if f > maxCoef || f < -maxCoef {
-						d.nonconforming = true
-					}
-					zs[nz], fs[nz] = zigzag[k], f
-					nz++
-				}
+				nz = d.progressiveBlock(i, &zs, &fs)
 			}
 			d.finishBlock(bx, by, zs[:nz], fs[:nz])
 		}
 	}
+}
+
+// progressiveBlock writes luma block i's nonzero dequantized coefficients,
+// the DC first, from a progressive file's stored ones, and returns how
+// many there are.
+func (d *jpegDecoder) progressiveBlock(i int, zs *[64]uint8, fs *[64]float32) int {
+	q := &d.quant[d.comps[0].tq]
+	zs[0], fs[0] = 0, float32(d.ydc[i])*float32(q[0])
+	nz := 1
+	b := d.coef[i*64 : i*64+64 : i*64+64]
+	for m := d.nzm[i] &^ 1; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		f := float32(b[k]) * float32(q[k])
+		if f > maxCoef || f < -maxCoef {
+			d.nonconforming = true
+		}
+		zs[nz], fs[nz] = zigzag[k], f
+		nz++
+	}
+	return nz
 }

@@ -439,6 +439,12 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 		k++
 	}
 	br.acc, br.n = acc, nb
+	if d.keep && bx < d.yBW && by < d.yBH {
+		i := by*d.yBW + bx
+		d.keptAll[i] = true
+		d.kept = append(d.kept, keptBlock{block: int32(i), off: int32(len(d.keptZ)), n: uint8(nz)})
+		d.keptZ, d.keptF = append(d.keptZ, zs[:nz]...), append(d.keptF, fs[:nz]...)
+	}
 	switch {
 	case d.n == 1:
 		d.sample(bx, by, zs[:nz], fs[:nz])

@@ -345,3 +345,64 @@ func realPhoto(t *testing.T, w int) image.Image {
 	}
 	return imaging.Resize(photo, w, 0, imaging.Lanczos)
 }
+
+// TestResampleKeptEqualsSecondPass: the PDQ input grid of a part of a JPEG
+// sampled from the coefficients the decode kept is the grid a second
+// decode of the file gives, for baseline and progressive files, at every
+// scale, turned or not; and a file whose coefficients were not all kept
+// (a block skipped at 1/8) says so instead.
+func TestResampleKeptEqualsSecondPass(t *testing.T) {
+	photo := sample.Photo(7, 700, 420)
+	files := map[string][]byte{
+		"baseline":    sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85}),
+		"progressive": sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true}),
+		"small":       sample.EncodeJPEG(sample.Photo(8, 150, 90), sample.JPEGOptions{Quality: 90, Sampling: "444"}),
+	}
+	if data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "pdq", "large", "L01.jpg")); err == nil {
+		files["L01"] = data // real, progressive
+	}
+	if data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "pdq", "large", "L02.jpg")); err == nil {
+		files["L02"] = data
+	}
+	for name, data := range files {
+		w, h, err := jpegSize(data)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		parts := []image.Rectangle{image.Rect(w/10, h/12, w-w/9, h-h/11), image.Rect(0, 3, w, h-3)}
+		for _, n := range []int{1, 2, 4} {
+			for _, turn := range []pdqTurn{{}, {mirrorX: true, transpose: true}} {
+				for _, r := range parts {
+					var first, second jpegDecoder
+					var whole, kept, again pdqSampler
+					if _, _, err := first.decodePlane(data, n, 1<<30, &whole, image.Rectangle{}, pdqTurn{}); err != nil {
+						t.Fatal(name, err)
+					}
+					if !first.resampleKept(&kept, r, turn) {
+						t.Fatalf("%s at 1/%d: coefficients not kept", name, 8/n)
+					}
+					if _, _, err := second.decodePlane(data, 1, 1<<30, &again, r, turn); err != nil {
+						t.Fatal(name, err)
+					}
+					var a, b [64 * 64]float32
+					kept.grid(a[:])
+					again.grid(b[:])
+					if a != b {
+						t.Errorf("%s at 1/%d, part %v, turn %+v: kept coefficients give another grid", name, 8/n, r, turn)
+					}
+				}
+			}
+		}
+	}
+	// At 1/8, a sampler of part of a large image skips blocks the whole
+	// image's reads; such a decode keeps too little for another part.
+	big := sample.EncodeJPEG(sample.Photo(9, 4200, 64), sample.JPEGOptions{Quality: 75})
+	var d jpegDecoder
+	var whole, part pdqSampler
+	if _, _, err := d.decodePlane(big, 1, 1<<30, &whole, image.Rectangle{}, pdqTurn{}); err != nil {
+		t.Fatal(err)
+	}
+	if d.resampleKept(&part, image.Rect(1000, 0, 1600, 64), pdqTurn{}) {
+		t.Error("a part whose blocks were skipped was sampled from kept coefficients")
+	}
+}
