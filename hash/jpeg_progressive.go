@@ -129,8 +129,21 @@ func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
 				return jpegError("bad refinement coefficient size")
 			}
 			// Pass r zero coefficients, refining the nonzero ones met, and
-			// place v at the next zero one.
-			k = d.refineSkip(b, *m, k, se, r, delta)
+			// place v at the next zero one (inline: this runs once per
+			// symbol, and most pass no nonzero coefficient).
+			band := ^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1) // coefficients k…se
+			z := ^*m & band
+			for ; r > 0 && z != 0; r-- {
+				z &= z - 1
+			}
+			end := se + 1
+			if z != 0 {
+				end = bits.TrailingZeros64(z)
+			}
+			if nzs := *m & band & (1<<uint(end) - 1); nzs != 0 {
+				d.refineBits(b, nzs, delta)
+			}
+			k = end
 			if k > se {
 				if v != 0 {
 					return jpegError("refinement coefficient past the band")
@@ -147,47 +160,33 @@ func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
 run:
 	if d.eobrun > 0 {
 		d.eobrun--
-		d.refineSkip(b, *m, k, se, -1, delta)
+		if k <= se {
+			if nzs := *m & (^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1)); nzs != 0 {
+				d.refineBits(b, nzs, delta)
+			}
+		}
 	}
 	return nil
 }
 
-// refineSkip goes from coefficient k towards se, reading a correction bit
-// for each nonzero coefficient, until it has passed zeros zero
-// coefficients and met one more (zeros < 0: to the end of the band). It
-// returns that coefficient's index, or se+1. The coefficients are found
-// by their bits in m and the correction bits read up to 16 at a time.
-func (d *jpegDecoder) refineSkip(b []int16, m uint64, k, se, zeros int, delta int16) int {
-	if k > se {
-		return k
-	}
-	band := ^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1) // coefficients k…se
-	end := se + 1
-	if zeros >= 0 {
-		z := ^m & band
-		for ; zeros > 0 && z != 0; zeros-- {
-			z &= z - 1
-		}
-		if z != 0 {
-			end = bits.TrailingZeros64(z)
-		}
-	}
-	nzs := m & band & (1<<uint(end) - 1) // end = 64 shifts to 0: every bit
+// refineBits reads a correction bit for each nonzero coefficient of b
+// whose bit is set in nzs, in order, up to 16 at a time: a set bit adds
+// delta to the coefficient's magnitude.
+func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16) {
 	for nzs != 0 {
 		c := min(bits.OnesCount64(nzs), 16)
 		v := d.br.bits(uint(c)) // the first coefficient's bit on top
 		for i := c - 1; i >= 0; i-- {
-			j := bits.TrailingZeros64(nzs)
+			j := bits.TrailingZeros64(nzs) & 63
 			nzs &= nzs - 1
-			// A set bit adds delta to the magnitude, unless that bit is
-			// already set; without branches, as the bits are random.
+			// Unless that bit is already set; without branches, as the
+			// bits are random.
 			x := b[j]
 			add := (delta &^ (x & delta)) & -int16(v>>uint(i)&1)
 			sign := x >> 15 // −1 for a negative coefficient
 			b[j] = x + (add ^ sign) - sign
 		}
 	}
-	return end
 }
 
 // finishProgressive turns the stored coefficients into the plane and the

@@ -64,6 +64,7 @@ type hashGrids struct {
 	tmp      []float32
 	wx, wy   []float32
 	ix, iy   []int32
+	first    []int32
 	lowFreq  [64]float32
 	sorted   [64]float32
 	pdq      pdqState
@@ -182,14 +183,34 @@ func (g *hashGrids) tentResample(src []float32, e extent, dst []float32, ow, oh 
 		g.tmp = make([]float32, ow*rows)
 	}
 	tmp := g.tmp[:ow*rows]
+	// Away from the edges an output's taps are tx samples in a row: read
+	// them as a slice (first[j]), not one index each (−1: clamped taps).
+	if cap(g.first) < ow {
+		g.first = make([]int32, ow)
+	}
+	first := g.first[:ow]
+	for j := range first {
+		k := j * tx
+		first[j] = -1
+		if ix[k+tx-1]-ix[k] == int32(tx-1) {
+			first[j] = ix[k]
+		}
+	}
 	for y := 0; y < rows; y++ {
 		row := src[y*e.stride : y*e.stride+e.w]
 		out := tmp[y*ow : y*ow+ow]
 		for j := range out {
 			var v float32
 			k := j * tx
-			for i, w := range wx[k : k+tx] {
-				v += w * row[ix[k+i]]
+			ws := wx[k : k+tx]
+			if f := first[j]; f >= 0 {
+				for i, s := range row[f : int(f)+tx] {
+					v += ws[i] * s
+				}
+			} else {
+				for i, w := range ws {
+					v += w * row[ix[k+i]]
+				}
 			}
 			out[j] = v
 		}
