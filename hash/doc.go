@@ -83,7 +83,9 @@
 // When the plane has a uniform border (a frame, letterbox or pillarbox
 // bars) of at least 2 % of a side, Perceptual.Trimmed holds the hashes of
 // the part inside it, its PDQ again from the reference's pixels of that
-// part (for a JPEG, a second pass over the file): a framed copy of an
+// part (for a JPEG, from the luma coefficients the decode kept, or, where
+// it skipped some or the image is over 4 MP, a second pass over the
+// file): a framed copy of an
 // image matches its original by these. Hasher.Variants also hashes the
 // centred crops of Crops (square, 4:5, 16:9, and 95 % to 80 % of each side)
 // from the same plane, and the PDQ of the image turned each of the seven
