@@ -19,7 +19,7 @@ import (
 // stale and is built again.
 
 // savedVersion changes whenever the saved layout does.
-const savedVersion = 4 // 4: an ISCC column
+const savedVersion = 5 // 4: an ISCC column; 5: compact multi-index tables
 
 // IndexSuffix is added to a registry file's name for its saved index.
 const IndexSuffix = ".idx"

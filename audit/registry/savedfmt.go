@@ -392,6 +392,16 @@ type indexWriter struct{ w *savedWriter }
 func (x indexWriter) U32(v uint32)    { x.w.u32(v) }
 func (x indexWriter) U64(v uint64)    { x.w.u64(v) }
 func (x indexWriter) U32s(v []uint32) { x.w.u32s(v) }
+func (x indexWriter) Bytes(v []byte)  { x.w.bytes(v) }
+func (x indexWriter) U16s(v []uint16) {
+	x.w.u64(uint64(len(v)))
+	b := make([]byte, 0, 2*len(v))
+	for _, e := range v {
+		b = binary.LittleEndian.AppendUint16(b, e)
+	}
+	x.w.raw(b)
+	x.w.pad()
+}
 func (x indexWriter) U64s(v []uint64) { x.w.u64(uint64(len(v))); x.w.u64s(v) }
 
 type indexReader struct{ r *savedReader }
@@ -403,4 +413,17 @@ func (x indexReader) U32s() []uint32 {
 	return v
 }
 func (x indexReader) U64s() []uint64 { return x.r.u64s(x.r.count(8)) }
-func (x indexReader) Err() error     { return x.r.err }
+func (x indexReader) U16s() []uint16 {
+	v := view(x.r, x.r.count(2), 2, binary.LittleEndian.Uint16)
+	x.r.pad()
+	return v
+}
+func (x indexReader) Bytes() []byte {
+	v := x.r.take(uint64(x.r.count(1)))
+	x.r.pad()
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+func (x indexReader) Err() error { return x.r.err }

@@ -7,6 +7,7 @@ package mindex
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/bits"
@@ -23,9 +24,11 @@ import (
 // results are exactly a linear scan's.
 //
 // Codes are words of 64 bits: one word for the 64-bit hashes, four for PDQ.
-// Each table is a counting-sorted list of entry numbers with an offset per
-// substring value. A registry's index holds its codes sorted by the first
-// substring, which spares that table its entry numbers.
+// Each table is a counting-sorted list of entry numbers (3 bytes each up to
+// 2^24 entries) with an offset per substring value (2 bytes each, from a
+// 4-byte base per 64 values, where they fit). A registry's index holds its
+// codes sorted by the first substring, which spares that table its entry
+// numbers.
 type Index struct {
 	words  int      // 64-bit words per code
 	codes  []uint64 // n codes, words each
@@ -39,16 +42,81 @@ type Index struct {
 }
 
 type substring struct {
-	start, width uint     // bit range within the code, counted from the top
-	offsets      []uint32 // 2^width + 1
-	// items are entry numbers, grouped by substring value. The first table
-	// of an index built in order (Build) has none: its codes are sorted
-	// by that substring, so bucket v is entries offsets[v] to offsets[v+1].
-	items []uint32
+	start, width uint // bit range within the code, counted from the top
+	// Bucket v (a substring value) is entries off(v) to off(v+1) of the
+	// table: base[v/64] + low[v], 2 bytes a bucket, where no 64 buckets
+	// in a row hold 65,536 entries or more; offsets[v] otherwise.
+	base    []uint32 // 2^width/64 + 1
+	low     []uint16 // 2^width + 1
+	offsets []uint32 // 2^width + 1, when base and low are not used
+	// items are entry numbers, grouped by substring value: 3 bytes each
+	// (little-endian, one byte of padding after the last) in items3 for
+	// up to 2^24 entries, else in items. The first table of an index built
+	// in order (Build) has none: its codes are sorted by that substring,
+	// so bucket v is entries off(v) to off(v+1).
+	items  []uint32
+	items3 []byte
 	// inline, in the other tables of such an index of one-word codes,
 	// replaces items: the codes themselves in bucket order, read
 	// sequentially; the few that match are found again in the first table.
 	inline []uint64
+}
+
+// max3 is the most entries whose numbers fit 3 bytes; tables of more
+// entries than maxItems3 (max3, but for tests) hold 4 bytes each.
+const max3 = 1 << 24
+
+var maxItems3 = max3
+
+// bucket returns the range of table entries holding substring value v.
+func (sub *substring) bucket(v uint64) (lo, hi int) {
+	if sub.low != nil {
+		return int(sub.base[v>>6] + uint32(sub.low[v])), int(sub.base[(v+1)>>6] + uint32(sub.low[v+1]))
+	}
+	return int(sub.offsets[v]), int(sub.offsets[v+1])
+}
+
+// item returns the entry number at place i of the table.
+func (sub *substring) item(i int) int {
+	if sub.items3 != nil {
+		return int(binary.LittleEndian.Uint32(sub.items3[3*i:]) & (max3 - 1))
+	}
+	return int(sub.items[i])
+}
+
+// setOffsets stores a table's offsets, in 2 bytes a bucket when they fit;
+// it reports whether the table keeps off itself.
+func (sub *substring) setOffsets(off []uint32) bool {
+	low := make([]uint16, len(off))
+	for v, o := range off {
+		d := o - off[v&^63]
+		if d > math.MaxUint16 {
+			sub.offsets = off
+			return true
+		}
+		low[v] = uint16(d)
+	}
+	base := make([]uint32, (len(off)-1)/64+1)
+	for g := range base {
+		base[g] = off[64*g]
+	}
+	sub.base, sub.low = base, low
+	return false
+}
+
+// setItems stores a table's entry numbers, in 3 bytes each when they fit;
+// it reports whether the table keeps items itself.
+func (sub *substring) setItems(items []uint32, n int) bool {
+	if n > maxItems3 {
+		sub.items = items
+		return true
+	}
+	b := make([]byte, 3*len(items)+1)
+	for i, e := range items {
+		b[3*i], b[3*i+1], b[3*i+2] = byte(e), byte(e>>8), byte(e>>16)
+	}
+	sub.items3 = b
+	return false
 }
 
 // maxSubstringBits caps a table at 2^22 offsets (16 MiB).
@@ -113,17 +181,26 @@ func Build(codes []uint64, words, r int, sorted bool) (*Index, []int) {
 		idx.subs = append(idx.subs, substring{start: uint(i * best.w), width: uint(best.w)})
 	}
 	var perm []int
+	// Scratch reused from table to table, unless a table keeps it: the
+	// counts become its offsets when they do not fit 2 bytes a bucket,
+	// the entry numbers its items when they do not fit 3 bytes.
+	var counts, fill, scratch []uint32
 	for s := range idx.subs {
 		sub := &idx.subs[s]
-		counts := make([]uint32, (1<<sub.width)+1)
+		if counts == nil {
+			counts = make([]uint32, (1<<sub.width)+1)
+		}
+		clear(counts)
 		for e := 0; e < n; e++ {
 			counts[idx.key(e, sub)+1]++
 		}
 		for v := 1; v < len(counts); v++ {
 			counts[v] += counts[v-1]
 		}
-		sub.offsets = counts
-		fill := slices.Clone(counts[:len(counts)-1])
+		fill = append(fill[:0], counts[:len(counts)-1]...)
+		if sub.setOffsets(counts) {
+			counts = nil
+		}
 		if s == 0 && sorted {
 			perm = make([]int, n)
 			for e := 0; e < n; e++ {
@@ -147,11 +224,16 @@ func Build(codes []uint64, words, r int, sorted bool) (*Index, []int) {
 			}
 			continue
 		}
-		sub.items = make([]uint32, n)
+		if scratch == nil {
+			scratch = make([]uint32, n)
+		}
 		for e := 0; e < n; e++ {
 			k := idx.key(e, sub)
-			sub.items[fill[k]] = uint32(e)
+			scratch[fill[k]] = uint32(e)
 			fill[k]++
+		}
+		if sub.setItems(scratch, n) {
+			scratch = nil
 		}
 	}
 	return idx, perm
@@ -208,51 +290,70 @@ func (idx *Index) Search(q []uint64, r int, hit func(e, d int)) {
 		return
 	}
 	k := r / len(idx.subs)
-	var found []int32 // entries reported, to report each once
+	// Entries reported, to report each once: a list while short, a set
+	// once long (a code registered thousands of times is found in every
+	// table).
+	var found []int32
+	var foundSet map[int32]struct{}
 	report := func(e, d int) {
-		if !slices.Contains(found, int32(e)) {
-			found = append(found, int32(e))
-			if idx.order != nil {
-				e = int(idx.order[e])
+		switch {
+		case foundSet != nil:
+			if _, ok := foundSet[int32(e)]; ok {
+				return
 			}
-			hit(e, d)
+			foundSet[int32(e)] = struct{}{}
+		case slices.Contains(found, int32(e)):
+			return
+		default:
+			found = append(found, int32(e))
+			if len(found) > 64 {
+				foundSet = make(map[int32]struct{}, 4*len(found))
+				for _, f := range found {
+					foundSet[f] = struct{}{}
+				}
+			}
 		}
+		if idx.order != nil {
+			e = int(idx.order[e])
+		}
+		hit(e, d)
 	}
 	first := &idx.subs[0]
 	for s := range idx.subs {
 		sub := &idx.subs[s]
 		qk := bitsAt(q, sub.start, sub.width)
 		enumerate(qk, sub.width, k, func(v uint64) {
-			lo, hi := sub.offsets[v], sub.offsets[v+1]
+			lo, hi := sub.bucket(v)
 			switch {
 			case sub.inline != nil:
 				for _, c := range sub.inline[lo:hi] {
 					if d := bits.OnesCount64(c ^ q[0]); d <= r {
 						// Every entry of this code, from the first table.
-						v0 := bitsAt([]uint64{c}, first.start, first.width)
-						for e := int(first.offsets[v0]); e < int(first.offsets[v0+1]); e++ {
+						lo0, hi0 := first.bucket(bitsAt([]uint64{c}, first.start, first.width))
+						for e := lo0; e < hi0; e++ {
 							if idx.codes[e] == c {
 								report(e, d)
 							}
 						}
 					}
 				}
-			case sub.items == nil && idx.words == 1:
+			case sub.items == nil && sub.items3 == nil && idx.words == 1:
 				for e, c := range idx.codes[lo:hi] {
 					if d := bits.OnesCount64(c ^ q[0]); d <= r {
-						report(int(lo)+e, d)
+						report(lo+e, d)
 					}
 				}
-			case sub.items == nil:
-				for e := int(lo); e < int(hi); e++ {
+			case sub.items == nil && sub.items3 == nil:
+				for e := lo; e < hi; e++ {
 					if d := idx.distance(e, q); d <= r {
 						report(e, d)
 					}
 				}
 			default:
-				for _, e := range sub.items[lo:hi] {
-					if d := idx.distance(int(e), q); d <= r {
-						report(int(e), d)
+				for i := lo; i < hi; i++ {
+					e := sub.item(i)
+					if d := idx.distance(e, q); d <= r {
+						report(e, d)
 					}
 				}
 			}
@@ -298,7 +399,7 @@ func (idx *Index) BytesPerEntry() float64 {
 	}
 	total := float64(8*idx.words*idx.n + 4*len(idx.order))
 	for _, s := range idx.subs {
-		total += float64(4*len(s.items) + 4*len(s.offsets) + 8*len(s.inline))
+		total += float64(4*len(s.base) + 2*len(s.low) + 4*len(s.offsets) + 4*len(s.items) + len(s.items3) + 8*len(s.inline))
 	}
 	return total / float64(idx.n)
 }
@@ -307,9 +408,11 @@ func (idx *Index) BytesPerEntry() float64 {
 type Encoder interface {
 	U32(uint32)
 	U64(uint64)
-	// U32s and U64s write a count, then the values (U32s then padding to
-	// 8 bytes).
+	// U16s, U32s, Bytes and U64s write a count, then the values (then
+	// padding to 8 bytes).
+	U16s([]uint16)
 	U32s([]uint32)
+	Bytes([]byte)
 	U64s([]uint64)
 }
 
@@ -323,8 +426,11 @@ func (idx *Index) Encode(w Encoder) {
 	for _, sub := range idx.subs {
 		w.U32(uint32(sub.start))
 		w.U32(uint32(sub.width))
+		w.U32s(sub.base)
+		w.U16s(sub.low)
 		w.U32s(sub.offsets)
 		w.U32s(sub.items)
+		w.Bytes(sub.items3)
 		w.U64s(sub.inline)
 	}
 }
@@ -333,9 +439,11 @@ func (idx *Index) Encode(w Encoder) {
 // which checks every length against what is left of the file.
 type Decoder interface {
 	U32() uint32
-	// U32s and U64s read a count, then that many values (U32s then the
-	// padding to 8 bytes).
+	// U16s, U32s, Bytes and U64s read a count, then that many values
+	// (then the padding to 8 bytes).
+	U16s() []uint16
 	U32s() []uint32
+	Bytes() []byte
 	U64s() []uint64
 	Err() error
 }
@@ -357,9 +465,14 @@ func Decode(r Decoder, codes []uint64, words, n int) (*Index, error) {
 		if sub.width == 0 || sub.width > maxSubstringBits || sub.start+sub.width > uint(64*words) {
 			return nil, errors.New("a substring table has impossible dimensions")
 		}
-		sub.offsets = r.U32s()
-		sub.items = r.U32s()
-		sub.inline = r.U64s()
+		// An empty array is held as none: the searches tell the forms
+		// apart by which arrays are nil.
+		sub.base = orNil(r.U32s())
+		sub.low = orNil(r.U16s())
+		sub.offsets = orNil(r.U32s())
+		sub.items = orNil(r.U32s())
+		sub.items3 = orNil(r.Bytes())
+		sub.inline = orNil(r.U64s())
 		if r.Err() != nil {
 			return nil, r.Err()
 		}
@@ -374,28 +487,69 @@ func Decode(r Decoder, codes []uint64, words, n int) (*Index, error) {
 	return idx, nil
 }
 
-// check verifies a substring table read from a file: 2^width + 1
-// non-decreasing offsets ending at n, and n entry numbers below n (none
-// for a first table, whose codes are sorted).
+func orNil[T any](v []T) []T {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// check verifies a substring table read from a file: its offsets in one
+// form, 2^width + 1 of them, non-decreasing, from 0 to n, and n entry
+// numbers below n in one form (none for a first table, whose codes are
+// sorted), so that no search can read out of bounds.
 func (sub *substring) check(n int, first bool) error {
-	if len(sub.offsets) != 1<<sub.width+1 {
+	buckets := 1 << sub.width
+	switch {
+	case len(sub.offsets) == 0 && len(sub.base) == buckets/64+1 && len(sub.low) == buckets+1:
+	case len(sub.offsets) == buckets+1 && len(sub.base) == 0 && len(sub.low) == 0:
+	default:
 		return errors.New("a table has the wrong number of offsets")
 	}
-	prev := uint32(0)
-	for _, o := range sub.offsets {
-		if o < prev {
+	prev := uint64(0)
+	for v := 0; v <= buckets; v++ {
+		o := uint64(0)
+		if sub.low != nil {
+			o = uint64(sub.base[v>>6]) + uint64(sub.low[v])
+		} else {
+			o = uint64(sub.offsets[v])
+		}
+		if o < prev || v == 0 && o != 0 {
 			return errors.New("a table's offsets decrease")
 		}
 		prev = o
 	}
-	if sub.offsets[0] != 0 || int(prev) != n {
+	if int(prev) != n {
 		return errors.New("a table's offsets do not cover its entries")
 	}
-	if first && len(sub.items) == 0 && len(sub.inline) == 0 ||
-		!first && len(sub.items) == 0 && len(sub.inline) == n {
+	forms := 0
+	for _, l := range []int{len(sub.items), len(sub.items3), len(sub.inline)} {
+		if l > 0 {
+			forms++
+		}
+	}
+	switch {
+	case forms == 0 && (first || n == 0):
+		return nil
+	case forms != 1:
+		return errors.New("a table has the wrong number of entries")
+	case len(sub.inline) > 0:
+		if first || len(sub.inline) != n {
+			return errors.New("a table has the wrong number of entries")
+		}
+		return nil
+	case len(sub.items3) > 0:
+		if n > max3 || len(sub.items3) != 3*n+1 {
+			return errors.New("a table has the wrong number of entries")
+		}
+		for i := 0; i < n; i++ {
+			if sub.item(i) >= n {
+				return errors.New("a table refers to an entry past the last")
+			}
+		}
 		return nil
 	}
-	if len(sub.items) != n || len(sub.inline) != 0 {
+	if len(sub.items) != n {
 		return errors.New("a table has the wrong number of entries")
 	}
 	for _, e := range sub.items {
