@@ -92,40 +92,72 @@ func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
 // already nonzero, and the new coefficients of magnitude 1 << al.
 func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
 	br, ac := &d.br, &d.ac[c.ta]
-	var scratch [64]int16
-	var scratchMask uint64
 	b, m := d.lumaCoef(bx, by)
 	if b == nil {
-		b, m = scratch[:], &scratchMask // outside the stored grid: read and drop
+		// Outside the stored grid: read and drop.
+		var scratch [64]int16
+		var scratchMask uint64
+		b, m = scratch[:], &scratchMask
 	}
 	delta := int16(1) << al
 	k := ss
 	if d.eobrun == 0 {
+		// The bit reader's state is held in registers between symbols
+		// (as in lumaAC): a symbol, its sign bit and an end-of-band run's
+		// bits are read from acc without a call.
+		acc, nb := br.acc, br.n
 		for ; k <= se; k++ {
-			sym, err := br.decode(ac)
-			if err != nil {
-				return err
+			if nb < 32 {
+				br.acc, br.n = acc, nb
+				br.fill() // at least 57 bits: a code and 14 more fit
+				acc, nb = br.acc, br.n
 			}
-			r, sz := int(sym>>4), sym&15
+			e := ac.fast[acc>>(64-fastBits)]
+			sym := e.sym
 			var v int16
-			switch sz {
-			case 0:
-				if r != 15 {
-					// EOBr: the rest of this block and of the run's blocks
-					// only refine what is already nonzero.
-					d.eobrun = 1 << r
-					if r > 0 {
-						d.eobrun += int(br.bits(uint(r)))
-					}
-					goto run
+			switch {
+			case e.total != 0 && sym&15 == 1:
+				// Code and sign in one lookup (e.val is ±1).
+				acc <<= e.total
+				nb -= uint(e.total)
+				v = e.val * delta
+			case e.len != 0:
+				acc <<= e.len
+				nb -= uint(e.len)
+			default:
+				br.acc, br.n = acc, nb
+				var err error
+				if sym, err = br.decode(ac); err != nil {
+					return err
 				}
+				acc, nb = br.acc, br.n
+			}
+			r, sz := uint(sym>>4), sym&15
+			switch {
+			case sz == 0 && r != 15:
+				// EOBr: the rest of this block and of the run's blocks
+				// only refine what is already nonzero.
+				d.eobrun = 1 << r
+				if r > 0 {
+					d.eobrun += int(acc >> (64 - r))
+					acc <<= r
+					nb -= r
+				}
+				br.acc, br.n = acc, nb
+				goto run
+			case sz == 0:
 				// ZRL: 16 zero coefficients (refining the nonzero ones met).
-			case 1:
-				v = delta
-				if br.bits(1) == 0 {
-					v = -v
+			case sz == 1:
+				if v == 0 {
+					v = delta
+					if acc>>63 == 0 {
+						v = -v
+					}
+					acc <<= 1
+					nb--
 				}
 			default:
+				br.acc, br.n = acc, nb
 				return jpegError("bad refinement coefficient size")
 			}
 			// Pass r zero coefficients, refining the nonzero ones met, and
@@ -141,20 +173,24 @@ func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
 				end = bits.TrailingZeros64(z)
 			}
 			if nzs := *m & band & (1<<uint(end) - 1); nzs != 0 {
+				br.acc, br.n = acc, nb
 				d.refineBits(b, nzs, delta)
+				acc, nb = br.acc, br.n
 			}
 			k = end
 			if k > se {
+				br.acc, br.n = acc, nb
 				if v != 0 {
 					return jpegError("refinement coefficient past the band")
 				}
-				break
+				return nil
 			}
 			if v != 0 {
 				b[k] = v
 				*m |= 1 << k
 			}
 		}
+		br.acc, br.n = acc, nb
 		return nil
 	}
 run:
