@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/imgconsent/imgconsent/audit/registry"
 )
 
 // File names are bytes: one that is not valid UTF-8 cannot go into JSON as
@@ -52,6 +54,21 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	p := plain(r)
 	p.Key, p.Path = EscapePath(r.Key), EscapePath(r.Path)
 	return json.Marshal(p)
+}
+
+// JSONWithNearMisses writes the record as MarshalJSON does, with near, when
+// there are any, as a "near_misses" member: what the CLI's inspect and the
+// server's check show.
+func (r Record) JSONWithNearMisses(near []registry.Match) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil || len(near) == 0 {
+		return b, err
+	}
+	nb, err := json.Marshal(near)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(b[:len(b)-1], `,"near_misses":`...), nb...), '}'), nil
 }
 
 // UnmarshalJSON reads a record, its key and path unescaped.

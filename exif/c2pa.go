@@ -232,21 +232,9 @@ func softBindings(a *jumbBox) ([]SoftBinding, error) {
 // trainingUses decodes a training-mining assertion's content box (CBOR, or
 // JSON in older writers): {"entries": {key: {"use": …, "constraint_info": …}}}.
 func trainingUses(a *jumbBox) ([]TrainingUse, error) {
-	var doc map[string]any
-	for _, c := range a.content {
-		var err error
-		switch c.typ {
-		case boxCBOR:
-			err = cborDec.Unmarshal(c.body, &doc)
-		case boxJSON:
-			err = json.Unmarshal(c.body, &doc)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		break
+	doc, err := assertionDoc(a)
+	if err != nil {
+		return nil, err
 	}
 	if doc == nil {
 		return nil, fmt.Errorf("no CBOR or JSON content")

@@ -75,14 +75,7 @@ func (f *Filter) parquetFile(ctx context.Context, name, out string) (err error) 
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	if cerr := p.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(p.Temp)
-		return err
-	}
-	return p.Commit()
+	return p.Finish(err)
 }
 
 // copyRows writes the kept rows of every row group, a group at a time.

@@ -305,14 +305,7 @@ func (f *Filter) oneShard(ctx context.Context, r io.Reader, name, out string, gz
 	if cerr := tw.close(); err == nil {
 		err = cerr
 	}
-	if cerr := p.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(p.Temp)
-		return err
-	}
-	return p.Commit()
+	return p.Finish(err)
 }
 
 func isGzip(name string) bool {

@@ -58,3 +58,18 @@ func (p *Partial) Commit() error {
 	}
 	return nil
 }
+
+// Finish ends a local output whose writing returned err: it closes it,
+// then gives it its own name when neither failed, else removes it and
+// returns the first error (a failed rename leaves the complete output
+// under its temporary name).
+func (p *Partial) Finish(err error) error {
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p.Temp)
+		return err
+	}
+	return p.Commit()
+}

@@ -2,8 +2,6 @@ package serve
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -332,17 +330,27 @@ func (s *Server) process(ctx context.Context, data []byte, l *loaded) (audit.Rec
 	return rec, nil
 }
 
-func (s *Server) hashHandler(w http.ResponseWriter, r *http.Request) error {
+// hashUpload hashes the uploaded image without matching it: an error
+// unless it could be hashed.
+func (s *Server) hashUpload(r *http.Request) (audit.Record, error) {
 	data, err := upload(r)
 	if err != nil {
-		return err
+		return audit.Record{}, err
 	}
 	rec, err := s.process(r.Context(), data, nil)
 	if err != nil {
-		return err
+		return audit.Record{}, err
 	}
 	if rec.Perceptual == nil {
-		return httpError{http.StatusUnprocessableEntity, "the image could not be hashed: " + rec.Error}
+		return audit.Record{}, httpError{http.StatusUnprocessableEntity, "the image could not be hashed: " + rec.Error}
+	}
+	return rec, nil
+}
+
+func (s *Server) hashHandler(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.hashUpload(r)
+	if err != nil {
+		return err
 	}
 	rec.Verdict, rec.Reasons, rec.Matches = "", nil, nil
 	return writeJSON(w, rec)
@@ -360,16 +368,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.m.countMatches(rec.Matches)
 	near := l.reg.NearMisses(rec.Perceptual, l.op, 3)
-	b, err := json.Marshal(rec)
+	b, err := rec.JSONWithNearMisses(near)
 	if err != nil {
 		return err
-	}
-	if len(near) > 0 {
-		nb, err := json.Marshal(near)
-		if err != nil {
-			return err
-		}
-		b = append(append(append(b[:len(b)-1], `,"near_misses":`...), nb...), '}')
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, err = w.Write(append(b, '\n'))
@@ -544,23 +545,15 @@ func (s *Server) hmaHash(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("url") != "" {
 		return refuseURL(w, r)
 	}
-	data, err := upload(r)
+	rec, err := s.hashUpload(r)
 	if err != nil {
 		return err
 	}
-	rec, err := s.process(r.Context(), data, nil)
-	if err != nil {
-		return err
-	}
-	if rec.Perceptual == nil {
-		return httpError{http.StatusUnprocessableEntity, "the image could not be hashed: " + rec.Error}
-	}
-	return writeJSON(w, hmaHashes(rec, data, r.URL.Query().Get("types")))
+	return writeJSON(w, hmaHashes(rec, r.URL.Query().Get("types")))
 }
 
-func hmaHashes(rec audit.Record, data []byte, types string) map[string]string {
-	sum := md5.Sum(data)
-	all := map[string]string{"pdq": rec.PDQ.String(), "md5": hex.EncodeToString(sum[:])}
+func hmaHashes(rec audit.Record, types string) map[string]string {
+	all := map[string]string{"pdq": rec.PDQ.String(), "md5": rec.MD5}
 	if types == "" {
 		return all
 	}
@@ -652,19 +645,12 @@ func (s *Server) hmaLookupGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) hmaLookupPost(w http.ResponseWriter, r *http.Request) error {
-	data, err := upload(r)
+	rec, err := s.hashUpload(r)
 	if err != nil {
 		return err
-	}
-	rec, err := s.process(r.Context(), data, nil)
-	if err != nil {
-		return err
-	}
-	if rec.Perceptual == nil {
-		return httpError{http.StatusUnprocessableEntity, "the image could not be hashed: " + rec.Error}
 	}
 	out := map[string][]string{}
-	for typ, v := range hmaHashes(rec, data, "") {
+	for typ, v := range hmaHashes(rec, "") {
 		_, ms, err := s.hmaMatches(typ + ":" + v)
 		if err != nil {
 			return err

@@ -167,14 +167,7 @@ func cmdFilter(args []string, stdout, stderr io.Writer) error {
 		if ferr := f.Manifest.Flush(); err == nil {
 			err = ferr
 		}
-		if cerr := man.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = man.Commit()
-		} else {
-			os.Remove(man.Temp)
-		}
+		err = man.Finish(err)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

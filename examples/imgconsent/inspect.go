@@ -48,16 +48,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		if *asJSON {
 			// The record as a report writes it (Record's own JSON, which
 			// escapes names that are not UTF-8), with its near misses.
-			b, err := json.Marshal(rec)
+			b, err := rec.JSONWithNearMisses(near)
 			if err != nil {
 				return err
-			}
-			if len(near) > 0 {
-				nb, err := json.Marshal(near)
-				if err != nil {
-					return err
-				}
-				b = append(append(append(b[:len(b)-1], `,"near_misses":`...), nb...), '}')
 			}
 			var out bytes.Buffer
 			if err := json.Indent(&out, b, "", "  "); err != nil {
