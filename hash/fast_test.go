@@ -10,6 +10,8 @@ import (
 	"image"
 	"image/jpeg"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,12 +37,18 @@ var layouts = []sample.JPEGOptions{
 	{Quality: 85, Sampling: "444", Progressive: true},
 	{Quality: 85, Sampling: "gray", Progressive: true},
 	{Quality: 85, Sampling: "420", Progressive: true, Restart: 4},
+	{Quality: 85, Sampling: "420", Progressive: true, Successive: true},
+	{Quality: 85, Sampling: "gray", Progressive: true, Successive: true},
+	{Quality: 85, Sampling: "444", Progressive: true, Successive: true, Restart: 5},
 }
 
 func layoutName(o sample.JPEGOptions) string {
 	s := fmt.Sprintf("%s q%d", o.Sampling, o.Quality)
 	if o.Progressive {
 		s += " progressive"
+	}
+	if o.Successive {
+		s += " successive"
 	}
 	if o.Restart > 0 {
 		s += fmt.Sprintf(" restart %d", o.Restart)
@@ -181,6 +189,76 @@ func TestFullPlaneRealPhotos(t *testing.T) {
 		checked++
 	}
 	t.Logf("%d photos", checked)
+}
+
+// A file's layout does not change its coefficients, so baseline,
+// progressive and successive-approximation files of one picture, with and
+// without restart intervals, give exactly the same plane at every scale and
+// exactly the same hashes: this holds every scan's decoding, refinement
+// scans and their end-of-band runs across restart intervals included, to
+// the baseline decoder's (itself held to image/jpeg above).
+func TestLayoutsSameCoefficients(t *testing.T) {
+	for _, size := range []image.Point{{203, 157}, {700, 530}} { // full decode, and the DC path
+		img := sample.Photo(13, size.X, size.Y)
+		for _, sampling := range []string{"420", "444", "gray"} {
+			base := sample.JPEGOptions{Quality: 85, Sampling: sampling}
+			want := sample.EncodeJPEG(img, base)
+			wantP, _, err := Compute(want, &Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lo := range []sample.JPEGOptions{
+				{Progressive: true}, {Progressive: true, Restart: 3},
+				{Progressive: true, Successive: true}, {Progressive: true, Successive: true, Restart: 1},
+				{Progressive: true, Successive: true, Restart: 7},
+			} {
+				lo.Quality, lo.Sampling = base.Quality, base.Sampling
+				data := sample.EncodeJPEG(img, lo)
+				name := fmt.Sprintf("%v %s", size, layoutName(lo))
+				p, _, err := Compute(data, &Options{})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !samePerceptual(p, wantP) {
+					t.Errorf("%s: hashes %+v, want the baseline file's %+v", name, p, wantP)
+				}
+				for _, n := range []int{1, 2, 4, 8} {
+					var a, b jpegDecoder
+					pw, ph, err := a.decodePlane(want, n, DefaultMaxPixels, nil, image.Rectangle{}, pdqTurn{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := b.decodePlane(data, n, DefaultMaxPixels, nil, image.Rectangle{}, pdqTurn{}); err != nil {
+						t.Fatalf("%s 1/%d: %v", name, 8/n, err)
+					}
+					// Within the image: a baseline file codes the AC of an
+					// MCU's padding blocks, a progressive file's luma scans
+					// do not.
+					stride := a.yBW * n
+					for y := 0; y < ph; y++ {
+						if !slices.Equal(a.plane[y*stride:y*stride+pw], b.plane[y*stride:y*stride+pw]) {
+							t.Errorf("%s 1/%d: plane row %d differs from the baseline file's", name, 8/n, y)
+							break
+						}
+					}
+					if b.nonconforming {
+						t.Errorf("%s 1/%d: decoded as nonconforming", name, 8/n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// samePerceptual reports whether p and q hold the same hashes, their
+// trimmed parts' included.
+func samePerceptual(p, q Perceptual) bool {
+	pt, qt := p.Trimmed, q.Trimmed
+	p.Trimmed, q.Trimmed = nil, nil
+	if p != q || (pt == nil) != (qt == nil) {
+		return false
+	}
+	return pt == nil || samePerceptual(*pt, *qt)
 }
 
 // Every layout of one picture decodes on the fast path to the same hashes.
@@ -522,4 +600,37 @@ func FuzzDecodePlane(f *testing.F) {
 			}
 		}
 	})
+}
+
+// selectBit agrees with clearing the lowest set bits one at a time, for
+// every count asked, past the bits there are too.
+func TestSelectBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 100000; n++ {
+		x := rng.Uint64()
+		switch n % 3 {
+		case 0:
+			x &= rng.Uint64() & rng.Uint64() // sparse, as masks of zeros late in a block are
+		case 1:
+			x |= rng.Uint64() // dense
+		}
+		if n < 64 {
+			x = 1 << n
+		}
+		r := uint(rng.IntN(66))
+		z := x
+		for i := r; i > 0 && z != 0; i-- {
+			z &= z - 1
+		}
+		want := 64
+		if z != 0 {
+			want = bits.TrailingZeros64(z)
+		}
+		if got := selectBit(x, r); got != want {
+			t.Fatalf("selectBit(%#x, %d) = %d, want %d", x, r, got, want)
+		}
+	}
+	if got := selectBit(0, 0); got != 64 {
+		t.Fatalf("selectBit(0, 0) = %d, want 64", got)
+	}
 }

@@ -87,132 +87,184 @@ func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
 	return nil
 }
 
-// acRefine reads one more bit of a block's coefficients ss…se in a
-// progressive refinement AC scan: a correction bit for each coefficient
-// already nonzero, and the new coefficients of magnitude 1 << al.
-func (d *jpegDecoder) acRefine(c *jpegComp, bx, by, ss, se int, al uint) error {
+// refineScan decodes a whole progressive AC refinement scan (one
+// component: a luma scan, as chroma's AC scans are skipped): for each block
+// of the component's grid, one more bit of its coefficients ss…se — a
+// correction bit for each coefficient already nonzero, and the new
+// coefficients of magnitude 1 << al. It is the costliest loop of a
+// progressive file (about four symbols per block and scan), so it runs
+// over the blocks itself, with no call per block, and holds the bit
+// reader's state and the end-of-band run in registers throughout: a symbol,
+// its sign bit, an end-of-band run's bits and the correction bits are read
+// from acc without a call.
+func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 	br, ac := &d.br, &d.ac[c.ta]
-	b, m := d.lumaCoef(bx, by)
-	if b == nil {
-		// Outside the stored grid: read and drop.
-		var scratch [64]int16
-		var scratchMask uint64
-		b, m = scratch[:], &scratchMask
-	}
 	delta := int16(1) << al
-	k := ss
-	if d.eobrun == 0 {
-		// The bit reader's state is held in registers between symbols
-		// (as in lumaAC): a symbol, its sign bit and an end-of-band run's
-		// bits are read from acc without a call.
-		acc, nb := br.acc, br.n
-		for ; k <= se; k++ {
-			if nb < 32 {
-				br.acc, br.n = acc, nb
-				br.fill() // at least 57 bits: a code and 14 more fit
-				acc, nb = br.acc, br.n
-			}
-			e := ac.fast[acc>>(64-fastBits)]
-			sym := e.sym
-			var v int16
-			switch {
-			case e.total != 0 && sym&15 == 1:
-				// Code and sign in one lookup (e.val is ±1).
-				acc <<= e.total
-				nb -= uint(e.total)
-				v = e.val * delta
-			case e.len != 0:
-				acc <<= e.len
-				nb -= uint(e.len)
-			default:
-				br.acc, br.n = acc, nb
-				var err error
-				if sym, err = br.decode(ac); err != nil {
-					return err
-				}
-				acc, nb = br.acc, br.n
-			}
-			r, sz := uint(sym>>4), sym&15
-			switch {
-			case sz == 0 && r != 15:
-				// EOBr: the rest of this block and of the run's blocks
-				// only refine what is already nonzero.
-				d.eobrun = 1 << r
-				if r > 0 {
-					d.eobrun += int(acc >> (64 - r))
-					acc <<= r
-					nb -= r
-				}
-				br.acc, br.n = acc, nb
-				goto run
-			case sz == 0:
-				// ZRL: 16 zero coefficients (refining the nonzero ones met).
-			case sz == 1:
-				if v == 0 {
-					v = delta
-					if acc>>63 == 0 {
-						v = -v
+	band := ^uint64(0) >> uint(63-se) &^ (1<<uint(ss) - 1) // coefficients ss…se
+	eobrun := d.eobrun
+	acc, nb := br.acc, br.n
+	var scratch [64]int16 // a block outside the stored grid: read and dropped
+	var scratchMask uint64
+	restartsLeft := d.restart
+	for by := 0; by < c.blocksH; by++ {
+		for bx := 0; bx < c.blocksW; bx++ {
+			if d.restart > 0 {
+				if restartsLeft == 0 && (bx > 0 || by > 0) {
+					br.acc, br.n = acc, nb
+					if err := d.nextRestart(); err != nil {
+						return err
 					}
-					acc <<= 1
-					nb--
+					acc, nb = br.acc, br.n
+					eobrun = 0
+					restartsLeft = d.restart
 				}
-			default:
-				br.acc, br.n = acc, nb
-				return jpegError("bad refinement coefficient size")
+				restartsLeft--
 			}
-			// Pass r zero coefficients, refining the nonzero ones met, and
-			// place v at the next zero one (inline: this runs once per
-			// symbol, and most pass no nonzero coefficient).
-			band := ^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1) // coefficients k…se
-			z := ^*m & band
-			for ; r > 0 && z != 0; r-- {
-				z &= z - 1
+			var b []int16
+			var m *uint64
+			if bx < d.yBW && by < d.yBH {
+				i := by*d.yBW + bx
+				b, m = d.coef[i*64:i*64+64:i*64+64], &d.nzm[i]
+			} else {
+				scratch, scratchMask = [64]int16{}, 0
+				b, m = scratch[:], &scratchMask
 			}
-			end := se + 1
-			if z != 0 {
-				end = bits.TrailingZeros64(z)
-			}
-			if nzs := *m & band & (1<<uint(end) - 1); nzs != 0 {
-				br.acc, br.n = acc, nb
-				d.refineBits(b, nzs, delta)
-				acc, nb = br.acc, br.n
-			}
-			k = end
-			if k > se {
-				br.acc, br.n = acc, nb
-				if v != 0 {
-					return jpegError("refinement coefficient past the band")
+			mask := *m // the block's nonzero coefficients, held in a register
+			k := ss
+			if eobrun == 0 {
+			symbols:
+				for ; k <= se; k++ {
+					if nb < 32 {
+						br.acc, br.n = acc, nb
+						br.fill() // at least 57 bits: a code and 14 more fit
+						acc, nb = br.acc, br.n
+					}
+					e := ac.fast[acc>>(64-fastBits)]
+					sym := e.sym
+					var v int16
+					switch {
+					case e.total != 0 && sym&15 == 1:
+						// Code and sign in one lookup (e.val is ±1).
+						acc <<= e.total
+						nb -= uint(e.total)
+						v = e.val * delta
+					case e.len != 0:
+						acc <<= e.len
+						nb -= uint(e.len)
+					default:
+						br.acc, br.n = acc, nb
+						var err error
+						if sym, err = br.decode(ac); err != nil {
+							return err
+						}
+						acc, nb = br.acc, br.n
+					}
+					r, sz := uint(sym>>4), sym&15
+					switch {
+					case sz == 0 && r != 15:
+						// EOBr: the rest of this block and of the run's
+						// blocks only refine what is already nonzero.
+						eobrun = 1 << r
+						if r > 0 {
+							eobrun += int(acc >> (64 - r))
+							acc <<= r
+							nb -= r
+						}
+						break symbols
+					case sz == 0:
+						// ZRL: 16 zero coefficients (refining the nonzero ones met).
+					case sz == 1:
+						if v == 0 {
+							v = delta
+							if acc>>63 == 0 {
+								v = -v
+							}
+							acc <<= 1
+							nb--
+						}
+					default:
+						br.acc, br.n = acc, nb
+						return jpegError("bad refinement coefficient size")
+					}
+					// Pass r zero coefficients, refining the nonzero ones
+					// met, and place v at the next zero one.
+					from := band &^ (1<<uint(k) - 1) // coefficients k…se
+					end := min(selectBit(^mask&from, r), se+1)
+					if nzs := mask & from & (1<<uint(end) - 1); nzs != 0 {
+						// Their correction bits: inline for up to 16 (nearly
+						// always), the first coefficient's on top.
+						c := uint(bits.OnesCount64(nzs))
+						if c > 16 {
+							acc, nb = d.refineBits(b, nzs, delta, acc, nb)
+						} else {
+							if nb < c {
+								br.acc, br.n = acc, nb
+								br.fill()
+								acc, nb = br.acc, br.n
+							}
+							cb := acc >> (64 - c) << (64 - c) // the bits, left-aligned
+							acc <<= c
+							nb -= c
+							for ; nzs != 0; nzs &= nzs - 1 {
+								j := bits.TrailingZeros64(nzs) & 63
+								x := b[j]
+								add := (delta &^ (x & delta)) & -int16(cb>>63)
+								sign := x >> 15 // −1 for a negative coefficient
+								b[j] = x + (add ^ sign) - sign
+								cb <<= 1
+							}
+						}
+					}
+					k = end
+					if k > se {
+						if v != 0 {
+							br.acc, br.n = acc, nb
+							return jpegError("refinement coefficient past the band")
+						}
+						break symbols
+					}
+					if v != 0 {
+						b[k] = v
+						mask |= 1 << k
+					}
 				}
-				return nil
 			}
-			if v != 0 {
-				b[k] = v
-				*m |= 1 << k
+			if eobrun > 0 {
+				eobrun--
+				if k <= se {
+					if nzs := mask & band &^ (1<<uint(k) - 1); nzs != 0 {
+						acc, nb = d.refineBits(b, nzs, delta, acc, nb)
+					}
+				}
+			}
+			*m = mask
+			if br.fake*8 > nb+8 {
+				br.acc, br.n = acc, nb
+				return jpegError("scan data ends early (truncated file?)")
 			}
 		}
-		br.acc, br.n = acc, nb
-		return nil
 	}
-run:
-	if d.eobrun > 0 {
-		d.eobrun--
-		if k <= se {
-			if nzs := *m & (^uint64(0) >> uint(63-se) &^ (1<<uint(k) - 1)); nzs != 0 {
-				d.refineBits(b, nzs, delta)
-			}
-		}
-	}
+	br.acc, br.n = acc, nb
+	d.eobrun = eobrun
 	return nil
 }
 
 // refineBits reads a correction bit for each nonzero coefficient of b
-// whose bit is set in nzs, in order, up to 16 at a time: a set bit adds
-// delta to the coefficient's magnitude.
-func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16) {
+// whose bit is set in nzs, in order, up to 16 at a time, from the bit
+// reader whose accumulator the caller holds (acc, nb), and returns it: a
+// set bit adds delta to the coefficient's magnitude.
+func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16, acc uint64, nb uint) (uint64, uint) {
 	for nzs != 0 {
-		c := min(bits.OnesCount64(nzs), 16)
-		v := d.br.bits(uint(c)) // the first coefficient's bit on top
-		for i := c - 1; i >= 0; i-- {
+		c := uint(min(bits.OnesCount64(nzs), 16))
+		if nb < c {
+			d.br.acc, d.br.n = acc, nb
+			d.br.fill()
+			acc, nb = d.br.acc, d.br.n
+		}
+		v := uint32(acc >> (64 - c)) // the first coefficient's bit on top
+		acc <<= c
+		nb -= c
+		for i := int(c) - 1; i >= 0; i-- {
 			j := bits.TrailingZeros64(nzs) & 63
 			nzs &= nzs - 1
 			// Unless that bit is already set; without branches, as the
@@ -223,6 +275,7 @@ func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16) {
 			b[j] = x + (add ^ sign) - sign
 		}
 	}
+	return acc, nb
 }
 
 // finishProgressive turns the stored coefficients into the plane and the
@@ -262,4 +315,44 @@ func (d *jpegDecoder) progressiveBlock(i int, zs *[64]uint8, fs *[64]float32) in
 		nz++
 	}
 	return nz
+}
+
+// selectInByte[x][r] is the position of the r-th (from 0) set bit of byte
+// x, or 8 when x has no more than r.
+var selectInByte [256][8]uint8
+
+func init() {
+	for x := range 256 {
+		for r := range 8 {
+			selectInByte[x][r] = 8
+		}
+		n := 0
+		for i := range 8 {
+			if x>>i&1 != 0 {
+				selectInByte[x][n] = uint8(i)
+				n++
+			}
+		}
+	}
+}
+
+// selectBit returns the position of the r-th (from 0) set bit of x, or 64
+// when x has no more than r, without branching on the data (Vigna's
+// broadword select): the bytes' running counts of set bits, the byte
+// where the count passes r, the bit within that byte from a table.
+func selectBit(x uint64, r uint) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	s := x - (x>>1)&0x5555555555555555
+	s = s&0x3333333333333333 + (s>>2)&0x3333333333333333
+	s = (s + s>>4) & 0x0F0F0F0F0F0F0F0F
+	s *= ones // byte i: set bits in bytes 0…i
+	// Bytes whose running count is at most r: the set bits below the one
+	// sought lie in them.
+	leq := ((uint64(r)&127*ones | highs) - s) & highs
+	i := uint(bits.OnesCount64(leq)) // the byte that holds it (8: none)
+	if i >= 8 || r > 63 {
+		return 64
+	}
+	before := uint(s<<8>>(8*i)) & 0xFF // set bits below byte i
+	return int(8*i) + int(selectInByte[x>>(8*i)&0xFF][(r-before)&7])
 }

@@ -90,6 +90,12 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		c.pred = 0
 	}
 	d.br.reset(d.data, pos)
+	if d.progressive && ss > 0 && ah > 0 {
+		if err := d.refineScan(sc[0], ss, se, al); err != nil {
+			return 0, err
+		}
+		return d.afterScan(), nil
+	}
 	if !d.progressive {
 		if err := d.baselineDC(sc[:ns]); err != nil {
 			return 0, err
@@ -129,10 +135,8 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 					bx, by := mx*bh+h, my*bv+v
 					var err error
 					switch {
-					case ss > 0 && ah == 0:
-						err = d.acFirst(c, bx, by, ss, se, al)
 					case ss > 0:
-						err = d.acRefine(c, bx, by, ss, se, al)
+						err = d.acFirst(c, bx, by, ss, se, al)
 					case ah == 0:
 						err = d.dcFirst(c, bx, by, al)
 					default:

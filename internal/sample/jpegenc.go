@@ -18,7 +18,13 @@ type JPEGOptions struct {
 	// as Y′CbCr, then the inverted K).
 	Sampling    string
 	Progressive bool // DC scans with successive approximation, then AC bands
-	Restart     int  // restart interval in MCUs (0: none)
+	// Successive, with Progressive, approximates the AC coefficients too, by
+	// libjpeg's default progression (jpeg_simple_progression, what cjpeg
+	// -progressive and most progressive files on the web use): AC bands
+	// first without their low bits, then refinement scans that add one bit
+	// each, with end-of-band runs across blocks.
+	Successive bool
+	Restart    int // restart interval in MCUs (0: none)
 }
 
 // Standard quantisation tables (ITU-T T.81 Annex K), natural order.
@@ -327,9 +333,37 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 			units = ((cw + 7) / 8) * ((ch + 7) / 8)
 		}
 		rst := 0
+		// End-of-band run of a successive-approximation AC scan, and the
+		// correction bits of its blocks, written after it (T.81 G.1.2.3).
+		eobrun := 0
+		var be []uint32
+		flushEOB := func() {
+			if eobrun == 0 {
+				return
+			}
+			n := 0
+			for eobrun>>(n+1) != 0 {
+				n++
+			}
+			sym := byte(n << 4)
+			bw.write(uint32(acCode[sym]), uint(acLen[sym]))
+			bw.write(uint32(eobrun), uint(n)) // its low bits: the top one is implied
+			for _, b := range be {
+				bw.write(b, 1)
+			}
+			eobrun, be = 0, be[:0]
+		}
 		emit := func(c, bx, by int) {
 			cc := &comps[c]
 			blk := &cc.coef[by*cc.bw+bx]
+			if ss > 0 && opts.Successive {
+				if ah == 0 {
+					acFirst(&bw, blk, ss, se, al, &eobrun, flushEOB)
+				} else {
+					acRefine(&bw, blk, ss, se, al, &eobrun, &be, flushEOB)
+				}
+				return
+			}
 			if ss == 0 {
 				if ah == 0 {
 					dc := blk[0] >> al // the point transform: an arithmetic shift
@@ -368,6 +402,7 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 		}
 		for u := 0; u < units; u++ {
 			if opts.Restart > 0 && u > 0 && u%opts.Restart == 0 {
+				flushEOB()
 				bw.flush()
 				bw.buf.Write([]byte{0xFF, byte(0xD0 + rst%8)})
 				rst++
@@ -393,6 +428,7 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 				}
 			}
 		}
+		flushEOB()
 		bw.flush()
 		out.Write(bw.buf.Bytes())
 	}
@@ -400,9 +436,36 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 	for i := range all {
 		all[i] = i
 	}
-	if !opts.Progressive {
+	switch {
+	case !opts.Progressive:
 		scan(all, 0, 63, 0, 0)
-	} else {
+	case opts.Successive:
+		// libjpeg's jpeg_simple_progression: luma's AC in two bands
+		// without their two low bits, the others' without one, then a
+		// bit at a time.
+		scan(all, 0, 0, 0, 1)
+		if ncomp == 3 {
+			scan([]int{0}, 1, 5, 0, 2)
+			scan([]int{2}, 1, 63, 0, 1)
+			scan([]int{1}, 1, 63, 0, 1)
+			scan([]int{0}, 6, 63, 0, 2)
+			scan([]int{0}, 1, 63, 2, 1)
+			scan(all, 0, 0, 1, 0)
+			scan([]int{2}, 1, 63, 1, 0)
+			scan([]int{1}, 1, 63, 1, 0)
+			scan([]int{0}, 1, 63, 1, 0)
+			break
+		}
+		for c := range comps {
+			scan([]int{c}, 1, 5, 0, 2)
+			scan([]int{c}, 6, 63, 0, 2)
+			scan([]int{c}, 1, 63, 2, 1)
+		}
+		scan(all, 0, 0, 1, 0)
+		for c := range comps {
+			scan([]int{c}, 1, 63, 1, 0)
+		}
+	default:
 		scan(all, 0, 0, 0, 1) // DC, all but the last bit
 		for c := range comps {
 			scan([]int{c}, 1, 5, 0, 0)
@@ -414,4 +477,105 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 	}
 	out.Write([]byte{0xFF, 0xD9})
 	return out.Bytes()
+}
+
+// acFirst writes a block's coefficients ss…se, less their al low bits, in
+// a first AC scan of successive approximation, its trailing zeros joining
+// the scan's end-of-band run (libjpeg's encode_mcu_AC_first).
+func acFirst(bw *bitWriter, blk *[64]int, ss, se, al int, eobrun *int, flushEOB func()) {
+	r := 0
+	for k := ss; k <= se; k++ {
+		v := blk[zigzagOrder[k]]
+		a := v
+		if a < 0 {
+			a = -a
+		}
+		a >>= al // the point transform of an AC coefficient: its magnitude
+		if a == 0 {
+			r++
+			continue
+		}
+		flushEOB()
+		for r > 15 {
+			bw.write(uint32(acCode[0xF0]), uint(acLen[0xF0]))
+			r -= 16
+		}
+		if v < 0 {
+			a = -a
+		}
+		m, n := magnitude(a)
+		s := byte(r<<4) | byte(n)
+		bw.write(uint32(acCode[s]), uint(acLen[s]))
+		bw.write(m, n)
+		r = 0
+	}
+	if r > 0 {
+		*eobrun++
+		if *eobrun == 0x7FFF {
+			flushEOB()
+		}
+	}
+}
+
+// acRefine writes bit al of a block's coefficients ss…se in an AC
+// refinement scan: the coefficients that become nonzero with it (run,
+// size 1, sign), and a correction bit for each that was nonzero already,
+// after the next symbol or with the end-of-band run (libjpeg's
+// encode_mcu_AC_refine).
+func acRefine(bw *bitWriter, blk *[64]int, ss, se, al int, eobrun *int, be *[]uint32, flushEOB func()) {
+	var abs [64]int
+	eob := 0 // the last coefficient that becomes nonzero
+	for k := ss; k <= se; k++ {
+		a := blk[zigzagOrder[k]]
+		if a < 0 {
+			a = -a
+		}
+		abs[k] = a >> al
+		if abs[k] == 1 {
+			eob = k
+		}
+	}
+	r := 0
+	var br []uint32 // correction bits waiting for the next symbol
+	for k := ss; k <= se; k++ {
+		a := abs[k]
+		if a == 0 {
+			r++
+			continue
+		}
+		// Runs of 16 zeros before a new coefficient; past the last one
+		// the zeros go into the end-of-band run.
+		for r > 15 && k <= eob {
+			flushEOB()
+			bw.write(uint32(acCode[0xF0]), uint(acLen[0xF0]))
+			r -= 16
+			for _, b := range br {
+				bw.write(b, 1)
+			}
+			br = br[:0]
+		}
+		if a > 1 {
+			br = append(br, uint32(a&1))
+			continue
+		}
+		flushEOB()
+		bw.write(uint32(acCode[byte(r<<4|1)]), uint(acLen[byte(r<<4|1)]))
+		sign := uint32(1)
+		if blk[zigzagOrder[k]] < 0 {
+			sign = 0
+		}
+		bw.write(sign, 1)
+		for _, b := range br {
+			bw.write(b, 1)
+		}
+		br = br[:0]
+		r = 0
+	}
+	if r > 0 || len(br) > 0 {
+		*eobrun++
+		*be = append(*be, br...)
+		if *eobrun == 0x7FFF || len(*be) > 1000-64+1 {
+			flushEOB()
+		}
+	}
 }
