@@ -168,24 +168,6 @@ func (b *bitReader) decode(t *huffTable) (uint8, error) {
 	return 0, jpegError("bad Huffman code")
 }
 
-// shortCoef decodes an AC coefficient whose code and value bits fit one
-// table lookup: its run of zeros before it and its value. ok is false, and
-// nothing is read, for anything else (end of band, a run of 16 zeros, a
-// longer code): the caller then decodes the symbol in full.
-func (b *bitReader) shortCoef(t *huffTable) (run int, v int32, ok bool) {
-	if b.n < 32 {
-		b.fill()
-	}
-	e := t.fast[b.acc>>(64-fastBits)]
-	if e.total == 0 || e.sym&15 == 0 {
-		return 0, 0, false
-	}
-	sz := uint(e.sym & 15)
-	v = extend(uint32(b.acc<<e.len>>(64-sz)), uint8(sz))
-	b.consume(uint(e.total))
-	return int(e.sym >> 4), v, true
-}
-
 // extend turns s received bits v into a signed coefficient (JPEG F.2.2.1).
 // A coefficient's sign is as good as random, so this takes no branch:
 // when the top received bit is 0 the value is v − (2^s − 1).

@@ -33,57 +33,115 @@ func (d *jpegDecoder) lumaCoef(bx, by int) ([]int16, *uint64) {
 	return d.coef[i*64 : i*64+64 : i*64+64], &d.nzm[i]
 }
 
-// acFirst decodes a block's coefficients ss…se in a progressive first AC
-// scan (always of one component), with end-of-band runs.
-func (d *jpegDecoder) acFirst(c *jpegComp, bx, by, ss, se int, al uint) error {
-	if d.eobrun > 0 {
-		d.eobrun--
-		return nil
-	}
+// firstScan decodes a whole progressive first AC scan (one component, luma:
+// chroma's AC scans are skipped): for each block of the component's grid,
+// its coefficients ss…se less their al low bits, with end-of-band runs
+// across blocks. Like refineScan it runs over the blocks itself and holds
+// the bit reader, the run and the block's mask of nonzero coefficients in
+// registers.
+func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 	br, ac := &d.br, &d.ac[c.ta]
-	b, m := d.lumaCoef(bx, by)
-	for k := ss; k <= se; {
-		if run, v, ok := br.shortCoef(ac); ok {
-			k += run
-			v <<= al
-			if k > se {
-				return jpegError("AC coefficient index past the band")
+	eobrun := d.eobrun
+	acc, nb := br.acc, br.n
+	var scratch [64]int16 // a block outside the stored grid: read and dropped
+	var scratchMask uint64
+	restartsLeft := d.restart
+	for by := 0; by < c.blocksH; by++ {
+		for bx := 0; bx < c.blocksW; bx++ {
+			if d.restart > 0 {
+				if restartsLeft == 0 && (bx > 0 || by > 0) {
+					br.acc, br.n = acc, nb
+					if err := d.nextRestart(); err != nil {
+						return err
+					}
+					acc, nb = br.acc, br.n
+					eobrun = 0
+					restartsLeft = d.restart
+				}
+				restartsLeft--
 			}
-			if b != nil {
-				b[k] = int16(v)
-				*m |= 1 << k
-			}
-			k++
-			continue
-		}
-		sym, err := br.decode(ac)
-		if err != nil {
-			return err
-		}
-		r, sz := int(sym>>4), uint8(sym&15)
-		if sz == 0 {
-			if r == 15 {
-				k += 16
+			if eobrun > 0 {
+				eobrun--
 				continue
 			}
-			// EOBr: this block and 2^r − 1 + (r bits) more end here.
-			d.eobrun = 1<<r - 1
-			if r > 0 {
-				d.eobrun += int(br.bits(uint(r)))
+			var b []int16
+			var m *uint64
+			if bx < d.yBW && by < d.yBH {
+				i := by*d.yBW + bx
+				b, m = d.coef[i*64:i*64+64:i*64+64], &d.nzm[i]
+			} else {
+				b, m = scratch[:], &scratchMask
 			}
-			break
+			mask := *m
+			for k := ss; k <= se; {
+				if nb < 32 {
+					br.acc, br.n = acc, nb
+					br.fill() // at least 57 bits: a code and its value bits fit
+					acc, nb = br.acc, br.n
+				}
+				e := ac.fast[acc>>(64-fastBits)]
+				sym := e.sym
+				if e.total != 0 && sym&15 != 0 {
+					// Run, code and value bits in one lookup.
+					k += int(sym >> 4)
+					if k > se {
+						br.acc, br.n = acc, nb
+						return jpegError("AC coefficient index past the band")
+					}
+					acc <<= e.total
+					nb -= uint(e.total)
+					b[k] = int16(int32(e.val) << al)
+					mask |= 1 << k
+					k++
+					continue
+				}
+				if e.len != 0 {
+					acc <<= e.len
+					nb -= uint(e.len)
+				} else {
+					br.acc, br.n = acc, nb
+					var err error
+					if sym, err = br.decode(ac); err != nil {
+						return err
+					}
+					acc, nb = br.acc, br.n
+				}
+				r, sz := uint(sym>>4), uint(sym&15)
+				if sz == 0 {
+					if r == 15 {
+						k += 16
+						continue
+					}
+					// EOBr: this block and 2^r − 1 + (r bits) more end here.
+					eobrun = 1<<r - 1
+					if r > 0 {
+						eobrun += int(acc >> (64 - r))
+						acc <<= r
+						nb -= r
+					}
+					break
+				}
+				k += int(r)
+				if k > se {
+					br.acc, br.n = acc, nb
+					return jpegError("AC coefficient index past the band")
+				}
+				v := extend(uint32(acc>>(64-sz)), uint8(sz)) << al
+				acc <<= sz
+				nb -= sz
+				b[k] = int16(v)
+				mask |= 1 << k
+				k++
+			}
+			*m = mask
+			if br.fake*8 > nb+8 {
+				br.acc, br.n = acc, nb
+				return jpegError("scan data ends early (truncated file?)")
+			}
 		}
-		k += r
-		if k > se {
-			return jpegError("AC coefficient index past the band")
-		}
-		v := extend(br.bits(uint(sz)), sz) << al
-		if b != nil {
-			b[k] = int16(v)
-			*m |= 1 << k
-		}
-		k++
 	}
+	br.acc, br.n = acc, nb
+	d.eobrun = eobrun
 	return nil
 }
 

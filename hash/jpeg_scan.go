@@ -90,8 +90,15 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		c.pred = 0
 	}
 	d.br.reset(d.data, pos)
-	if d.progressive && ss > 0 && ah > 0 {
-		if err := d.refineScan(sc[0], ss, se, al); err != nil {
+	if d.progressive && ss > 0 {
+		// An AC scan: one component, its own loop over the blocks.
+		var err error
+		if ah == 0 {
+			err = d.firstScan(sc[0], ss, se, al)
+		} else {
+			err = d.refineScan(sc[0], ss, se, al)
+		}
+		if err != nil {
 			return 0, err
 		}
 		return d.afterScan(), nil
@@ -135,8 +142,6 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 					bx, by := mx*bh+h, my*bv+v
 					var err error
 					switch {
-					case ss > 0:
-						err = d.acFirst(c, bx, by, ss, se, al)
 					case ah == 0:
 						err = d.dcFirst(c, bx, by, al)
 					default:
