@@ -394,23 +394,20 @@ func init() {
 	}
 }
 
-// selectBit returns the position of the r-th (from 0) set bit of x, or 64
-// when x has no more than r, without branching on the data (Vigna's
-// broadword select): the bytes' running counts of set bits, the byte
-// where the count passes r, the bit within that byte from a table.
+// selectBit returns the position of the r-th (from 0, r < 128) set bit of
+// x, or a number over 63 when x has no more than r, without a branch
+// (Vigna's broadword select): the bytes' running counts of set bits, the
+// byte where the count passes r, the bit within that byte from a table.
 func selectBit(x uint64, r uint) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	s := x - (x>>1)&0x5555555555555555
 	s = s&0x3333333333333333 + (s>>2)&0x3333333333333333
-	s = (s + s>>4) & 0x0F0F0F0F0F0F0F0F
-	s *= ones // byte i: set bits in bytes 0…i
-	// Bytes whose running count is at most r: the set bits below the one
-	// sought lie in them.
-	leq := ((uint64(r)&127*ones | highs) - s) & highs
-	i := uint(bits.OnesCount64(leq)) // the byte that holds it (8: none)
-	if i >= 8 || r > 63 {
-		return 64
-	}
-	before := uint(s<<8>>(8*i)) & 0xFF // set bits below byte i
-	return int(8*i) + int(selectInByte[x>>(8*i)&0xFF][(r-before)&7])
+	s = (s + s>>4) & 0x0F0F0F0F0F0F0F0F * ones // byte i: set bits in bytes 0…i
+	// The bytes whose running count is at most r hold the set bits below
+	// the one sought; the next byte holds it.
+	i := uint(bits.OnesCount64((uint64(r)*ones | highs - s) & highs))
+	// With no such bit i is 8: x>>64 is 0, whose entries are all 8.
+	// Less the set bits below that byte (the low byte of s<<8>>(8·i); the
+	// bytes above it cancel modulo 8).
+	return int(8*i) + int(selectInByte[uint8(x>>(8*i))][(r-uint(s<<8>>(8*i)))&7])
 }

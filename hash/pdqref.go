@@ -225,7 +225,43 @@ func (s *pdqSampler) addBlock(bx, by int, zs []uint8, fs []float32) {
 	r, c := &s.bRows, &s.bCols
 	fs = fs[:len(zs)]
 	c0, c1 := c.first[bx], c.first[bx+1]
-	for i := r.first[by]; i < r.first[by+1]; i++ {
+	r0, r1 := r.first[by], r.first[by+1]
+	if r1-r0 <= 2 && c1-c0 <= 2 {
+		// Most blocks feed at most two output rows and two columns: each
+		// coefficient goes straight into four sums held in registers
+		// (a missing row or column has zero weights and is not written).
+		a0, a1 := &r.a[r0], &zeroTaps
+		if r1-r0 == 2 {
+			a1 = &r.a[r0+1]
+		}
+		b0, b1 := &c.a[c0], &zeroTaps
+		if c1-c0 == 2 {
+			b1 = &c.a[c0+1]
+		}
+		var s00, s01, s10, s11 float32
+		for k, z := range zs {
+			u, v := z&7, (z>>3)&7
+			f0, f1 := fs[k]*a0[v], fs[k]*a1[v]
+			s00 += f0 * b0[u]
+			s01 += f0 * b1[u]
+			s10 += f1 * b0[u]
+			s11 += f1 * b1[u]
+		}
+		row := (*[64]float32)(s.g[int(r.out[r0]&63)*64:])
+		row[c.out[c0]&63] += s00
+		if c1-c0 == 2 {
+			row[c.out[c0+1]&63] += s01
+		}
+		if r1-r0 == 2 {
+			row = (*[64]float32)(s.g[int(r.out[r0+1]&63)*64:])
+			row[c.out[c0]&63] += s10
+			if c1-c0 == 2 {
+				row[c.out[c0+1]&63] += s11
+			}
+		}
+		return
+	}
+	for i := r0; i < r1; i++ {
 		a := &r.a[i]
 		var h [8]float32 // Σ_v F(u,v)·a[v], per u
 		for k, z := range zs {
@@ -238,6 +274,9 @@ func (s *pdqSampler) addBlock(bx, by int, zs []uint8, fs []float32) {
 		}
 	}
 }
+
+// zeroTaps stands for a row or column a block does not feed.
+var zeroTaps [8]float32
 
 // add records the luma v (0–255) of pixel (x, y). Pixels the reference
 // does not read are ignored.
