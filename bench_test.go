@@ -63,7 +63,9 @@ func (b *benchImage) bytes() []byte {
 		}
 		jpg := sample.JPEG(photo, 85)
 		if b.progressive {
-			jpg = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true})
+			// libjpeg's progression (cjpeg -progressive), refinement scans
+			// and all, as progressive files on the web are made.
+			jpg = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true, Successive: true})
 		}
 		// A professional photo's metadata, so the metadata path has work to
 		// do: EXIF with GPS and owner, an XMP packet, IPTC in APP13.
