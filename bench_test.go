@@ -228,7 +228,7 @@ func BenchmarkScan(b *testing.B) {
 
 // webMix writes n JPEGs sized as web datasets are (a third at most 512 px
 // on a side, a third about 0.3 MP, a third 0.5 MP; one in four
-// progressive) into a new folder.
+// progressive, by libjpeg's progression) into a new folder.
 func webMix(b *testing.B, n int) string {
 	dir := b.TempDir()
 	sizes := [][2]int{{400, 300}, {512, 384}, {320, 480}, {640, 480}, {600, 450}, {816, 612}, {800, 600}, {1000, 500}}
@@ -237,7 +237,7 @@ func webMix(b *testing.B, n int) string {
 		photo := sample.Photo(uint64(i), sz[0], sz[1])
 		data := sample.JPEG(photo, 85)
 		if i%4 == 3 {
-			data = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true})
+			data = sample.EncodeJPEG(photo, sample.JPEGOptions{Quality: 85, Progressive: true, Successive: true})
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img-%03d.jpg", i)), data, 0o644); err != nil {
 			b.Fatal(err)
