@@ -4,23 +4,85 @@ import (
 	"math/bits"
 )
 
-// dcFirst decodes a block's DC in a progressive first DC scan.
-func (d *jpegDecoder) dcFirst(c *jpegComp, bx, by int, al uint) error {
-	if err := d.addDC(c); err != nil {
-		return err
+// dcScan decodes a progressive DC scan, first (ah = 0: each block's DC
+// less its al low bits, as a difference from the last) or refining (one
+// more bit of each), MCU by MCU over the scan's components as baselineDC
+// does, with the bit reader in registers. Only luma's DCs are stored.
+func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
+	br := &d.br
+	acc, nb := br.acc, br.n
+	mcusX, mcusY := d.mcusX, d.mcusY
+	single := len(sc) == 1
+	if single {
+		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
 	}
-	if c.isY && bx < d.yBW && by < d.yBH {
-		d.ydc[by*d.yBW+bx] = c.pred << al
+	restartsLeft := d.restart
+	for my := 0; my < mcusY; my++ {
+		for mx := 0; mx < mcusX; mx++ {
+			if d.restart > 0 {
+				if restartsLeft == 0 && (mx > 0 || my > 0) {
+					br.acc, br.n = acc, nb
+					if err := d.nextRestart(); err != nil {
+						return err
+					}
+					acc, nb = br.acc, br.n
+					for _, c := range sc {
+						c.pred = 0
+					}
+					restartsLeft = d.restart
+				}
+				restartsLeft--
+			}
+			for _, c := range sc {
+				dct := &d.dc[c.td]
+				bh, bv := c.h, c.v
+				if single {
+					bh, bv = 1, 1
+				}
+				for v := 0; v < bv; v++ {
+					for h := 0; h < bh; h++ {
+						bx, by := mx*bh+h, my*bv+v
+						if nb < 32 {
+							br.acc, br.n = acc, nb
+							br.fill()
+							acc, nb = br.acc, br.n
+						}
+						stored := c.isY && bx < d.yBW && by < d.yBH
+						if ah > 0 {
+							bit := acc >> 63
+							acc <<= 1
+							nb--
+							if bit != 0 && stored {
+								d.ydc[by*d.yBW+bx] |= 1 << al
+							}
+							continue
+						}
+						// Code and magnitude bits in one lookup when they fit.
+						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 && e.sym < 16 {
+							c.pred += int32(e.val)
+							acc <<= e.total
+							nb -= uint(e.total)
+						} else {
+							br.acc, br.n = acc, nb
+							if err := d.addDC(c); err != nil {
+								return err
+							}
+							acc, nb = br.acc, br.n
+						}
+						if stored {
+							d.ydc[by*d.yBW+bx] = c.pred << al
+						}
+					}
+				}
+			}
+			if br.fake*8 > nb+8 {
+				br.acc, br.n = acc, nb
+				return jpegError("scan data ends early (truncated file?)")
+			}
+		}
 	}
+	br.acc, br.n = acc, nb
 	return nil
-}
-
-// dcRefine reads one more bit of a block's DC.
-func (d *jpegDecoder) dcRefine(c *jpegComp, bx, by int, al uint) {
-	bit := d.br.bits(1)
-	if bit != 0 && c.isY && bx < d.yBW && by < d.yBH {
-		d.ydc[by*d.yBW+bx] |= 1 << al
-	}
 }
 
 // lumaCoef returns the stored coefficients of luma block (bx, by) and its

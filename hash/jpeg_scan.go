@@ -110,52 +110,8 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		return d.afterScan(), nil
 	}
 
-	// Block order: an interleaved scan goes MCU by MCU, each component's
-	// h×v blocks in turn; a single-component scan goes block by block over
-	// that component's own grid.
-	mcusX, mcusY := d.mcusX, d.mcusY
-	if ns == 1 {
-		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
-	}
-	total := mcusX * mcusY
-	restartsLeft := d.restart
-	for mcu := 0; mcu < total; mcu++ {
-		if d.restart > 0 && mcu > 0 && restartsLeft == 0 {
-			if err := d.nextRestart(); err != nil {
-				return 0, err
-			}
-			for i := 0; i < ns; i++ {
-				sc[i].pred = 0
-			}
-			restartsLeft = d.restart
-		}
-		restartsLeft--
-		mx, my := mcu%mcusX, mcu/mcusX
-		for i := 0; i < ns; i++ {
-			c := sc[i]
-			bh, bv := c.h, c.v
-			if ns == 1 {
-				bh, bv = 1, 1
-			}
-			for v := 0; v < bv; v++ {
-				for h := 0; h < bh; h++ {
-					bx, by := mx*bh+h, my*bv+v
-					var err error
-					switch {
-					case ah == 0:
-						err = d.dcFirst(c, bx, by, al)
-					default:
-						d.dcRefine(c, bx, by, al)
-					}
-					if err != nil {
-						return 0, err
-					}
-				}
-			}
-		}
-		if d.br.overrun() {
-			return 0, jpegError("scan data ends early (truncated file?)")
-		}
+	if err := d.dcScan(sc[:ns], ah, al); err != nil {
+		return 0, err
 	}
 	return d.afterScan(), nil
 }
