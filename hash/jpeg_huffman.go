@@ -87,7 +87,7 @@ type bitReader struct {
 	acc    uint64 // valid bits left-aligned
 	n      uint   // number of valid bits in acc
 	marker bool   // a marker (or the end) was reached; pos is at it
-	fake   uint   // zero bytes fed after the marker
+	fake   uint   // zero bytes fed after the marker: fake*8 > n+8 when bits past the data were read
 }
 
 func (b *bitReader) reset(data []byte, pos int) {
@@ -128,9 +128,6 @@ func (b *bitReader) fill() {
 		b.n += 8
 	}
 }
-
-// overrun reports whether bits past the end of the data were consumed.
-func (b *bitReader) overrun() bool { return b.fake*8 > b.n+8 }
 
 func (b *bitReader) consume(n uint) {
 	b.acc <<= n

@@ -90,27 +90,22 @@ func (d *jpegDecoder) scan(seg []byte, pos int) (int, error) {
 		c.pred = 0
 	}
 	d.br.reset(d.data, pos)
-	if d.progressive && ss > 0 {
-		// An AC scan: one component, its own loop over the blocks.
-		var err error
-		if ah == 0 {
-			err = d.firstScan(sc[0], ss, se, al)
-		} else {
-			err = d.refineScan(sc[0], ss, se, al)
-		}
-		if err != nil {
-			return 0, err
-		}
-		return d.afterScan(), nil
+	// Each kind of scan has its loop, which walks the blocks itself (an
+	// interleaved scan MCU by MCU, each component's h×v blocks in turn; a
+	// single-component scan over that component's own grid) with the bit
+	// reader in registers.
+	var err error
+	switch {
+	case !d.progressive:
+		err = d.baselineDC(sc[:ns])
+	case ss == 0:
+		err = d.dcScan(sc[:ns], ah, al)
+	case ah == 0: // AC scans have one component
+		err = d.firstScan(sc[0], ss, se, al)
+	default:
+		err = d.refineScan(sc[0], ss, se, al)
 	}
-	if !d.progressive {
-		if err := d.baselineDC(sc[:ns]); err != nil {
-			return 0, err
-		}
-		return d.afterScan(), nil
-	}
-
-	if err := d.dcScan(sc[:ns], ah, al); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	return d.afterScan(), nil
