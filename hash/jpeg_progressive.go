@@ -20,18 +20,16 @@ func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {
 			if d.restart > 0 {
-				if restartsLeft == 0 && (mx > 0 || my > 0) {
-					br.acc, br.n = acc, nb
-					if err := d.nextRestart(); err != nil {
-						return err
-					}
-					acc, nb = br.acc, br.n
+				var restarted bool
+				var err error
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb); err != nil {
+					return err
+				}
+				if restarted {
 					for _, c := range sc {
 						c.pred = 0
 					}
-					restartsLeft = d.restart
 				}
-				restartsLeft--
 			}
 			for _, c := range sc {
 				dct := &d.dc[c.td]
@@ -111,27 +109,21 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 	for by := 0; by < c.blocksH; by++ {
 		for bx := 0; bx < c.blocksW; bx++ {
 			if d.restart > 0 {
-				if restartsLeft == 0 && (bx > 0 || by > 0) {
-					br.acc, br.n = acc, nb
-					if err := d.nextRestart(); err != nil {
-						return err
-					}
-					acc, nb = br.acc, br.n
-					eobrun = 0
-					restartsLeft = d.restart
+				var restarted bool
+				var err error
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb); err != nil {
+					return err
 				}
-				restartsLeft--
+				if restarted {
+					eobrun = 0
+				}
 			}
 			if eobrun > 0 {
 				eobrun--
 				continue
 			}
-			var b []int16
-			var m *uint64
-			if bx < d.yBW && by < d.yBH {
-				i := by*d.yBW + bx
-				b, m = d.coef[i*64:i*64+64:i*64+64], &d.nzm[i]
-			} else {
+			b, m := d.lumaCoef(bx, by)
+			if b == nil {
 				b, m = scratch[:], &scratchMask
 			}
 			mask := *m
@@ -229,23 +221,17 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 	for by := 0; by < c.blocksH; by++ {
 		for bx := 0; bx < c.blocksW; bx++ {
 			if d.restart > 0 {
-				if restartsLeft == 0 && (bx > 0 || by > 0) {
-					br.acc, br.n = acc, nb
-					if err := d.nextRestart(); err != nil {
-						return err
-					}
-					acc, nb = br.acc, br.n
-					eobrun = 0
-					restartsLeft = d.restart
+				var restarted bool
+				var err error
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb); err != nil {
+					return err
 				}
-				restartsLeft--
+				if restarted {
+					eobrun = 0
+				}
 			}
-			var b []int16
-			var m *uint64
-			if bx < d.yBW && by < d.yBH {
-				i := by*d.yBW + bx
-				b, m = d.coef[i*64:i*64+64:i*64+64], &d.nzm[i]
-			} else {
+			b, m := d.lumaCoef(bx, by)
+			if b == nil {
 				scratch, scratchMask = [64]int16{}, 0
 				b, m = scratch[:], &scratchMask
 			}

@@ -137,18 +137,16 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {
 			if d.restart > 0 {
-				if restartsLeft == 0 {
-					br.acc, br.n = acc, nb
-					if err := d.nextRestart(); err != nil {
-						return err
-					}
-					acc, nb = br.acc, br.n
+				var restarted bool
+				var err error
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb); err != nil {
+					return err
+				}
+				if restarted {
 					for _, c := range sc {
 						c.pred = 0
 					}
-					restartsLeft = d.restart
 				}
-				restartsLeft--
 			}
 			for _, c := range sc {
 				dct, act := &d.dc[c.td], &d.ac[c.ta]
@@ -267,6 +265,24 @@ func skipScan(data []byte, pos int) int {
 		}
 		pos++
 	}
+}
+
+// restartDue counts one MCU (or block, in a single-component scan) off the
+// restart interval, left being what is left of it, and at the start of
+// every interval but the first finds the restart marker and resets the
+// reader, whose state the caller holds (acc, nb) and gets back. restarted
+// says it did, for the caller to reset what a restart resets.
+func (d *jpegDecoder) restartDue(left *int, first bool, acc uint64, nb uint) (uint64, uint, bool, error) {
+	if *left > 0 || first {
+		*left--
+		return acc, nb, false, nil
+	}
+	d.br.acc, d.br.n = acc, nb
+	if err := d.nextRestart(); err != nil {
+		return acc, nb, false, err
+	}
+	*left = d.restart - 1
+	return d.br.acc, d.br.n, true, nil
 }
 
 // nextRestart finds the restart marker that ends the current interval
