@@ -25,10 +25,18 @@ type huffTable struct {
 	vals    [256]uint8
 }
 
-type fastEntry struct {
-	len, sym, total uint8
-	val             int16
-}
+// fastEntry packs one fast-table entry in a word, so that a lookup is one
+// load: bits 0–3 the total bits of code and value (0: they do not fit),
+// bits 4–7 the code length (0: a longer code), bits 8–15 the symbol,
+// bits 16–31 the value (signed).
+type fastEntry uint32
+
+func (e fastEntry) total() uint { return uint(e) & 15 }
+func (e fastEntry) len() uint   { return uint(e>>4) & 15 }
+func (e fastEntry) sym() uint8  { return uint8(e >> 8) }
+func (e fastEntry) val() int32  { return int32(e) >> 16 }
+func (e fastEntry) fits() bool  { return e&15 != 0 }
+func (e fastEntry) known() bool { return e&0xF0 != 0 }
 
 func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
 	total := 0
@@ -53,13 +61,12 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
 				shift := fastBits - l
 				s := int(sym & 15)
 				for suffix := int32(0); suffix < 1<<shift; suffix++ {
-					e := &t.fast[code<<shift|suffix]
-					e.len, e.sym = uint8(l), sym
+					e := fastEntry(l)<<4 | fastEntry(sym)<<8
 					if l+s <= fastBits {
-						e.total = uint8(l + s)
 						extra := uint32(suffix>>(shift-s)) & (1<<s - 1)
-						e.val = int16(extend(extra, uint8(s)))
+						e |= fastEntry(l+s) | fastEntry(uint16(int16(extend(extra, uint8(s)))))<<16
 					}
+					t.fast[code<<shift|suffix] = e
 				}
 			}
 			code++
@@ -102,7 +109,7 @@ func (b *bitReader) fill() {
 		x := ^v // a 0xFF byte becomes 0x00
 		if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
 			k := (63 - b.n) >> 3 // whole bytes that fit
-			b.acc |= v >> b.n
+			b.acc |= v >> (b.n & 63)
 			b.pos += int(k)
 			b.n += k << 3
 			return
@@ -124,13 +131,13 @@ func (b *bitReader) fill() {
 			b.marker = true // a marker: pos stays at its 0xFF
 			b.fake++
 		}
-		b.acc |= uint64(c) << (56 - b.n)
+		b.acc |= uint64(c) << ((56 - b.n) & 63)
 		b.n += 8
 	}
 }
 
 func (b *bitReader) consume(n uint) {
-	b.acc <<= n
+	b.acc <<= n & 63
 	b.n -= n
 }
 
@@ -139,7 +146,7 @@ func (b *bitReader) bits(n uint) uint32 {
 	if b.n < n {
 		b.fill()
 	}
-	v := uint32(b.acc >> (64 - n))
+	v := uint32(b.acc >> ((64 - n) & 63))
 	b.consume(n)
 	return v
 }
@@ -150,9 +157,9 @@ func (b *bitReader) decode(t *huffTable) (uint8, error) {
 		b.fill()
 	}
 	e := t.fast[b.acc>>(64-fastBits)]
-	if e.len != 0 {
-		b.consume(uint(e.len))
-		return e.sym, nil
+	if e.known() {
+		b.consume(e.len())
+		return e.sym(), nil
 	}
 	code := int32(b.acc >> (64 - 16))
 	for l := fastBits + 1; l <= 16; l++ {
@@ -169,6 +176,6 @@ func (b *bitReader) decode(t *huffTable) (uint8, error) {
 // A coefficient's sign is as good as random, so this takes no branch:
 // when the top received bit is 0 the value is v − (2^s − 1).
 func extend(v uint32, s uint8) int32 {
-	neg := int32(v>>(s-1)) - 1 // −1 when the top bit is 0 (and for s = 0, when v is 0)
-	return int32(v) + neg&(1-1<<s)
+	neg := int32(v>>((s-1)&31)) - 1 // −1 when the top bit is 0 (and for s = 0, when v is 0)
+	return int32(v) + neg&(1-1<<(s&31))
 }

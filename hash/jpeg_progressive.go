@@ -56,10 +56,10 @@ func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 							continue
 						}
 						// Code and magnitude bits in one lookup when they fit.
-						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 && e.sym < 16 {
-							c.pred += int32(e.val)
-							acc <<= e.total
-							nb -= uint(e.total)
+						if e := dct.fast[acc>>(64-fastBits)]; e.fits() && e.sym() < 16 {
+							c.pred += e.val()
+							acc <<= e.total()
+							nb -= e.total()
 						} else {
 							br.acc, br.n = acc, nb
 							if err := d.addDC(c); err != nil {
@@ -134,24 +134,24 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 					acc, nb = br.acc, br.n
 				}
 				e := ac.fast[acc>>(64-fastBits)]
-				sym := e.sym
-				if e.total != 0 && sym&15 != 0 {
+				sym := e.sym()
+				if e.fits() && sym&15 != 0 {
 					// Run, code and value bits in one lookup.
 					k += int(sym >> 4)
 					if k > se {
 						br.acc, br.n = acc, nb
 						return jpegError("AC coefficient index past the band")
 					}
-					acc <<= e.total
-					nb -= uint(e.total)
-					b[k] = int16(int32(e.val) << al)
+					acc <<= e.total()
+					nb -= e.total()
+					b[k] = int16(e.val() << al)
 					mask |= 1 << k
 					k++
 					continue
 				}
-				if e.len != 0 {
-					acc <<= e.len
-					nb -= uint(e.len)
+				if e.known() {
+					acc <<= e.len()
+					nb -= e.len()
 				} else {
 					br.acc, br.n = acc, nb
 					var err error
@@ -169,8 +169,8 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 					// EOBr: this block and 2^r − 1 + (r bits) more end here.
 					eobrun = 1<<r - 1
 					if r > 0 {
-						eobrun += int(acc >> (64 - r))
-						acc <<= r
+						eobrun += int(acc >> ((64 - r) & 63))
+						acc <<= r & 63
 						nb -= r
 					}
 					break
@@ -180,8 +180,8 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 					br.acc, br.n = acc, nb
 					return jpegError("AC coefficient index past the band")
 				}
-				v := extend(uint32(acc>>(64-sz)), uint8(sz)) << al
-				acc <<= sz
+				v := extend(uint32(acc>>((64-sz)&63)), uint8(sz)) << al
+				acc <<= sz & 63
 				nb -= sz
 				b[k] = int16(v)
 				mask |= 1 << k
@@ -246,17 +246,17 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 						acc, nb = br.acc, br.n
 					}
 					e := ac.fast[acc>>(64-fastBits)]
-					sym := e.sym
+					sym := e.sym()
 					var v int16
 					switch {
-					case e.total != 0 && sym&15 == 1:
-						// Code and sign in one lookup (e.val is ±1).
-						acc <<= e.total
-						nb -= uint(e.total)
-						v = e.val * delta
-					case e.len != 0:
-						acc <<= e.len
-						nb -= uint(e.len)
+					case e.fits() && sym&15 == 1:
+						// Code and sign in one lookup (e.val() is ±1).
+						acc <<= e.total()
+						nb -= e.total()
+						v = int16(e.val()) * delta
+					case e.known():
+						acc <<= e.len()
+						nb -= e.len()
 					default:
 						br.acc, br.n = acc, nb
 						var err error
@@ -272,8 +272,8 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 						// blocks only refine what is already nonzero.
 						eobrun = 1 << r
 						if r > 0 {
-							eobrun += int(acc >> (64 - r))
-							acc <<= r
+							eobrun += int(acc >> ((64 - r) & 63))
+							acc <<= r & 63
 							nb -= r
 						}
 						break symbols
@@ -308,8 +308,8 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 								br.fill()
 								acc, nb = br.acc, br.n
 							}
-							cb := acc >> (64 - c) << (64 - c) // the bits, left-aligned
-							acc <<= c
+							cb := acc >> ((64 - c) & 63) << ((64 - c) & 63) // the bits, left-aligned
+							acc <<= c & 63
 							nb -= c
 							for ; nzs != 0; nzs &= nzs - 1 {
 								j := bits.TrailingZeros64(nzs) & 63
@@ -367,8 +367,8 @@ func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16, acc uint64,
 			d.br.fill()
 			acc, nb = d.br.acc, d.br.n
 		}
-		v := uint32(acc >> (64 - c)) // the first coefficient's bit on top
-		acc <<= c
+		v := uint32(acc >> ((64 - c) & 63)) // the first coefficient's bit on top
+		acc <<= c & 63
 		nb -= c
 		for i := int(c) - 1; i >= 0; i-- {
 			j := bits.TrailingZeros64(nzs) & 63
@@ -376,7 +376,7 @@ func (d *jpegDecoder) refineBits(b []int16, nzs uint64, delta int16, acc uint64,
 			// Unless that bit is already set; without branches, as the
 			// bits are random.
 			x := b[j]
-			add := (delta &^ (x & delta)) & -int16(v>>uint(i)&1)
+			add := (delta &^ (x & delta)) & -int16(v>>(uint(i)&31)&1)
 			sign := x >> 15 // −1 for a negative coefficient
 			b[j] = x + (add ^ sign) - sign
 		}

@@ -163,10 +163,10 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 							acc, nb = br.acc, br.n
 						}
 						var diff int32
-						if e := dct.fast[acc>>(64-fastBits)]; e.total != 0 {
-							diff = int32(e.val)
-							acc <<= e.total
-							nb -= uint(e.total)
+						if e := dct.fast[acc>>(64-fastBits)]; e.fits() {
+							diff = e.val()
+							acc <<= e.total()
+							nb -= e.total()
 						} else {
 							br.acc, br.n = acc, nb
 							s, err := br.decode(dct)
@@ -202,10 +202,10 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 								acc, nb = br.acc, br.n
 							}
 							e := act.fast[acc>>(64-fastBits)]
-							sym := e.sym
-							if e.total != 0 {
-								acc <<= e.total
-								nb -= uint(e.total)
+							sym := e.sym()
+							if e.fits() {
+								acc <<= e.total()
+								nb -= e.total()
 							} else {
 								br.acc, br.n = acc, nb
 								var err error
@@ -215,7 +215,7 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 								}
 								acc, nb = br.acc, br.n
 								sz := uint(sym & 15)
-								acc <<= sz
+								acc <<= sz & 63
 								nb -= sz
 							}
 							if sym&15 == 0 {
@@ -347,13 +347,13 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 			acc, nb = br.acc, br.n
 		}
 		e := ac.fast[acc>>(64-fastBits)]
-		sym := e.sym
-		if e.total != 0 {
+		sym := e.sym()
+		if e.fits() {
 			// Code and value bits in one lookup.
 			sz := uint(sym & 15)
 			if sz == 0 {
-				acc <<= e.total
-				nb -= uint(e.total)
+				acc <<= e.total()
+				nb -= e.total()
 				if sym != 0xF0 {
 					if sym != 0 {
 						d.nonconforming = true
@@ -363,9 +363,9 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 				k += 16
 				continue
 			}
-			v := int32(e.val)
-			acc <<= e.total
-			nb -= uint(e.total)
+			v := e.val()
+			acc <<= e.total()
+			nb -= e.total()
 			k += int(sym >> 4)
 			if k < 64 {
 				f := v * int32(q[k])
@@ -378,9 +378,9 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 			k++
 			continue
 		}
-		if e.len != 0 {
-			acc <<= e.len
-			nb -= uint(e.len)
+		if e.known() {
+			acc <<= e.len()
+			nb -= e.len()
 		} else {
 			br.acc, br.n = acc, nb
 			var err error
@@ -400,8 +400,8 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 			k += 16
 			continue
 		}
-		v := extend(uint32(acc>>(64-sz)), uint8(sz))
-		acc <<= sz
+		v := extend(uint32(acc>>((64-sz)&63)), uint8(sz))
+		acc <<= sz & 63
 		nb -= sz
 		k += r
 		if k < 64 {
