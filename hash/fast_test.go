@@ -406,8 +406,10 @@ func TestFastAgreesWithReference(t *testing.T) {
 func TestZeroAllocations(t *testing.T) {
 	data := sample.JPEG(sample.Photo(3, 800, 600), 85)
 	prog := sample.EncodeJPEG(sample.Photo(3, 800, 600), sample.JPEGOptions{Quality: 85, Progressive: true})
+	succ := sample.EncodeJPEG(sample.Photo(3, 800, 600), sample.JPEGOptions{Quality: 85, Progressive: true, Successive: true})
+	small := sample.EncodeJPEG(sample.Photo(3, 200, 150), sample.JPEGOptions{Quality: 85})
 	h := NewHasher()
-	for name, d := range map[string][]byte{"baseline": data, "progressive": prog} {
+	for name, d := range map[string][]byte{"baseline": data, "progressive": prog, "successive approximation": succ, "small (1/2-scale plane)": small} {
 		if _, _, err := h.Compute(d, nil); err != nil { // warm the buffers
 			t.Fatal(err)
 		}
