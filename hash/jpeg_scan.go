@@ -2,6 +2,7 @@ package hash
 
 import (
 	"bytes"
+	"slices"
 )
 
 // maxCoef bounds a dequantized DCT coefficient of 8-bit samples (the DC
@@ -334,8 +335,19 @@ func (d *jpegDecoder) addDC(c *jpegComp) error {
 // coefficient (64 or more).
 func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 	br, ac, q := &d.br, &d.ac[c.ta], &d.quant[c.tq]
-	var zs [64]uint8
-	var fs [64]float32
+	// A block that is kept is decoded where it is kept, not copied there.
+	var zs []uint8
+	var fs []float32
+	keep := d.keep && bx < d.yBW && by < d.yBH
+	nk := len(d.keptZ)
+	if keep {
+		d.keptZ, d.keptF = slices.Grow(d.keptZ, 64), slices.Grow(d.keptF, 64)
+		zs, fs = d.keptZ[nk:nk+64], d.keptF[nk:nk+64]
+	} else {
+		var za [64]uint8
+		var fa [64]float32
+		zs, fs = za[:], fa[:]
+	}
 	zs[0], fs[0] = 0, float32(c.pred)*float32(q[0])
 	nz := 1
 	k := 1
@@ -415,11 +427,11 @@ func (d *jpegDecoder) lumaAC(c *jpegComp, bx, by int) (int, error) {
 		k++
 	}
 	br.acc, br.n = acc, nb
-	if d.keep && bx < d.yBW && by < d.yBH {
+	if keep {
 		i := by*d.yBW + bx
 		d.keptAll[i] = true
-		d.kept = append(d.kept, keptBlock{block: int32(i), off: int32(len(d.keptZ)), n: uint8(nz)})
-		d.keptZ, d.keptF = append(d.keptZ, zs[:nz]...), append(d.keptF, fs[:nz]...)
+		d.kept = append(d.kept, keptBlock{block: int32(i), off: int32(nk), n: uint8(nz)})
+		d.keptZ, d.keptF = d.keptZ[:nk+nz], d.keptF[:nk+nz]
 	}
 	switch {
 	case d.n == 1:
