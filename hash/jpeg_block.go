@@ -74,9 +74,7 @@ func pixel8(v float32) float32 {
 // coefficients are fs at natural indices zs, into the plane (n×n region
 // means; at n = 8 the pixels) and gives it to the sampler.
 func (d *jpegDecoder) finishBlock(bx, by int, zs []uint8, fs []float32) {
-	if d.sampled(bx, by) {
-		d.sample(bx, by, zs, fs)
-	}
+	d.sample(bx, by, zs, fs)
 	n := d.n
 	stride := d.yBW * n
 	base := by*n*stride + bx*n
