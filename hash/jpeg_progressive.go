@@ -20,15 +20,9 @@ func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {
 			if d.restart > 0 {
-				var restarted bool
 				var err error
-				if acc, nb, restarted, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb); err != nil {
+				if acc, nb, _, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb, sc); err != nil {
 					return err
-				}
-				if restarted {
-					for _, c := range sc {
-						c.pred = 0
-					}
 				}
 			}
 			for _, c := range sc {
@@ -111,7 +105,7 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 			if d.restart > 0 {
 				var restarted bool
 				var err error
-				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb); err != nil {
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb, nil); err != nil {
 					return err
 				}
 				if restarted {
@@ -223,7 +217,7 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 			if d.restart > 0 {
 				var restarted bool
 				var err error
-				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb); err != nil {
+				if acc, nb, restarted, err = d.restartDue(&restartsLeft, bx == 0 && by == 0, acc, nb, nil); err != nil {
 					return err
 				}
 				if restarted {

@@ -138,15 +138,9 @@ func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {
 			if d.restart > 0 {
-				var restarted bool
 				var err error
-				if acc, nb, restarted, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb); err != nil {
+				if acc, nb, _, err = d.restartDue(&restartsLeft, mx == 0 && my == 0, acc, nb, sc); err != nil {
 					return err
-				}
-				if restarted {
-					for _, c := range sc {
-						c.pred = 0
-					}
 				}
 			}
 			for _, c := range sc {
@@ -271,9 +265,11 @@ func skipScan(data []byte, pos int) int {
 // restartDue counts one MCU (or block, in a single-component scan) off the
 // restart interval, left being what is left of it, and at the start of
 // every interval but the first finds the restart marker and resets the
-// reader, whose state the caller holds (acc, nb) and gets back. restarted
-// says it did, for the caller to reset what a restart resets.
-func (d *jpegDecoder) restartDue(left *int, first bool, acc uint64, nb uint) (uint64, uint, bool, error) {
+// reader, whose state the caller holds (acc, nb) and gets back. A restart
+// resets the DC predictions of components sc (nil in an AC scan) and the
+// end-of-band run; restarted says it did, for a caller holding the run in
+// a local to reset it.
+func (d *jpegDecoder) restartDue(left *int, first bool, acc uint64, nb uint, sc []*jpegComp) (uint64, uint, bool, error) {
 	if *left > 0 || first {
 		*left--
 		return acc, nb, false, nil
@@ -281,6 +277,9 @@ func (d *jpegDecoder) restartDue(left *int, first bool, acc uint64, nb uint) (ui
 	d.br.acc, d.br.n = acc, nb
 	if err := d.nextRestart(); err != nil {
 		return acc, nb, false, err
+	}
+	for _, c := range sc {
+		c.pred = 0
 	}
 	*left = d.restart - 1
 	return d.br.acc, d.br.n, true, nil

@@ -107,6 +107,19 @@ func (w *bitWriter) flush() {
 	}
 }
 
+// writeAC writes nonzero coefficient v after run zero ones: a ZRL for
+// each 16 of them, then the run/size symbol and v's magnitude bits.
+func writeAC(bw *bitWriter, run, v int) {
+	for run > 15 {
+		bw.write(uint32(acCode[0xF0]), uint(acLen[0xF0]))
+		run -= 16
+	}
+	m, n := magnitude(v)
+	s := byte(run<<4) | byte(n)
+	bw.write(uint32(acCode[s]), uint(acLen[s]))
+	bw.write(m, n)
+}
+
 func magnitude(v int) (uint32, uint) {
 	a := v
 	if a < 0 {
@@ -386,14 +399,7 @@ func EncodeJPEG(img image.Image, opts JPEGOptions) []byte {
 					run++
 					continue
 				}
-				for run > 15 {
-					bw.write(uint32(acCode[0xF0]), uint(acLen[0xF0]))
-					run -= 16
-				}
-				m, n := magnitude(v)
-				s := byte(run<<4) | byte(n)
-				bw.write(uint32(acCode[s]), uint(acLen[s]))
-				bw.write(m, n)
+				writeAC(&bw, run, v)
 				run = 0
 			}
 			if run > 0 {
@@ -496,17 +502,10 @@ func acFirst(bw *bitWriter, blk *[64]int, ss, se, al int, eobrun *int, flushEOB 
 			continue
 		}
 		flushEOB()
-		for r > 15 {
-			bw.write(uint32(acCode[0xF0]), uint(acLen[0xF0]))
-			r -= 16
-		}
 		if v < 0 {
 			a = -a
 		}
-		m, n := magnitude(a)
-		s := byte(r<<4) | byte(n)
-		bw.write(uint32(acCode[s]), uint(acLen[s]))
-		bw.write(m, n)
+		writeAC(bw, r, a)
 		r = 0
 	}
 	if r > 0 {
