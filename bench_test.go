@@ -295,46 +295,16 @@ func BenchmarkEndToEnd(b *testing.B) {
 //
 //	go test -run '^$' -bench EndToEndReal -count 5 > e.txt && benchstat -col /impl e.txt
 func BenchmarkEndToEndReal(b *testing.B) {
-	root := os.Getenv("IMGCONSENT_CORPUS")
-	if root == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			b.Skip("no corpus:", err)
-		}
-		root = filepath.Join(cache, "imgconsent", "corpus")
-	}
 	reg := benchRegistry(b)
-	for _, corpus := range []struct{ name, glob string }{{"web", "web-*.jpg"}, {"debian", "deb-*.jpg"}} {
+	for _, corpus := range realCorpora {
 		b.Run("corpus="+corpus.name, func(b *testing.B) {
-			files, _ := filepath.Glob(filepath.Join(root, "web", corpus.glob))
-			if len(files) == 0 {
-				b.Skipf("no %s: run examples/matcheval/corpus.sh and webcorpus.sh", filepath.Join(root, "web", corpus.glob))
-			}
+			files, datas := realCorpus(b, corpus.glob)
 			dir := b.TempDir()
-			var datas [][]byte
-			for _, f := range files {
-				if len(datas) == 400 {
-					break
-				}
-				data, err := os.ReadFile(f)
-				if err != nil {
+			for i, data := range datas {
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(files[i])), data, 0o644); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
-					continue
-				}
-				if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
-					b.Fatal(err)
-				}
-				datas = append(datas, data)
 			}
-			var pixels float64
-			for _, data := range datas {
-				if c, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
-					pixels += float64(c.Width * c.Height)
-				}
-			}
-			b.Logf("%d images, %.2f MP on average", len(datas), pixels/float64(len(datas))/1e6)
 			for _, impl := range []string{"baseline", "scan"} {
 				b.Run("impl="+impl, func(b *testing.B) {
 					b.ReportAllocs()
@@ -354,6 +324,88 @@ func BenchmarkEndToEndReal(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHashReal: the hash stage alone (bytes in memory → hashes) on
+// the real images of BenchmarkEndToEndReal, by the fast path with every
+// hash (impl=fast), by the fast path without PDQ (impl=fast-no-pdq:
+// hash.Options.SkipPDQ, what PDQ computed as Meta's reference does costs)
+// and by image.Decode and goimagehash (impl=goimagehash, the baseline: the
+// three 64-bit hashes only). One Hasher, as a scan worker holds.
+//
+//	go test -run '^$' -bench HashReal -count 5 > h.txt && benchstat -col /impl h.txt
+func BenchmarkHashReal(b *testing.B) {
+	for _, corpus := range realCorpora {
+		b.Run("corpus="+corpus.name, func(b *testing.B) {
+			_, datas := realCorpus(b, corpus.glob)
+			for _, impl := range []string{"goimagehash", "fast", "fast-no-pdq"} {
+				b.Run("impl="+impl, func(b *testing.B) {
+					h := hash.NewHasher()
+					opts := &hash.Options{SkipPDQ: impl == "fast-no-pdq"}
+					for b.Loop() {
+						for _, data := range datas {
+							if impl == "goimagehash" {
+								goimagehashBaseline(b, data)
+								continue
+							}
+							if _, _, err := h.Compute(data, opts); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					b.ReportMetric(float64(b.N*len(datas))/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		})
+	}
+}
+
+// realCorpora are the two sets of real JPEGs the *Real benchmarks read.
+var realCorpora = []struct{ name, glob string }{{"web", "web-*.jpg"}, {"debian", "deb-*.jpg"}}
+
+// realCorpus reads up to 400 files matching glob in the corpus's web
+// directory ($IMGCONSENT_CORPUS, else the user cache's imgconsent/corpus),
+// leaving out any image.Decode cannot read, and skips the benchmark when
+// there are none. It returns the files' names and bytes.
+func realCorpus(b *testing.B, glob string) ([]string, [][]byte) {
+	root := os.Getenv("IMGCONSENT_CORPUS")
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			b.Skip("no corpus:", err)
+		}
+		root = filepath.Join(cache, "imgconsent", "corpus")
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "web", glob))
+	if len(files) == 0 {
+		b.Skipf("no %s: run examples/matcheval/corpus.sh and webcorpus.sh", filepath.Join(root, "web", glob))
+	}
+	var names []string
+	var datas [][]byte
+	var pixels float64
+	for _, f := range files {
+		if len(datas) == 400 {
+			break
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, _, err := image.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			continue
+		}
+		if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+			continue
+		}
+		pixels += float64(c.Width * c.Height)
+		names, datas = append(names, f), append(datas, data)
+	}
+	if len(datas) == 0 {
+		b.Skipf("no image in %s that image.Decode reads", filepath.Join(root, "web", glob))
+	}
+	b.Logf("%d images, %.2f MP on average", len(datas), pixels/float64(len(datas))/1e6)
+	return names, datas
 }
 
 // registrySize is the size of the registries BenchmarkRegistry matches
