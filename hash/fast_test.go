@@ -604,8 +604,9 @@ func FuzzDecodePlane(f *testing.F) {
 	})
 }
 
-// selectBit agrees with clearing the lowest set bits one at a time, for
-// every count asked, past the bits there are too (then any number over 63).
+// selectBit and selectSmall agree with clearing the lowest set bits one at
+// a time, for every count asked, past the bits there are too (then any
+// number over 63).
 func TestSelectBit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n < 100000; n++ {
@@ -620,6 +621,9 @@ func TestSelectBit(t *testing.T) {
 			x = 1 << n
 		}
 		r := uint(rng.IntN(66))
+		if n%2 == 0 {
+			r = uint(rng.IntN(6)) // selectSmall's own range, and just past it
+		}
 		z := x
 		for i := r; i > 0 && z != 0; i-- {
 			z &= z - 1
@@ -631,8 +635,16 @@ func TestSelectBit(t *testing.T) {
 		if got := selectBit(x, r); got != want && (want < 64 || got < 64) {
 			t.Fatalf("selectBit(%#x, %d) = %d, want %d", x, r, got, want)
 		}
+		if got := selectSmall(x, r); got != want && (want < 64 || got < 64) {
+			t.Fatalf("selectSmall(%#x, %d) = %d, want %d", x, r, got, want)
+		}
 	}
-	if got := selectBit(0, 0); got < 64 {
-		t.Fatalf("selectBit(0, 0) = %d, want 64 or more", got)
+	for r := uint(0); r < 5; r++ {
+		if got := selectBit(0, r); got < 64 {
+			t.Fatalf("selectBit(0, %d) = %d, want 64 or more", r, got)
+		}
+		if got := selectSmall(0, r); got < 64 {
+			t.Fatalf("selectSmall(0, %d) = %d, want 64 or more", r, got)
+		}
 	}
 }
