@@ -45,7 +45,7 @@ func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 							acc <<= 1
 							nb--
 							if bit != 0 && stored {
-								d.ydc[by*d.yBW+bx] |= 1 << al
+								d.ydc[by*d.yBW+bx] |= 1 << (al & 15) // al is 4 bits of the SOS
 							}
 							continue
 						}
@@ -62,7 +62,7 @@ func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 							acc, nb = br.acc, br.n
 						}
 						if stored {
-							d.ydc[by*d.yBW+bx] = c.pred << al
+							d.ydc[by*d.yBW+bx] = c.pred << (al & 15)
 						}
 					}
 				}
@@ -138,8 +138,8 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 					}
 					acc <<= e.total()
 					nb -= e.total()
-					b[k] = int16(e.val() << al)
-					mask |= 1 << k
+					b[k] = int16(e.val() << (al & 15)) // al is 4 bits of the SOS
+					mask |= 1 << (uint(k) & 63)        // k ≤ se ≤ 63: no test of the shift
 					k++
 					continue
 				}
@@ -174,11 +174,11 @@ func (d *jpegDecoder) firstScan(c *jpegComp, ss, se int, al uint) error {
 					br.acc, br.n = acc, nb
 					return jpegError("AC coefficient index past the band")
 				}
-				v := extend(uint32(acc>>((64-sz)&63)), uint8(sz)) << al
+				v := extend(uint32(acc>>((64-sz)&63)), uint8(sz)) << (al & 15)
 				acc <<= sz & 63
 				nb -= sz
 				b[k] = int16(v)
-				mask |= 1 << k
+				mask |= 1 << (uint(k) & 63)
 				k++
 			}
 			*m = mask
@@ -288,9 +288,12 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 					}
 					// Pass r zero coefficients, refining the nonzero ones
 					// met, and place v at the next zero one.
-					from := band &^ (1<<uint(k) - 1) // coefficients k…se
+					// Shift counts masked where they are known to be under 64
+					// (k ≤ se ≤ 63; 1 ≤ end ≤ 64), sparing the test Go's
+					// semantics otherwise need on this chain of dependences.
+					from := band &^ (1<<(uint(k)&63) - 1) // coefficients k…se
 					end := min(selectSmall(^mask&from, r), se+1)
-					if nzs := mask & from & (1<<uint(end) - 1); nzs != 0 {
+					if nzs := mask & from & (^uint64(0) >> ((64 - uint(end)) & 63)); nzs != 0 { // below end
 						// Their correction bits: inline for up to 16 (nearly
 						// always), the first coefficient's on top.
 						c := uint(bits.OnesCount64(nzs))
@@ -325,14 +328,14 @@ func (d *jpegDecoder) refineScan(c *jpegComp, ss, se int, al uint) error {
 					}
 					if v != 0 {
 						b[k] = v
-						mask |= 1 << k
+						mask |= 1 << (uint(k) & 63)
 					}
 				}
 			}
 			if eobrun > 0 {
 				eobrun--
 				if k <= se {
-					if nzs := mask & band &^ (1<<uint(k) - 1); nzs != 0 {
+					if nzs := mask & band &^ (1<<(uint(k)&63) - 1); nzs != 0 {
 						acc, nb = d.refineBits(b, nzs, delta, acc, nb)
 					}
 				}
