@@ -11,11 +11,7 @@ import (
 func (d *jpegDecoder) dcScan(sc []*jpegComp, ah, al uint) error {
 	br := &d.br
 	acc, nb := br.acc, br.n
-	mcusX, mcusY := d.mcusX, d.mcusY
-	single := len(sc) == 1
-	if single {
-		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
-	}
+	mcusX, mcusY, single := d.scanGrid(sc)
 	restartsLeft := d.restart
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {

@@ -121,6 +121,15 @@ func (d *jpegDecoder) afterScan() int {
 	return skipScan(d.data, d.br.pos)
 }
 
+// scanGrid is the grid a scan walks: MCUs of every component's h×v blocks
+// for an interleaved scan, the component's own blocks for a single one.
+func (d *jpegDecoder) scanGrid(sc []*jpegComp) (w, h int, single bool) {
+	if len(sc) == 1 {
+		return sc[0].blocksW, sc[0].blocksH, true
+	}
+	return d.mcusX, d.mcusY, false
+}
+
 // baselineDC decodes a sequential scan at 1/8 scale: each block's DC goes
 // into the plane (for luma), every AC coefficient is skipped by its code and
 // size alone. It is the hot loop of the whole package, so the bit
@@ -128,11 +137,7 @@ func (d *jpegDecoder) afterScan() int {
 func (d *jpegDecoder) baselineDC(sc []*jpegComp) error {
 	br := &d.br
 	acc, nb := br.acc, br.n
-	mcusX, mcusY := d.mcusX, d.mcusY
-	single := len(sc) == 1
-	if single {
-		mcusX, mcusY = sc[0].blocksW, sc[0].blocksH
-	}
+	mcusX, mcusY, single := d.scanGrid(sc)
 	plane, stride := d.plane, d.yBW
 	restartsLeft := d.restart
 	for my := 0; my < mcusY; my++ {
